@@ -1,0 +1,5 @@
+"""``python -m raybatch`` is the ``raybatch`` command."""
+
+from raybatch.cli.main import main
+
+main()

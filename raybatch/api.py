@@ -1,0 +1,470 @@
+"""The Python API: ``run_batch(config)`` runs one batch; the CLI is a thin layer over it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psutil
+
+from raybatch.config.model import RaybatchConfig
+from raybatch.executors.base import Pipeline
+from raybatch.executors.resources import PoolPlan, plan_encoder_pool
+from raybatch.io.metrics import write_metrics_parquet
+from raybatch.io.storage import join, normalise_root, remove_tree, write_json_atomic
+from raybatch.jobs.ids import new_job_id
+from raybatch.stages.base import Resources, RunContext, WorkItem
+from raybatch.stages.discover import assign_video_keys, discover_inputs
+from raybatch.stages.finish import finish_video
+from raybatch.stages.media_stages import (
+    AudioPassStage,
+    EncodeSegmentStage,
+    PlanSegmentsStage,
+    ProbeStage,
+    encoder_settings,
+)
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class BatchResult:
+    """What a finished run produced."""
+
+    job_id: str
+    output: str
+    outcomes: list[dict[str, Any]]
+    stopped: bool
+    report_uri: str
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [o for o in self.outcomes if o["status"] != "done"]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOME_FAILED if self.failed or self.stopped else EXIT_OK
+
+
+@dataclass
+class Progress:
+    """Live counters of a run, shared with whoever displays progress."""
+
+    total_videos: int = 0
+    done: int = 0
+    failed: int = 0
+    segments_total: int = 0
+    segments_done: int = 0
+    seconds_total: float = 0.0
+    seconds_encoded: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    events: list[str] = field(default_factory=list)
+    seen_videos: set[str] = field(default_factory=set)
+
+    def eta_s(self) -> float | None:
+        elapsed = time.monotonic() - self.started
+        if self.seconds_encoded <= 0 or self.seconds_total <= 0:
+            return None
+        return max(0.0, elapsed * (self.seconds_total / self.seconds_encoded - 1))
+
+
+class _RunObserver:
+    """Counts progress, applies the error policy, and forwards events to a display."""
+
+    def __init__(
+        self, progress: Progress, stop_on_error: bool, listener: Callable[[str, Any], None] | None
+    ):
+        self.progress = progress
+        self.stop_on_error = stop_on_error
+        self.listener = listener
+        self.stopped = False
+
+    def on_item(self, item: WorkItem) -> None:
+        if item.kind in ("segment", "audio") and item.video_key not in self.progress.seen_videos:
+            import json
+
+            self.progress.seen_videos.add(item.video_key)
+            self.progress.segments_total += item.segment_count
+            self.progress.seconds_total += json.loads(item.media_json)["duration_s"]
+        if item.kind == "segment" and not item.error_json:
+            self.progress.segments_done += 1
+            fps_num, fps_den = (int(x) for x in _fps_of(item).split("/"))
+            self.progress.seconds_encoded += item.frame_count * fps_den / fps_num
+        if self.listener:
+            self.listener("item", item)
+
+    def on_video(self, outcome: dict[str, Any]) -> None:
+        if outcome["status"] == "done":
+            self.progress.done += 1
+        else:
+            self.progress.failed += 1
+            if self.stop_on_error:
+                self.stopped = True
+        if self.listener:
+            self.listener("video", outcome)
+
+    def should_stop(self) -> bool:
+        return self.stopped
+
+
+def _fps_of(item: WorkItem) -> str:
+    import json
+
+    return json.loads(item.media_json)["video"]["fps"]
+
+
+class _MemorySampler:
+    """Samples the memory of this process and everything it started (Ray, workers, ffmpeg)."""
+
+    def __init__(self, interval_s: float = 0.5):
+        self.interval_s = interval_s
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> int:
+        me = psutil.Process()
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return total
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.peak_bytes = max(self.peak_bytes, self._sample())
+
+    def __enter__(self) -> _MemorySampler:
+        self.peak_bytes = self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+def connect_ray(address: str | None) -> bool:
+    """Connect to Ray: the given address, the cluster this process runs in (``RAY_ADDRESS``, set
+    by ``ray job submit``), else an embedded local instance. Returns whether we started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    target = address or os.environ.get("RAY_ADDRESS")
+    if target and target != "local":
+        ray.init(address=target, logging_level=logging.WARNING, log_to_driver=False)
+        return False
+    # Embedded: bind loopback only, no dashboard; nothing outside this machine can reach it.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    return True
+
+
+def cluster_capacity(executor: str) -> tuple[float, float | None]:
+    """CPUs and memory the executor can use."""
+    if executor == "ray":
+        import ray
+
+        resources = ray.cluster_resources()
+        return float(resources.get("CPU", 1)), float(resources.get("memory", 0)) or None
+    return float(os.cpu_count() or 1), float(psutil.virtual_memory().available)
+
+
+def run_batch(
+    config: RaybatchConfig,
+    *,
+    listener: Callable[[str, Any], None] | None = None,
+    job_id: str | None = None,
+) -> BatchResult:
+    """Process every video under ``config.input`` into ``config.output.directory``.
+
+    Per-video failures are recorded, not raised; configuration and input-location problems
+    raise (:class:`~raybatch.config.ConfigError`, :class:`~raybatch.stages.discover.InputError`).
+    """
+    if not config.input:
+        raise ValueError(
+            "no input given: set `input` in the config or pass INPUT on the command line"
+        )
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    job_id = job_id or new_job_id()
+    output_root = normalise_root(config.output.directory)
+    work_root = join(output_root, ".raybatch", "work", job_id)
+    batch, processing = config.batch, config.processing
+    found = discover_inputs(
+        config.input, pattern=batch.pattern, recursive=batch.recursive, exclude=(output_root,)
+    )
+    keys = assign_video_keys(
+        [v.relative_path for v in found],
+        preserve_directory_structure=config.output.preserve_directory_structure,
+    )
+    if config.output.organize_by_type:
+        keys = [f"{processing.content_type}/{k}" for k in keys]
+    videos = [
+        WorkItem(
+            kind="video",
+            video_key=k,
+            source_uri=v.uri,
+            relative_path=v.relative_path,
+            size_bytes=v.size_bytes,
+        )
+        for v, k in zip(found, keys, strict=True)
+    ]
+
+    started_ray = connect_ray(batch.ray_address) if batch.executor == "ray" else False
+    try:
+        cpus, memory = cluster_capacity(batch.executor)
+        preset = processing.preset()
+        pool = plan_encoder_pool(
+            cpus,
+            memory,
+            encoder_cpus=processing.encoder_cpus,
+            encoder_memory_bytes=preset.encoder_memory_bytes,
+            max_concurrent=batch.max_concurrent_jobs,
+            max_memory_bytes=batch.max_memory_gb * 1024**3 if batch.max_memory_gb else None,
+            sequential=batch.processing_mode == "sequential",
+            fixed=batch.resource_management == "fixed",
+        )
+        context = RunContext(
+            job_id=job_id,
+            output_root=output_root,
+            work_root=work_root,
+            preset=preset.to_dict(),
+            encoder_threads=pool.threads,
+            parallel_slots=pool.size,
+            segment_seconds=processing.segment_seconds,
+            min_segment_seconds=processing.min_segment_seconds,
+            command_timeout_s=processing.command_timeout_s,
+            scratch_dir=config.output.scratch_dir,
+            detailed_errors=config.monitoring.error_logging == "detailed",
+        )
+        pipeline = Pipeline(
+            stages=[
+                ProbeStage(context),
+                PlanSegmentsStage(context),
+                AudioPassStage(context),
+                EncodeSegmentStage(
+                    context,
+                    Resources(num_cpus=pool.num_cpus, memory_bytes=pool.memory_bytes),
+                ),
+            ],
+            finish=finish_video,
+            keep_work_files=config.output.keep_work_files,
+        )
+        progress = Progress(total_videos=len(videos))
+        observer = _RunObserver(progress, batch.error_handling == "stop", listener)
+        if listener:
+            listener(
+                "start", {"job_id": job_id, "progress": progress, "pool": pool, "videos": videos}
+            )
+        executor = _make_executor(batch.executor, context, pool)
+        with _MemorySampler() as sampler:
+            outcomes = executor.run(videos, pipeline, observer) if videos else []
+        stopped = observer.stopped
+    finally:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+    # Videos never reached because the batch stopped are reported as not processed.
+    reached = {o["video"] for o in outcomes}
+    for video in videos:
+        if video.video_key not in reached:
+            outcomes.append(
+                {
+                    "video": video.video_key,
+                    "source_uri": video.source_uri,
+                    "relative_path": video.relative_path,
+                    "status": "cancelled",
+                    "error": {
+                        "file": video.source_uri,
+                        "stage": "scheduling",
+                        "message": "not processed: the batch stopped after an earlier failure (--error-handling stop)",
+                        "hint": "fix the failing video, or rerun with --error-handling continue",
+                    },
+                    "metrics": [],
+                }
+            )
+    order = {v.video_key: i for i, v in enumerate(videos)}
+    outcomes.sort(key=lambda o: order.get(o["video"], 0))
+    wall = time.monotonic() - started
+    report_uri = _write_reports(
+        config,
+        job_id,
+        output_root,
+        started_at,
+        wall,
+        outcomes,
+        pool,
+        context,
+        stopped,
+        sampler.peak_bytes,
+    )
+    if not config.output.keep_work_files:
+        remove_tree(work_root)
+    return BatchResult(job_id, output_root, outcomes, stopped, report_uri)
+
+
+def _make_executor(kind: str, context: RunContext, pool: PoolPlan) -> Any:
+    if kind == "local":
+        from raybatch.executors.local import LocalExecutor
+
+        return LocalExecutor(context)
+    from raybatch.executors.ray_data import RayExecutor
+
+    return RayExecutor(context, pool)
+
+
+def _video_entry(outcome: dict[str, Any], preset: dict[str, Any]) -> dict[str, Any]:
+    media = outcome.get("media") or {}
+    audio = outcome.get("audio") or {}
+    before = audio.get("input_loudness") or {}
+    after = outcome.get("loudness_after") or {}
+    entry = {
+        "video": outcome["video"],
+        "source": outcome["source_uri"],
+        "status": outcome["status"],
+        "output": outcome.get("output_uri"),
+        "input_duration_s": outcome.get("input_duration_s"),
+        "output_duration_s": outcome.get("output_duration_s"),
+        "input_size_bytes": outcome.get("input_size_bytes"),
+        "output_size_bytes": outcome.get("output_size_bytes"),
+        "segments": outcome.get("segments"),
+        "frames": outcome.get("frames"),
+        "output_resolution": outcome.get("output_size"),
+    }
+    if media:
+        video = media["video"]
+        entry["source_video"] = {
+            "codec": video["codec"],
+            "width": video["width"],
+            "height": video["height"],
+            "fps": video["fps"],
+            "variable_frame_rate": video["variable_frame_rate"],
+            "rotation": video["rotation"],
+            "sar": video["sar"],
+            "pix_fmt": video["pix_fmt"],
+            "has_alpha": video["has_alpha"],
+        }
+        entry["has_audio"] = media.get("audio") is not None
+        entry["dropped_streams"] = media.get("dropped_streams", [])
+    if outcome["status"] == "done":
+        entry["loudness"] = {
+            "target_lufs": preset["loudness_target_lufs"],
+            "true_peak_ceiling_dbtp": preset["true_peak_dbtp"],
+            "before": {
+                "integrated_lufs": before.get("input_i"),
+                "true_peak_dbtp": before.get("input_tp"),
+                "lra_lu": before.get("input_lra"),
+            }
+            if before
+            else None,
+            "after": {
+                "integrated_lufs": after.get("input_i"),
+                "true_peak_dbtp": after.get("input_tp"),
+                "lra_lu": after.get("input_lra"),
+            }
+            if after
+            else None,
+            "gain_db": audio.get("gain_db"),
+            "limiter_dbtp": audio.get("limiter_dbtp"),
+            "note": audio.get("note") or None,
+        }
+        entry["warnings"] = outcome.get("warnings", [])
+    if outcome.get("error"):
+        entry["error"] = outcome["error"]
+    return entry
+
+
+def _write_reports(
+    config: RaybatchConfig,
+    job_id: str,
+    output_root: str,
+    started_at: datetime,
+    wall_s: float,
+    outcomes: list[dict[str, Any]],
+    pool: PoolPlan,
+    context: RunContext,
+    stopped: bool,
+    peak_memory: int,
+) -> str:
+    summary = join(output_root, "summary")
+    done = [o for o in outcomes if o["status"] == "done"]
+    failed = [o for o in outcomes if o["status"] != "done"]
+    errors = [{"video": o["video"], **o["error"], "attempt": 1} for o in outcomes if o.get("error")]
+    write_json_atomic(join(summary, "error_log.json"), {"job_id": job_id, "errors": errors})
+    report_uri = join(summary, "batch_report.json")
+    if not config.output.create_summary_reports:
+        return report_uri
+    finished_at = datetime.now(UTC)
+    video_seconds = sum(o.get("input_duration_s") or 0 for o in done)
+    status = "stopped" if stopped else ("completed_with_errors" if failed else "completed")
+    report = {
+        "job_id": job_id,
+        "status": status,
+        "started_at": started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+        "input": config.input,
+        "output": output_root,
+        "executor": config.batch.executor,
+        "config": config.model_dump(mode="json"),
+        "preset": context.preset,
+        "encoder_settings": encoder_settings(context),
+        "pool": pool.to_dict(),
+        "totals": {
+            "videos": len(outcomes),
+            "done": len(done),
+            "failed": len(failed),
+            "input_duration_s": round(sum(o.get("input_duration_s") or 0 for o in outcomes), 3),
+            "output_duration_s": round(sum(o.get("output_duration_s") or 0 for o in done), 3),
+            "input_bytes": sum(o.get("input_size_bytes") or 0 for o in outcomes),
+            "output_bytes": sum(o.get("output_size_bytes") or 0 for o in done),
+        },
+        "videos": [_video_entry(o, context.preset) for o in outcomes],
+    }
+    write_json_atomic(report_uri, report)
+    metrics = [{**m, "job_id": job_id} for o in outcomes for m in o.get("metrics", [])]
+    if config.monitoring.performance_metrics:
+        stage_totals: dict[str, dict[str, float]] = {}
+        for m in metrics:
+            totals = stage_totals.setdefault(m["stage"], {"count": 0, "wall_s": 0.0, "cpu_s": 0.0})
+            totals["count"] += 1
+            totals["wall_s"] = round(totals["wall_s"] + m["wall_s"], 3)
+            totals["cpu_s"] = round(totals["cpu_s"] + m["cpu_s"], 3)
+        write_json_atomic(
+            join(summary, "processing_metrics.json"),
+            {
+                "job_id": job_id,
+                "wall_time_s": round(wall_s, 3),
+                "videos_done": len(done),
+                "videos_failed": len(failed),
+                "video_seconds_processed": round(video_seconds, 3),
+                "realtime_factor": round(video_seconds / wall_s, 4) if wall_s > 0 else None,
+                "throughput_videos_per_hour": round(len(done) * 3600 / wall_s, 2)
+                if wall_s > 0
+                else None,
+                "throughput_video_seconds_per_second": round(video_seconds / wall_s, 4)
+                if wall_s > 0
+                else None,
+                "segments_encoded": sum(
+                    1 for m in metrics if m["stage"] == "encode" and m["status"] == "ok"
+                ),
+                "peak_memory_bytes": peak_memory if config.monitoring.resource_monitoring else None,
+                "peak_ffmpeg_rss_bytes": max((m["max_rss_bytes"] for m in metrics), default=0),
+                "stage_totals": stage_totals,
+                "pool": pool.to_dict(),
+            },
+        )
+        write_metrics_parquet(join(summary, "metrics", f"{job_id}.parquet"), metrics)
+    return report_uri

@@ -1,0 +1,115 @@
+"""The typed configuration: everything a YAML file or a CLI flag can set.
+
+Sections mirror the published guide's ``batch_config.yaml`` (``batch``, ``processing``,
+``output``, ``monitoring``). Unknown keys are errors, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from raybatch.config.presets import Preset, resolve_preset
+
+#: File extensions treated as video when no ``--pattern`` is given.
+DEFAULT_VIDEO_EXTENSIONS: tuple[str, ...] = (
+    ".mp4",
+    ".mov",
+    ".m4v",
+    ".mkv",
+    ".webm",
+    ".avi",
+    ".mts",
+    ".m2ts",
+    ".ts",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".flv",
+    ".3gp",
+    ".ogv",
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class BatchSettings(_Section):
+    """How the batch is scheduled."""
+
+    processing_mode: Literal["parallel", "sequential"] = "parallel"
+    max_concurrent_jobs: int | None = Field(default=None, ge=1)
+    max_memory_gb: float | None = Field(default=None, gt=0)
+    resource_management: Literal["adaptive", "fixed"] = "adaptive"
+    error_handling: Literal["continue", "stop"] = "continue"
+    executor: Literal["ray", "local"] = "ray"
+    ray_address: str | None = None
+    pattern: str | None = None
+    recursive: bool = False
+
+    @field_validator("error_handling", mode="before")
+    @classmethod
+    def _accept_guide_spelling(cls, value: Any) -> Any:
+        # The guide's YAML says continue_on_error / stop_on_error; the CLI says continue / stop.
+        aliases = {"continue_on_error": "continue", "stop_on_error": "stop"}
+        return aliases.get(value, value)
+
+
+class ProcessingSettings(_Section):
+    """What is done to each video."""
+
+    content_type: Literal["educational", "music", "general"] = "general"
+    quality: Literal["low", "medium", "high", "ultra"] = "high"
+    mode: Literal["fast", "balanced", "high_quality"] = "balanced"
+    segment_seconds: float = Field(default=60.0, ge=5, le=900)
+    min_segment_seconds: float = Field(default=10.0, ge=1, le=300)
+    encoder_cpus: float = Field(default=1.0, gt=0, le=64)
+    loudness_target_lufs: float | None = Field(default=None, ge=-40, le=-5)
+    true_peak_dbtp: float | None = Field(default=None, ge=-9, le=0)
+    command_timeout_s: float = Field(default=3600.0, gt=0)
+
+    def preset(self) -> Preset:
+        """The preset with any explicit loudness override applied."""
+        preset = resolve_preset(self.quality, self.mode, self.content_type)
+        overrides: dict[str, Any] = {}
+        if self.loudness_target_lufs is not None:
+            overrides["loudness_target_lufs"] = self.loudness_target_lufs
+        if self.true_peak_dbtp is not None:
+            overrides["true_peak_dbtp"] = self.true_peak_dbtp
+        return Preset(**{**preset.to_dict(), **overrides}) if overrides else preset
+
+
+class OutputSettings(_Section):
+    """Where results go and how they are organised."""
+
+    directory: str = "./batch_output"
+    organize_by_type: bool = False
+    preserve_directory_structure: bool = False
+    create_summary_reports: bool = True
+    keep_work_files: bool = False
+    scratch_dir: str | None = None
+
+
+class MonitoringSettings(_Section):
+    """What the run reports while and after it works."""
+
+    enable_progress_tracking: bool = True
+    resource_monitoring: bool = True
+    error_logging: Literal["basic", "detailed"] = "detailed"
+    performance_metrics: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+
+
+class RaybatchConfig(_Section):
+    """The whole configuration of one batch run."""
+
+    input: str | None = None
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+
+    def preset(self) -> Preset:
+        return self.processing.preset()

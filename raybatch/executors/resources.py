@@ -1,0 +1,67 @@
+"""Sizing the encoder actor pool from what the cluster has."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    """How many encoder actors run, what each claims, and what is left for tasks."""
+
+    size: int
+    num_cpus: float  # logical CPUs each encoder actor claims
+    memory_bytes: int  # memory each encoder actor claims (Ray's memory resource)
+    threads: int  # encoder threads per actor
+    task_cpus: float  # CPUs each task (probe, plan, audio, assemble) claims
+    reserved_cpus: float  # kept free so tasks can always be scheduled
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def reserved_cpus_for(cluster_cpus: float) -> float:
+    """CPUs never given to encoder actors: an actor pool that claims every CPU starves the
+    read and map tasks that feed it, and the pipeline deadlocks."""
+    return min(4.0, max(0.5, 0.125 * cluster_cpus))
+
+
+def plan_encoder_pool(
+    cluster_cpus: float,
+    cluster_memory_bytes: float | None,
+    *,
+    encoder_cpus: float = 1.0,
+    encoder_memory_bytes: int,
+    max_concurrent: int | None = None,
+    max_memory_bytes: float | None = None,
+    sequential: bool = False,
+    fixed: bool = False,
+) -> PoolPlan:
+    """Size the pool: by CPUs (minus the reserve), by memory (``--max-memory`` or what the
+    cluster has), and by ``--max-concurrent``; ``fixed`` means exactly ``max_concurrent``."""
+    if cluster_cpus <= 0:
+        raise ValueError("the cluster reports no CPUs")
+    reserved = min(reserved_cpus_for(cluster_cpus), cluster_cpus / 2)
+    usable = cluster_cpus - reserved
+    # Encoders claim slightly less than a whole CPU each so the reserve stays free for tasks.
+    by_cpu = max(1, math.floor(cluster_cpus / encoder_cpus + 1e-9))
+    budgets = [b for b in (max_memory_bytes, cluster_memory_bytes) if b]
+    by_memory = max(1, math.floor(min(budgets) / encoder_memory_bytes)) if budgets else by_cpu
+    size = min(by_cpu, by_memory)
+    if max_concurrent:
+        size = max_concurrent if fixed else min(size, max_concurrent)
+    if sequential:
+        size = 1
+    num_cpus = round(min(encoder_cpus, usable / size), 3)
+    memory = encoder_memory_bytes
+    if max_memory_bytes:
+        memory = min(memory, int(max_memory_bytes // size))
+    return PoolPlan(
+        size=size,
+        num_cpus=num_cpus,
+        memory_bytes=int(memory),
+        threads=max(1, math.ceil(num_cpus - 1e-9)),
+        task_cpus=round(min(0.25, reserved / 2), 3),
+        reserved_cpus=reserved,
+    )

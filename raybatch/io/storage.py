@@ -1,0 +1,222 @@
+"""Storage through fsspec: local paths and any URL (s3://, gs://, memory://, file://).
+
+ffmpeg reads and writes local files only, so remote media is staged: inputs are downloaded once
+per node into a scratch cache, outputs are produced locally and committed. Every commit is
+atomic: the data goes to a temporary name beside the target and is then moved into place, so a
+crash never leaves a truncated file under a final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+TEMP_MARKER = ".part-"
+
+
+def get_fs(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and the protocol-less path for ``uri``."""
+    fs, path = fsspec.core.url_to_fs(uri)
+    return fs, path
+
+
+def is_local(uri: str) -> bool:
+    """Whether ``uri`` is on this machine's filesystem (plain path or file://)."""
+    fs, _ = get_fs(uri)
+    return isinstance(fs, LocalFileSystem)
+
+
+def local_path(uri: str) -> str:
+    """The absolute local path of a local ``uri``."""
+    fs, path = get_fs(uri)
+    if not isinstance(fs, LocalFileSystem):
+        raise ValueError(f"{uri} is not a local path")
+    return os.path.abspath(path)
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts onto a path or URL without disturbing its protocol."""
+    if "://" in base:
+        protocol, rest = base.split("://", 1)
+        return f"{protocol}://{posixpath.join(rest, *parts)}"
+    return os.path.join(base, *parts)
+
+
+def normalise_root(uri: str) -> str:
+    """A stable form of a root location: absolute for local paths, unchanged URLs otherwise."""
+    if is_local(uri):
+        return local_path(uri)
+    return uri.rstrip("/")
+
+
+def _temp_name(uri: str) -> str:
+    head, tail = (uri.rsplit("/", 1) + [""])[:2] if "/" in uri else ("", uri)
+    name = f".{tail}{TEMP_MARKER}{uuid.uuid4().hex[:12]}"
+    return f"{head}/{name}" if head else name
+
+
+def commit_file(local_source: str, uri: str) -> None:
+    """Move (local) or upload (remote) a finished local file to ``uri`` atomically."""
+    fs, path = get_fs(uri)
+    if isinstance(fs, LocalFileSystem):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        target = os.path.abspath(path)
+        temp = _temp_name(target)
+        shutil.copyfile(local_source, temp) if _cross_device(local_source, target) else os.replace(
+            local_source, temp
+        )
+        os.replace(temp, target)
+        return
+    temp = _temp_name(path)
+    fs.makedirs(posixpath.dirname(path), exist_ok=True)
+    try:
+        fs.put_file(local_source, temp)
+        fs.mv(temp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError, OSError):
+            if fs.exists(temp):
+                fs.rm(temp)
+
+
+def _cross_device(source: str, target: str) -> bool:
+    try:
+        return os.stat(source).st_dev != os.stat(os.path.dirname(target)).st_dev
+    except OSError:
+        return True
+
+
+def write_bytes_atomic(uri: str, data: bytes) -> None:
+    """Write ``data`` to ``uri`` so readers see either nothing or all of it."""
+    fs, path = get_fs(uri)
+    if isinstance(fs, LocalFileSystem):
+        target = os.path.abspath(path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        temp = _temp_name(target)
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+        return
+    temp = _temp_name(path)
+    fs.makedirs(posixpath.dirname(path), exist_ok=True)
+    fs.pipe_file(temp, data)
+    fs.mv(temp, path)
+
+
+def write_json_atomic(uri: str, payload: Any) -> None:
+    """Write ``payload`` as indented UTF-8 JSON, atomically."""
+    text = json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n"
+    write_bytes_atomic(uri, text.encode("utf-8"))
+
+
+def read_json(uri: str) -> Any:
+    """Read a JSON document from ``uri``."""
+    fs, path = get_fs(uri)
+    with fs.open(path, "rb") as handle:
+        return json.loads(handle.read().decode("utf-8"))
+
+
+def exists(uri: str) -> bool:
+    fs, path = get_fs(uri)
+    return fs.exists(path)
+
+
+def size(uri: str) -> int:
+    fs, path = get_fs(uri)
+    return int(fs.size(path))
+
+
+def remove_tree(uri: str) -> None:
+    """Delete a folder and everything in it; a missing folder is fine."""
+    fs, path = get_fs(uri)
+    with contextlib.suppress(FileNotFoundError):
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+
+
+def scratch_root(configured: str | None = None) -> str:
+    """Node-local scratch space (``RAYBATCH_SCRATCH``, the configured folder, or the temp dir)."""
+    root = (
+        configured
+        or os.environ.get("RAYBATCH_SCRATCH")
+        or os.path.join(tempfile.gettempdir(), "raybatch")
+    )
+    os.makedirs(root, exist_ok=True)
+    return root
+
+
+def stage_input(uri: str, scratch: str) -> str:
+    """A local path ffmpeg can read for ``uri``: the file itself when local, else a copy
+    downloaded once per node (shared by every worker of the node, guarded by a file lock)."""
+    if is_local(uri):
+        return local_path(uri)
+    fs, path = get_fs(uri)
+    info = fs.info(path)
+    stamp = f"{uri}|{info.get('size')}|{info.get('ETag') or info.get('mtime') or ''}"
+    digest = hashlib.sha256(stamp.encode()).hexdigest()[:24]
+    cache_dir = os.path.join(scratch, "inputs")
+    os.makedirs(cache_dir, exist_ok=True)
+    suffix = os.path.splitext(path)[1]
+    target = os.path.join(cache_dir, digest + suffix)
+    with open(target + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(target):
+            temp = _temp_name(target)
+            fs.get_file(path, temp)
+            os.replace(temp, target)
+    return target
+
+
+def staging_path(uri: str, scratch: str) -> str:
+    """A local path to produce ``uri`` at before committing it: beside the final name for local
+    targets (so the commit is one rename), in node scratch for remote ones."""
+    if is_local(uri):
+        target = local_path(uri)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Keep the extension last: ffmpeg picks formats by it.
+        return _temp_name(target) + os.path.splitext(target)[1]
+    os.makedirs(os.path.join(scratch, "outputs"), exist_ok=True)
+    return os.path.join(scratch, "outputs", f"{uuid.uuid4().hex}{os.path.splitext(uri)[1]}")
+
+
+@contextlib.contextmanager
+def local_output(uri: str, scratch: str) -> Iterator[str]:
+    """Yield a local path to write; on success the file is committed to ``uri`` atomically,
+    on failure it is removed."""
+    work = staging_path(uri, scratch)
+    try:
+        yield work
+        commit_file(work, uri)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(work)
+
+
+@contextlib.contextmanager
+def local_copy(uri: str, scratch: str) -> Iterator[str]:
+    """A readable local path for an intermediate file; remote files are fetched and removed after."""
+    if is_local(uri):
+        yield local_path(uri)
+        return
+    fs, path = get_fs(uri)
+    os.makedirs(os.path.join(scratch, "fetched"), exist_ok=True)
+    target = os.path.join(scratch, "fetched", f"{uuid.uuid4().hex}{os.path.splitext(path)[1]}")
+    fs.get_file(path, target)
+    try:
+        yield target
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(target)

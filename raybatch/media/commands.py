@@ -1,0 +1,282 @@
+"""ffmpeg command building (with ffmpeg-python) for every media step raybatch runs.
+
+Builders are pure: they return argument lists, so tests check the exact commands and the
+benchmark can run the very same filter chains through plain ffmpeg.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import ffmpeg
+
+from raybatch.config.presets import Preset
+from raybatch.media.probe import MediaInfo, VideoStream
+
+_BASE_ARGS = ["-hide_banner", "-nostdin", "-y"]
+
+
+def even(value: float) -> int:
+    """Round to the nearest even integer of at least 2 (4:2:0 chroma needs even sizes)."""
+    return max(2, int(round(value / 2.0)) * 2)
+
+
+def output_dimensions(
+    display_width: int, display_height: int, max_short_side: int
+) -> tuple[int, int]:
+    """Square-pixel output size: the display size, scaled down so its short side fits the cap."""
+    short = min(display_width, display_height)
+    factor = min(1.0, max_short_side / short) if short > 0 else 1.0
+    return even(display_width * factor), even(display_height * factor)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One ffmpeg filter: name, positional args and options, in the order ffmpeg applies them."""
+
+    name: str
+    args: tuple = ()
+    kwargs: tuple[tuple[str, object], ...] = ()
+
+    def render(self) -> str:
+        """The filter as it appears in an ffmpeg filtergraph string."""
+        parts = [str(a) for a in self.args] + [f"{k}={v}" for k, v in self.kwargs]
+        return f"{self.name}={':'.join(parts)}" if parts else self.name
+
+
+def enhancement_filters(video: VideoStream, preset: Preset) -> list[Filter]:
+    """The video chain for one segment: constant rate, square pixels and size cap, light denoise,
+    exposure/contrast/colour correction, sharpening, 8-bit 4:2:0 for universal playback.
+
+    Frames arrive already rotated (ffmpeg's autorotate), so sizes are computed on display axes.
+    """
+    width, height = output_dimensions(*video.display_size, preset.max_short_side)
+    chain = [
+        # start_time=0 pads a late-starting stream from the first frame; tpad covers a stream
+        # that stops a frame early, so every segment has exactly the frames it was planned with.
+        Filter("fps", kwargs=(("fps", video.fps), ("start_time", 0))),
+        Filter("tpad", kwargs=(("stop_mode", "clone"), ("stop_duration", 1))),
+        Filter("scale", kwargs=(("w", width), ("h", height), ("flags", "bicubic"))),
+        Filter("setsar", kwargs=(("sar", 1),)),
+    ]
+    if preset.denoise_luma > 0:
+        chain.append(Filter("hqdn3d", kwargs=(("luma_spatial", preset.denoise_luma),)))
+    if preset.contrast != 1 or preset.saturation != 1:
+        chain.append(
+            Filter("eq", kwargs=(("contrast", preset.contrast), ("saturation", preset.saturation)))
+        )
+    if preset.sharpen_amount > 0:
+        chain.append(
+            Filter(
+                "unsharp",
+                kwargs=(
+                    ("lx", 5),
+                    ("ly", 5),
+                    ("la", preset.sharpen_amount),
+                    ("cx", 5),
+                    ("cy", 5),
+                    ("ca", 0),
+                ),
+            )
+        )
+    chain.append(Filter("format", kwargs=(("pix_fmts", "yuv420p"),)))
+    return chain
+
+
+def render_chain(chain: list[Filter]) -> str:
+    """A filter chain as one ffmpeg ``-vf``/``-af`` string."""
+    return ",".join(f.render() for f in chain)
+
+
+def keyframe_interval(fps: str) -> int:
+    """Two seconds of frames: a keyframe cadence that players and platforms seek well with."""
+    return max(1, round(2 * Fraction(fps)))
+
+
+def x264_options(preset: Preset, fps: str, threads: int) -> dict[str, object]:
+    """Encoder options shared by every segment of every video: identical settings are what
+    make stream-copy concatenation valid."""
+    gop = keyframe_interval(fps)
+    return {
+        "c:v": preset.encoder,
+        "preset": preset.x264_preset,
+        "crf": preset.crf,
+        "profile:v": "high",
+        "pix_fmt": "yuv420p",
+        "g": gop,
+        "keyint_min": gop,
+        "threads": threads,
+        "x264-params": "open-gop=0",
+    }
+
+
+def segment_encode_args(
+    input_path: str,
+    output_path: str,
+    *,
+    video: VideoStream,
+    start_s: float,
+    frame_count: int,
+    preset: Preset,
+    threads: int,
+) -> list[str]:
+    """Encode frames ``[start, start + frame_count)`` of the video into an MP4 without audio.
+
+    ``-ss`` before the input seeks accurately (decode from the previous keyframe, drop frames
+    up to ``start``), and the segment opens with its own IDR frame.
+    """
+    duration = frame_count / Fraction(video.fps)
+    stream = ffmpeg.input(input_path, ss=f"{start_s:.6f}", t=f"{float(duration) + 1.0:.6f}")[
+        str(video.index)
+    ]
+    stream = _apply(stream, enhancement_filters(video, preset))
+    out = ffmpeg.output(
+        stream,
+        output_path,
+        format="mp4",
+        an=None,
+        sn=None,
+        dn=None,
+        **{"frames:v": frame_count, "map_metadata": -1},
+        **x264_options(preset, video.fps, threads),
+    )
+    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def audio_fit_filters(media: MediaInfo, sample_rate: int) -> list[Filter]:
+    """Put the audio on the video's timeline: silence before a late start, silence after an
+    early end, and nothing past the video's last frame."""
+    return [
+        Filter("aresample", kwargs=(("osr", sample_rate), ("async", 1), ("first_pts", 0))),
+        Filter("apad", kwargs=(("whole_dur", f"{media.duration_s:.6f}"),)),
+        Filter("atrim", kwargs=(("duration", f"{media.duration_s:.6f}"),)),
+    ]
+
+
+def loudnorm_filter(preset: Preset) -> Filter:
+    """EBU R128 measurement: integrated loudness, range and true peak, printed as JSON."""
+    return Filter(
+        "loudnorm",
+        kwargs=(
+            ("I", preset.loudness_target_lufs),
+            ("TP", preset.true_peak_dbtp),
+            ("LRA", preset.loudness_range_lu),
+            ("print_format", "json"),
+        ),
+    )
+
+
+def gain_filters(gain_db: float, limiter_dbtp: float | None, sample_rate: int) -> list[Filter]:
+    """A linear gain, and when peaks would pass the ceiling a true-peak limiter: the limiter
+    runs at 4x the delivery rate so it catches the inter-sample peaks a DAC would produce."""
+    chain = [Filter("volume", kwargs=(("volume", f"{gain_db:.3f}dB"),))]
+    if limiter_dbtp is not None:
+        limit = min(1.0, max(0.0625, 10 ** (limiter_dbtp / 20)))
+        chain += [
+            Filter("aresample", kwargs=(("osr", sample_rate * 4),)),
+            Filter(
+                "alimiter",
+                kwargs=(
+                    ("limit", f"{limit:.5f}"),
+                    ("attack", 1),
+                    ("release", 60),
+                    ("level", 0),
+                    ("latency", 1),
+                ),
+            ),
+            Filter("aresample", kwargs=(("osr", sample_rate),)),
+        ]
+    return chain
+
+
+def _apply(stream, chain: list[Filter]):
+    for flt in chain:
+        stream = stream.filter(flt.name, *flt.args, **dict(flt.kwargs))
+    return stream
+
+
+def audio_measure_args(input_path: str, media: MediaInfo, preset: Preset) -> list[str]:
+    """First loudness pass: measure the audio as fitted to the video's timeline."""
+    assert media.audio is not None
+    stream = ffmpeg.input(input_path)[str(media.audio.index)]
+    stream = _apply(
+        stream, [*audio_fit_filters(media, preset.audio_sample_rate), loudnorm_filter(preset)]
+    )
+    out = ffmpeg.output(stream, "-", format="null")
+    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def loudness_measure_args(path: str, preset: Preset) -> list[str]:
+    """Measure the loudness of a file's first audio stream."""
+    stream = _apply(ffmpeg.input(path)["a:0"], [loudnorm_filter(preset)])
+    out = ffmpeg.output(stream, "-", format="null")
+    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def audio_encode_args(
+    input_path: str,
+    output_path: str,
+    media: MediaInfo,
+    preset: Preset,
+    *,
+    gain_db: float,
+    limiter_dbtp: float | None,
+) -> list[str]:
+    """Fit the audio to the video's timeline, apply gain (and limiter), encode AAC."""
+    assert media.audio is not None
+    chain = audio_fit_filters(media, preset.audio_sample_rate)
+    chain += gain_filters(gain_db, limiter_dbtp, preset.audio_sample_rate)
+    stream = _apply(ffmpeg.input(input_path)[str(media.audio.index)], chain)
+    out = ffmpeg.output(
+        stream,
+        output_path,
+        format="mp4",
+        vn=None,
+        sn=None,
+        dn=None,
+        ac=min(2, max(1, media.audio.channels)),
+        ar=preset.audio_sample_rate,
+        **{"c:a": preset.audio_codec, "b:a": f"{preset.audio_bitrate_kbps}k", "map_metadata": -1},
+    )
+    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def concat_list(segment_paths: list[str]) -> str:
+    """The concat demuxer's list file for ``segment_paths`` (quotes escaped)."""
+    lines = ["ffconcat version 1.0"]
+    for path in segment_paths:
+        escaped = path.replace("'", "'\\''")
+        lines.append(f"file '{escaped}'")
+    return "\n".join(lines) + "\n"
+
+
+def assemble_args(list_path: str, audio_path: str | None, output_path: str) -> list[str]:
+    """Concatenate the encoded segments without re-encoding, mux the audio, move the index to
+    the front (faststart) so playback starts before the download ends."""
+    video = ffmpeg.input(list_path, format="concat", safe=0)["v:0"]
+    streams = [video]
+    if audio_path is not None:
+        streams.append(ffmpeg.input(audio_path)["a:0"])
+    out = ffmpeg.output(
+        *streams,
+        output_path,
+        format="mp4",
+        c="copy",
+        movflags="+faststart",
+        map_metadata=-1,
+    )
+    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def verify_decode_args(path: str, preset: Preset, *, has_audio: bool) -> list[str]:
+    """Decode every frame and sample; measure the audio's loudness in the same pass."""
+    source = ffmpeg.input(path)
+    streams = [source["v:0"]]
+    if has_audio:
+        loud = loudnorm_filter(preset)
+        streams.append(source["a:0"].filter(loud.name, **dict(loud.kwargs)))
+    out = ffmpeg.output(*streams, "-", format="null")
+    return out.global_args("-hide_banner", "-nostdin", "-loglevel", "repeat+level+info").compile(
+        cmd="ffmpeg"
+    )

@@ -1,0 +1,155 @@
+"""Discover: find the input videos and give each a distinct output folder name."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from dataclasses import dataclass
+
+from raybatch.config.model import DEFAULT_VIDEO_EXTENSIONS
+from raybatch.io.storage import get_fs, normalise_root
+
+
+class InputError(ValueError):
+    """The input location itself is unusable (missing, empty, not readable)."""
+
+
+@dataclass(frozen=True)
+class DiscoveredVideo:
+    uri: str
+    relative_path: str
+    size_bytes: int
+    modified: str
+
+
+def natural_key(text: str) -> list:
+    """Sort key that orders "episode 2" before "episode 10"."""
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+def _matches(name: str, pattern: str | None) -> bool:
+    if pattern:
+        return fnmatch.fnmatch(name.casefold(), pattern.casefold())
+    return posixpath.splitext(name)[1].casefold() in DEFAULT_VIDEO_EXTENSIONS
+
+
+def discover_inputs(
+    input_uri: str,
+    *,
+    pattern: str | None = None,
+    recursive: bool = False,
+    exclude: tuple[str, ...] = (),
+) -> list[DiscoveredVideo]:
+    """List the videos under ``input_uri`` (a folder, a single file, or a URL), naturally sorted.
+
+    Hidden files, raybatch's own temporary files and anything under ``exclude`` (the output
+    folder, when it lies inside the input) are skipped.
+    """
+    fs, root = get_fs(input_uri)
+    protocol = input_uri.split("://", 1)[0] + "://" if "://" in input_uri else ""
+    if not fs.exists(root):
+        raise InputError(f"{input_uri}: no such file or folder; check the path or URL")
+    excluded = tuple(normalise_root(e).rstrip("/") for e in exclude)
+
+    def to_uri(path: str) -> str:
+        if not protocol or protocol == "file://":
+            return normalise_root(path)
+        return protocol + path
+
+    if fs.isfile(root):
+        info = fs.info(root)
+        return [
+            DiscoveredVideo(
+                to_uri(root),
+                posixpath.basename(root),
+                int(info.get("size") or 0),
+                str(info.get("mtime", "")),
+            )
+        ]
+    entries = (
+        fs.find(root, detail=True)
+        if recursive
+        else {e["name"]: e for e in fs.ls(root, detail=True)}
+    )
+    videos = []
+    base = root.rstrip("/")
+    for path, info in entries.items():
+        if info.get("type") != "file":
+            continue
+        relative = (
+            path[len(base) :].lstrip("/") if path.startswith(base) else posixpath.basename(path)
+        )
+        parts = relative.split("/")
+        if any(p.startswith(".") for p in parts):
+            continue
+        uri = to_uri(path)
+        if any(uri == e or uri.startswith(e + "/") for e in excluded):
+            continue
+        if not _matches(parts[-1], pattern):
+            continue
+        videos.append(
+            DiscoveredVideo(
+                uri,
+                relative,
+                int(info.get("size") or 0),
+                str(info.get("mtime", info.get("LastModified", ""))),
+            )
+        )
+    videos.sort(key=lambda v: natural_key(v.relative_path))
+    return videos
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def _clean(name: str) -> str:
+    cleaned = _UNSAFE.sub("_", name).strip(" .")
+    return cleaned or "video"
+
+
+def assign_video_keys(
+    relative_paths: list[str],
+    *,
+    preserve_directory_structure: bool = False,
+) -> list[str]:
+    """A distinct output folder name for every input, stable for a given set of inputs.
+
+    A file's stem is used when no other input shares it; inputs that would collide
+    (``a/clip.mp4``, ``b/clip.mp4``, ``clip.mkv``) are told apart by their folders and
+    extension. With ``preserve_directory_structure`` the key keeps the input's folders.
+    """
+    stems = []
+    for rel in relative_paths:
+        directory, filename = posixpath.split(rel)
+        stem = _clean(posixpath.splitext(filename)[0])
+        if preserve_directory_structure and directory:
+            stem = "/".join(_clean(p) for p in directory.split("/")) + "/" + stem
+        stems.append(stem)
+    counts: dict[str, int] = {}
+    for stem in stems:
+        counts[stem.casefold()] = counts.get(stem.casefold(), 0) + 1
+    keys = []
+    for rel, stem in zip(relative_paths, stems, strict=True):
+        if counts[stem.casefold()] == 1:
+            keys.append(stem)
+            continue
+        directory, filename = posixpath.split(rel)
+        base, ext = posixpath.splitext(filename)
+        parts = [*(p for p in directory.split("/") if p), base]
+        key = "_".join(_clean(p) for p in parts)
+        if ext:
+            key += "_" + _clean(ext.lstrip("."))
+        keys.append(key)
+    # A rename can still collide with a real file's stem; settle it with a counter.
+    seen: dict[str, int] = {}
+    unique = []
+    for key in keys:
+        folded = key.casefold()
+        if folded in seen:
+            seen[folded] += 1
+            key = f"{key}_{seen[folded]}"
+        else:
+            seen[folded] = 1
+        unique.append(key)
+    return unique

@@ -1,0 +1,112 @@
+"""Finishing a video once all its work items are done: assemble, verify, commit, clean up."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from raybatch.io.storage import commit_file, scratch_root, staging_path
+from raybatch.media.probe import MediaInfo
+from raybatch.stages.base import RunContext, WorkItem
+from raybatch.stages.media_stages import (
+    AssembleStage,
+    VerifyStage,
+    enhanced_video_uri,
+    remove_work_files,
+)
+
+
+def failure_outcome(
+    item: WorkItem, error: dict[str, Any], metrics: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The result row of a video that failed at some stage."""
+    media = json.loads(item.media_json) if item.media_json else None
+    return {
+        "video": item.video_key,
+        "source_uri": item.source_uri,
+        "relative_path": item.relative_path,
+        "status": "failed",
+        "error": error,
+        "media": media,
+        "input_duration_s": media["duration_s"] if media else None,
+        "input_size_bytes": item.size_bytes,
+        "metrics": metrics,
+    }
+
+
+def finish_video(
+    context: RunContext, rows: list[dict[str, Any]], keep_work_files: bool = False
+) -> dict[str, Any]:
+    """Assemble a video from its encoded segments and audio, verify it, and commit it to
+    ``OUT/<video>/video/enhanced_<video>.mp4`` only if it verifies. Returns the video's result."""
+    parts = [WorkItem.from_row(r) for r in rows]
+    first = parts[0]
+    media = MediaInfo.from_dict(json.loads(first.media_json))
+    metrics = [m for p in parts for m in p.metrics]
+    # Probe and plan metrics travel on every part; keep one copy of each.
+    unique, seen = [], set()
+    for m in metrics:
+        key = (m["stage"], m.get("segment_id", ""), m["start"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(m)
+    metrics = unique
+    audio = next((p for p in parts if p.kind == "audio"), None)
+    audio_result = audio.result if audio else None
+    final_uri = enhanced_video_uri(context.output_root, first.video_key)
+    scratch = scratch_root(context.scratch_dir)
+    local_out = staging_path(final_uri, scratch)
+    video = WorkItem(
+        kind="video",
+        video_key=first.video_key,
+        source_uri=first.source_uri,
+        relative_path=first.relative_path,
+        size_bytes=first.size_bytes,
+        media_json=first.media_json,
+    )
+    assemble, verify = AssembleStage(context), VerifyStage(context)
+    verified: dict[str, Any] = {}
+    try:
+        (done,) = assemble.run_item(
+            video, lambda m: (assemble.assemble(parts, local_out, m), [video])[1]
+        )
+        metrics += done.metrics
+        if done.error_json:
+            return failure_outcome(first, done.error, metrics)
+        video.metrics_json = "[]"
+
+        def run_verify(measure):
+            verified.update(verify.verify(local_out, media, audio_result, measure))
+            return [video]
+
+        (checked,) = verify.run_item(video, run_verify)
+        metrics += checked.metrics
+        if checked.error_json:
+            return failure_outcome(first, checked.error, metrics)
+        output_size = os.path.getsize(local_out)
+        commit_file(local_out, final_uri)
+    finally:
+        if os.path.exists(local_out):
+            os.remove(local_out)
+    if not keep_work_files:
+        remove_work_files([p.output_uri for p in parts])
+    return {
+        "video": first.video_key,
+        "source_uri": first.source_uri,
+        "relative_path": first.relative_path,
+        "status": "done",
+        "output_uri": final_uri,
+        "input_duration_s": media.duration_s,
+        "output_duration_s": verified.get("video_duration_s"),
+        "input_size_bytes": first.size_bytes,
+        "output_size_bytes": output_size,
+        "segments": first.segment_count,
+        "frames": verified.get("frames"),
+        "output_size": [verified.get("width"), verified.get("height")],
+        "media": media.to_dict(),
+        "audio": audio_result,
+        "loudness_after": verified.get("loudness"),
+        "warnings": verified.get("warnings", []),
+        "metrics": metrics,
+    }

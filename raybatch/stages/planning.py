@@ -1,0 +1,85 @@
+"""Pure planning functions: where a video's work segments begin and end, and their ids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SegmentPlan:
+    """Frames ``[start_frame, start_frame + frame_count)`` of the output timeline."""
+
+    index: int
+    start_frame: int
+    frame_count: int
+    segment_id: str
+
+    def start_s(self, fps: Fraction) -> float:
+        return float(self.start_frame / fps)
+
+
+def total_frames(duration_s: float | None, fps: str | Fraction) -> int:
+    """Frames on the constant-rate output timeline for a source of ``duration_s`` seconds."""
+    if duration_s is None:
+        raise ValueError("the video's duration is unknown; probe it with a packet scan first")
+    if duration_s <= 0:
+        raise ValueError(f"the video's duration must be positive (got {duration_s})")
+    return max(1, round(Fraction(duration_s).limit_denominator(10**6) * Fraction(fps)))
+
+
+def segment_count(duration_s: float, target_s: float, min_s: float, parallel_slots: int) -> int:
+    """How many segments a video is cut into: about ``target_s`` each, but split finer (down to
+    ``min_s``) when that lets one video use every encoder slot."""
+    by_length = max(1, math.ceil(duration_s / target_s - 1e-9))
+    by_slots = min(max(1, parallel_slots), max(1, int(duration_s // min_s)))
+    return max(by_length, by_slots)
+
+
+def segment_id(
+    source_fingerprint: str, start_frame: int, frame_count: int, settings: dict[str, Any]
+) -> str:
+    """Deterministic id: the same source, range and settings always give the same id."""
+    payload = json.dumps(
+        {
+            "source": source_fingerprint,
+            "start": start_frame,
+            "frames": frame_count,
+            "settings": settings,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def plan_segments(
+    duration_s: float | None,
+    fps: str,
+    *,
+    target_s: float = 60.0,
+    min_s: float = 10.0,
+    parallel_slots: int = 1,
+    source_fingerprint: str = "",
+    settings: dict[str, Any] | None = None,
+) -> list[SegmentPlan]:
+    """Split the output timeline into segments of whole frames that cover it exactly once."""
+    frames = total_frames(duration_s, fps)
+    rate = Fraction(fps)
+    count = segment_count(frames / rate, target_s, min_s, parallel_slots)
+    count = min(count, frames)
+    plans, start = [], 0
+    for index in range(count):
+        end = round(frames * (index + 1) / count)
+        length = end - start
+        plans.append(
+            SegmentPlan(
+                index, start, length, segment_id(source_fingerprint, start, length, settings or {})
+            )
+        )
+        start = end
+    return plans
