@@ -79,9 +79,7 @@ class Progress:
 class _RunObserver:
     """Counts progress, applies the error policy, and forwards events to a display."""
 
-    def __init__(
-        self, progress: Progress, stop_on_error: bool, listener: Callable[[str, Any], None] | None
-    ):
+    def __init__(self, progress: Progress, stop_on_error: bool, listener: Callable[[str, Any], None] | None):
         self.progress = progress
         self.stop_on_error = stop_on_error
         self.listener = listener
@@ -193,9 +191,7 @@ def run_batch(
     raise (:class:`~raybatch.config.ConfigError`, :class:`~raybatch.stages.discover.InputError`).
     """
     if not config.input:
-        raise ValueError(
-            "no input given: set `input` in the config or pass INPUT on the command line"
-        )
+        raise ValueError("no input given: set `input` in the config or pass INPUT on the command line")
     started_at = datetime.now(UTC)
     started = time.monotonic()
     job_id = job_id or new_job_id()
@@ -265,9 +261,7 @@ def run_batch(
         progress = Progress(total_videos=len(videos))
         observer = _RunObserver(progress, batch.error_handling == "stop", listener)
         if listener:
-            listener(
-                "start", {"job_id": job_id, "progress": progress, "pool": pool, "videos": videos}
-            )
+            listener("start", {"job_id": job_id, "progress": progress, "pool": pool, "videos": videos})
         executor = _make_executor(batch.executor, context, pool)
         with _MemorySampler() as sampler:
             outcomes = executor.run(videos, pipeline, observer) if videos else []
@@ -451,15 +445,11 @@ def _write_reports(
                 "videos_failed": len(failed),
                 "video_seconds_processed": round(video_seconds, 3),
                 "realtime_factor": round(video_seconds / wall_s, 4) if wall_s > 0 else None,
-                "throughput_videos_per_hour": round(len(done) * 3600 / wall_s, 2)
-                if wall_s > 0
-                else None,
+                "throughput_videos_per_hour": round(len(done) * 3600 / wall_s, 2) if wall_s > 0 else None,
                 "throughput_video_seconds_per_second": round(video_seconds / wall_s, 4)
                 if wall_s > 0
                 else None,
-                "segments_encoded": sum(
-                    1 for m in metrics if m["stage"] == "encode" and m["status"] == "ok"
-                ),
+                "segments_encoded": sum(1 for m in metrics if m["stage"] == "encode" and m["status"] == "ok"),
                 "peak_memory_bytes": peak_memory if config.monitoring.resource_monitoring else None,
                 "peak_ffmpeg_rss_bytes": max((m["max_rss_bytes"] for m in metrics), default=0),
                 "stage_totals": stage_totals,

@@ -35,7 +35,7 @@ def batch(ctx: click.Context, group_config: str | None) -> None:
 @click.option("--quality", type=click.Choice(QUALITIES), help="Quality preset.")
 @click.option("--mode", type=click.Choice(MODES), help="Speed/quality trade-off.")
 @click.option(
-    "--pattern", help="Glob for file names, e.g. '*.mp4' [default: common video extensions]."
+    "--pattern", help="Glob for file names, e.g. '*.mp4' [default: common video and audio extensions]."
 )
 @click.option("--recursive/--no-recursive", default=None, help="Descend into sub-folders.")
 @click.option(
@@ -44,12 +44,8 @@ def batch(ctx: click.Context, group_config: str | None) -> None:
     help="Encode segments in parallel (default) or one at a time.",
 )
 @click.option("--max-concurrent", type=click.IntRange(min=1), help="At most N concurrent encoders.")
-@click.option(
-    "--max-memory", type=click.FloatRange(min=0.1), help="Memory budget for encoders, in GB."
-)
-@click.option(
-    "--config", type=click.Path(dir_okay=False), help="YAML config file (flags override it)."
-)
+@click.option("--max-memory", type=click.FloatRange(min=0.1), help="Memory budget for encoders, in GB.")
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML config file (flags override it).")
 @click.option(
     "--error-handling",
     type=click.Choice(["continue", "stop"]),
@@ -64,9 +60,7 @@ def batch(ctx: click.Context, group_config: str | None) -> None:
     "--ray-address",
     help="Ray cluster address [default: the cluster this runs in, else an embedded Ray].",
 )
-@click.option(
-    "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
-)
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--verbose", "-v", is_flag=True, help="Log every step (same as --log-level DEBUG).")
 @click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view.")
 @click.pass_context
@@ -94,9 +88,7 @@ def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
         },
         "output": {"directory": flags["output"]},
         "monitoring": {
-            "log_level": "DEBUG"
-            if flags["verbose"]
-            else (flags["log_level"] or "").upper() or None,
+            "log_level": "DEBUG" if flags["verbose"] else (flags["log_level"] or "").upper() or None,
             "enable_progress_tracking": flags["progress_bar"],
         },
     }

@@ -45,9 +45,7 @@ class ProgressView:
                 f"{pool.size} encoder(s) x {pool.num_cpus:g} CPU"
             )
             if self.console.is_terminal:
-                self.live = Live(
-                    self._render(), console=self.console, refresh_per_second=4, transient=False
-                )
+                self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
                 self.live.start()
             return
         if event == "video":
@@ -83,9 +81,7 @@ class ProgressView:
         bar = Table.grid(padding=(0, 1))
         bar.add_row(
             ProgressBar(total=max(1, p.total_videos), completed=finished, width=40),
-            Text(
-                f"{int(100 * finished / max(1, p.total_videos))}% {finished}/{p.total_videos} videos"
-            ),
+            Text(f"{int(100 * finished / max(1, p.total_videos))}% {finished}/{p.total_videos} videos"),
         )
         table.add_row(bar)
         for line in self.lines[-8:]:

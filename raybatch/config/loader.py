@@ -23,9 +23,7 @@ def _allowed_keys(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:
             return []
         annotation = field.annotation
         candidates = [annotation, *get_args(annotation)]
-        current = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
+        current = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
         if current is None:
             return []
     return sorted(current.model_fields) if current else []
@@ -81,9 +79,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_config(
-    path: str | Path | None = None, overrides: dict[str, Any] | None = None
-) -> RaybatchConfig:
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RaybatchConfig:
     """Build the run's configuration: defaults, then the file, then flags (flags win)."""
     data = read_config_file(path) if path else {}
     source = str(path) if path else "configuration"

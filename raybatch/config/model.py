@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from raybatch.config.presets import Preset, resolve_preset
 
+#: Audio extensions: also picked up by default so an audio file dropped into a video folder is
+#: reported ("no video stream") instead of silently ignored.
+DEFAULT_AUDIO_EXTENSIONS: tuple[str, ...] = (".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".opus")
 #: File extensions treated as video when no ``--pattern`` is given.
 DEFAULT_VIDEO_EXTENSIONS: tuple[str, ...] = (
     ".mp4",

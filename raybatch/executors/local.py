@@ -16,9 +16,7 @@ class LocalExecutor:
     def __init__(self, context: RunContext):
         self.context = context
 
-    def run(
-        self, videos: list[WorkItem], pipeline: Pipeline, observer: Observer
-    ) -> list[dict[str, Any]]:
+    def run(self, videos: list[WorkItem], pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
         tracker = VideoTracker()
         outcomes: list[dict[str, Any]] = []
         for video in videos:
@@ -35,9 +33,7 @@ class LocalExecutor:
                     continue
                 kind, payload = event
                 outcome = (
-                    pipeline.finish(
-                        self.context, [p.to_row() for p in payload], pipeline.keep_work_files
-                    )
+                    pipeline.finish(self.context, [p.to_row() for p in payload], pipeline.keep_work_files)
                     if kind == "finish"
                     else payload
                 )

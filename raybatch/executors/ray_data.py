@@ -38,9 +38,7 @@ class RayExecutor:
         self.context = context
         self.pool = pool
 
-    def run(
-        self, videos: list[WorkItem], pipeline: Pipeline, observer: Observer
-    ) -> list[dict[str, Any]]:
+    def run(self, videos: list[WorkItem], pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
         import ray
         import ray.data
 
@@ -57,18 +55,14 @@ class RayExecutor:
 
     def _run(self, ray, videos, pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
         pool = self.pool
-        dataset = ray.data.from_items(
-            [v.to_row() for v in videos], override_num_blocks=max(1, len(videos))
-        )
+        dataset = ray.data.from_items([v.to_row() for v in videos], override_num_blocks=max(1, len(videos)))
         for stage in pipeline.stages:
             res = stage.resources()
             if stage.stateful:
                 dataset = dataset.flat_map(
                     _StageActor,
                     fn_constructor_args=(stage,),
-                    compute=ray.data.ActorPoolStrategy(
-                        size=pool.size, max_tasks_in_flight_per_actor=1
-                    ),
+                    compute=ray.data.ActorPoolStrategy(size=pool.size, max_tasks_in_flight_per_actor=1),
                     num_cpus=res.num_cpus,
                     num_gpus=res.num_gpus or None,
                     memory=res.memory_bytes or None,

@@ -53,7 +53,8 @@ def plan_encoder_pool(
         size = max_concurrent if fixed else min(size, max_concurrent)
     if sequential:
         size = 1
-    num_cpus = round(min(encoder_cpus, usable / size), 3)
+    # Rounded down so the pool never claims more than the usable CPUs.
+    num_cpus = math.floor(min(encoder_cpus, usable / size) * 1000) / 1000
     memory = encoder_memory_bytes
     if max_memory_bytes:
         memory = min(memory, int(max_memory_bytes // size))

@@ -149,11 +149,7 @@ def remove_tree(uri: str) -> None:
 
 def scratch_root(configured: str | None = None) -> str:
     """Node-local scratch space (``RAYBATCH_SCRATCH``, the configured folder, or the temp dir)."""
-    root = (
-        configured
-        or os.environ.get("RAYBATCH_SCRATCH")
-        or os.path.join(tempfile.gettempdir(), "raybatch")
-    )
+    root = configured or os.environ.get("RAYBATCH_SCRATCH") or os.path.join(tempfile.gettempdir(), "raybatch")
     os.makedirs(root, exist_ok=True)
     return root
 

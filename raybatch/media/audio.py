@@ -46,9 +46,7 @@ class AudioOutcome:
     runs: list[CommandResult] = field(default_factory=list)
 
 
-def next_gain(
-    gain_db: float, measured_lufs: float, target_lufs: float, slope: float = 1.0
-) -> float:
+def next_gain(gain_db: float, measured_lufs: float, target_lufs: float, slope: float = 1.0) -> float:
     """Correct the gain by the remaining error. Loudness rises 1:1 with gain until a limiter
     engages, then more slowly: ``slope`` is the observed rise per dB of gain."""
     return gain_db + (target_lufs - measured_lufs) / min(1.0, max(0.15, slope))
@@ -78,9 +76,7 @@ def normalise_audio(
     target, ceiling = preset.loudness_target_lufs, preset.true_peak_dbtp
     if is_silent(measured):
         run(
-            audio_encode_args(
-                input_path, output_path, media, preset, gain_db=0.0, limiter_dbtp=None
-            ),
+            audio_encode_args(input_path, output_path, media, preset, gain_db=0.0, limiter_dbtp=None),
             "audio encode",
         )
         return AudioOutcome(
@@ -106,14 +102,10 @@ def normalise_audio(
         if limiter is not None:
             limiter -= extra_ceiling_cut
         run(
-            audio_encode_args(
-                input_path, output_path, media, preset, gain_db=gain, limiter_dbtp=limiter
-            ),
+            audio_encode_args(input_path, output_path, media, preset, gain_db=gain, limiter_dbtp=limiter),
             "audio encode",
         )
-        output = parse_loudnorm_json(
-            run(loudness_measure_args(output_path, preset), "loudness check").stderr
-        )
+        output = parse_loudnorm_json(run(loudness_measure_args(output_path, preset), "loudness check").stderr)
         error = target - output["input_i"]
         if output["input_tp"] > ceiling:
             # The codec overshot the limiter's headroom: clamp harder and try again.

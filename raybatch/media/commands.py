@@ -22,9 +22,7 @@ def even(value: float) -> int:
     return max(2, int(round(value / 2.0)) * 2)
 
 
-def output_dimensions(
-    display_width: int, display_height: int, max_short_side: int
-) -> tuple[int, int]:
+def output_dimensions(display_width: int, display_height: int, max_short_side: int) -> tuple[int, int]:
     """Square-pixel output size: the display size, scaled down so its short side fits the cap."""
     short = min(display_width, display_height)
     factor = min(1.0, max_short_side / short) if short > 0 else 1.0
@@ -63,9 +61,7 @@ def enhancement_filters(video: VideoStream, preset: Preset) -> list[Filter]:
     if preset.denoise_luma > 0:
         chain.append(Filter("hqdn3d", kwargs=(("luma_spatial", preset.denoise_luma),)))
     if preset.contrast != 1 or preset.saturation != 1:
-        chain.append(
-            Filter("eq", kwargs=(("contrast", preset.contrast), ("saturation", preset.saturation)))
-        )
+        chain.append(Filter("eq", kwargs=(("contrast", preset.contrast), ("saturation", preset.saturation))))
     if preset.sharpen_amount > 0:
         chain.append(
             Filter(
@@ -127,9 +123,7 @@ def segment_encode_args(
     up to ``start``), and the segment opens with its own IDR frame.
     """
     duration = frame_count / Fraction(video.fps)
-    stream = ffmpeg.input(input_path, ss=f"{start_s:.6f}", t=f"{float(duration) + 1.0:.6f}")[
-        str(video.index)
-    ]
+    stream = ffmpeg.input(input_path, ss=f"{start_s:.6f}", t=f"{float(duration) + 1.0:.6f}")[str(video.index)]
     stream = _apply(stream, enhancement_filters(video, preset))
     out = ffmpeg.output(
         stream,
@@ -200,9 +194,7 @@ def audio_measure_args(input_path: str, media: MediaInfo, preset: Preset) -> lis
     """First loudness pass: measure the audio as fitted to the video's timeline."""
     assert media.audio is not None
     stream = ffmpeg.input(input_path)[str(media.audio.index)]
-    stream = _apply(
-        stream, [*audio_fit_filters(media, preset.audio_sample_rate), loudnorm_filter(preset)]
-    )
+    stream = _apply(stream, [*audio_fit_filters(media, preset.audio_sample_rate), loudnorm_filter(preset)])
     out = ffmpeg.output(stream, "-", format="null")
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 
@@ -277,6 +269,4 @@ def verify_decode_args(path: str, preset: Preset, *, has_audio: bool) -> list[st
         loud = loudnorm_filter(preset)
         streams.append(source["a:0"].filter(loud.name, **dict(loud.kwargs)))
     out = ffmpeg.output(*streams, "-", format="null")
-    return out.global_args("-hide_banner", "-nostdin", "-loglevel", "repeat+level+info").compile(
-        cmd="ffmpeg"
-    )
+    return out.global_args("-hide_banner", "-nostdin", "-loglevel", "repeat+level+info").compile(cmd="ffmpeg")

@@ -76,9 +76,7 @@ class WorkItem:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> WorkItem:
         names = {f.name for f in fields(cls)}
-        return cls(
-            **{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items() if k in names}
-        )
+        return cls(**{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items() if k in names})
 
     @property
     def error(self) -> dict[str, Any] | None:

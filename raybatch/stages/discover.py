@@ -7,7 +7,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from raybatch.config.model import DEFAULT_VIDEO_EXTENSIONS
+from raybatch.config.model import DEFAULT_AUDIO_EXTENSIONS, DEFAULT_VIDEO_EXTENSIONS
 from raybatch.io.storage import get_fs, normalise_root
 
 
@@ -31,7 +31,8 @@ def natural_key(text: str) -> list:
 def _matches(name: str, pattern: str | None) -> bool:
     if pattern:
         return fnmatch.fnmatch(name.casefold(), pattern.casefold())
-    return posixpath.splitext(name)[1].casefold() in DEFAULT_VIDEO_EXTENSIONS
+    extension = posixpath.splitext(name)[1].casefold()
+    return extension in DEFAULT_VIDEO_EXTENSIONS or extension in DEFAULT_AUDIO_EXTENSIONS
 
 
 def discover_inputs(
@@ -67,19 +68,13 @@ def discover_inputs(
                 str(info.get("mtime", "")),
             )
         ]
-    entries = (
-        fs.find(root, detail=True)
-        if recursive
-        else {e["name"]: e for e in fs.ls(root, detail=True)}
-    )
+    entries = fs.find(root, detail=True) if recursive else {e["name"]: e for e in fs.ls(root, detail=True)}
     videos = []
     base = root.rstrip("/")
     for path, info in entries.items():
         if info.get("type") != "file":
             continue
-        relative = (
-            path[len(base) :].lstrip("/") if path.startswith(base) else posixpath.basename(path)
-        )
+        relative = path[len(base) :].lstrip("/") if path.startswith(base) else posixpath.basename(path)
         parts = relative.split("/")
         if any(p.startswith(".") for p in parts):
             continue

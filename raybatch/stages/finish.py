@@ -17,9 +17,7 @@ from raybatch.stages.media_stages import (
 )
 
 
-def failure_outcome(
-    item: WorkItem, error: dict[str, Any], metrics: list[dict[str, Any]]
-) -> dict[str, Any]:
+def failure_outcome(item: WorkItem, error: dict[str, Any], metrics: list[dict[str, Any]]) -> dict[str, Any]:
     """The result row of a video that failed at some stage."""
     media = json.loads(item.media_json) if item.media_json else None
     return {
@@ -68,9 +66,7 @@ def finish_video(
     assemble, verify = AssembleStage(context), VerifyStage(context)
     verified: dict[str, Any] = {}
     try:
-        (done,) = assemble.run_item(
-            video, lambda m: (assemble.assemble(parts, local_out, m), [video])[1]
-        )
+        (done,) = assemble.run_item(video, lambda m: (assemble.assemble(parts, local_out, m), [video])[1])
         metrics += done.metrics
         if done.error_json:
             return failure_outcome(first, done.error, metrics)

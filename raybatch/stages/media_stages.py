@@ -60,9 +60,7 @@ class ProbeStage(Stage):
         local = stage_input(item.source_uri, scratch_root(self.context.scratch_dir))
         if not os.access(local, os.R_OK):
             raise PermissionError(f"cannot read {item.source_uri}")
-        media = probe_media(
-            local, size_bytes=item.size_bytes, timeout_s=self.context.command_timeout_s
-        )
+        media = probe_media(local, size_bytes=item.size_bytes, timeout_s=self.context.command_timeout_s)
         measure.bytes_in = media.size_bytes
         item.media_json = json.dumps(media.to_dict())
         return [item]
@@ -212,9 +210,7 @@ class AssembleStage(Stage):
         with contextlib.ExitStack() as stack:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(dir=scratch))
             paths = [stack.enter_context(local_copy(s.output_uri, scratch)) for s in segments]
-            audio_path = (
-                stack.enter_context(local_copy(audio.output_uri, scratch)) if audio else None
-            )
+            audio_path = stack.enter_context(local_copy(audio.output_uri, scratch)) if audio else None
             list_path = os.path.join(tmp, "segments.ffconcat")
             with open(list_path, "w", encoding="utf-8") as handle:
                 handle.write(concat_list(paths))
@@ -259,9 +255,7 @@ def check_loudness(
             f"integrated loudness {measured['input_i']:.2f} LUFS is outside {target:g} ±{tolerance:g} LU"
         )
     if measured["input_tp"] > ceiling + 1e-9:
-        problems.append(
-            f"true peak {measured['input_tp']:.2f} dBTP is above the {ceiling:g} dBTP ceiling"
-        )
+        problems.append(f"true peak {measured['input_tp']:.2f} dBTP is above the {ceiling:g} dBTP ceiling")
     return problems
 
 
@@ -289,8 +283,7 @@ class VerifyStage(Stage):
         errors = decode_errors(run.stderr)
         if run.returncode != 0 or errors:
             raise StageFailure(
-                "the output does not decode cleanly: "
-                + "; ".join(errors[:3] or [f"exit {run.returncode}"]),
+                "the output does not decode cleanly: " + "; ".join(errors[:3] or [f"exit {run.returncode}"]),
                 hint="re-run the video; if it fails again the source has damaged frames (try --quality low)",
             )
         streams = json.loads(
@@ -318,9 +311,7 @@ class VerifyStage(Stage):
             loudness = parse_loudnorm_json(run.stderr)
             reachable = bool(audio_result and audio_result.get("target_reachable", True))
             normalised = bool(audio_result and audio_result.get("normalised"))
-            loud_problems = check_loudness(
-                loudness, preset.loudness_target_lufs, preset.true_peak_dbtp
-            )
+            loud_problems = check_loudness(loudness, preset.loudness_target_lufs, preset.true_peak_dbtp)
             if normalised and reachable:
                 problems += loud_problems
             elif loud_problems:
@@ -340,9 +331,7 @@ class VerifyStage(Stage):
             "audio_duration_s": audio_s,
             "width": width,
             "height": height,
-            "expected_size": list(
-                output_dimensions(*media.video.display_size, preset.max_short_side)
-            ),
+            "expected_size": list(output_dimensions(*media.video.display_size, preset.max_short_side)),
             "loudness": loudness,
             "warnings": [w for w in warnings if w],
         }

@@ -40,9 +40,7 @@ def segment_count(duration_s: float, target_s: float, min_s: float, parallel_slo
     return max(by_length, by_slots)
 
 
-def segment_id(
-    source_fingerprint: str, start_frame: int, frame_count: int, settings: dict[str, Any]
-) -> str:
+def segment_id(source_fingerprint: str, start_frame: int, frame_count: int, settings: dict[str, Any]) -> str:
     """Deterministic id: the same source, range and settings always give the same id."""
     payload = json.dumps(
         {
@@ -77,9 +75,7 @@ def plan_segments(
         end = round(frames * (index + 1) / count)
         length = end - start
         plans.append(
-            SegmentPlan(
-                index, start, length, segment_id(source_fingerprint, start, length, settings or {})
-            )
+            SegmentPlan(index, start, length, segment_id(source_fingerprint, start, length, settings or {}))
         )
         start = end
     return plans

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent set-up: ffmpeg (apt, when missing), .venv in the repo root, raybatch with pinned deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+  echo "setup: installing ffmpeg" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  "$PYTHON" -m venv .venv
+fi
+# The stamp skips the install when nothing it depends on changed.
+stamp=.venv/.raybatch-installed
+want="$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing raybatch and its dependencies" >&2
+  # torch is pinned in the same command: unpinned, a dependency would pull CUDA wheels.
+  .venv/bin/python -m pip install -q --disable-pip-version-check \
+    "torch==2.13.0" -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import raybatch, ray, torch, ffmpeg" 
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,79 @@
+"""Shared fixtures: media generated with ffmpeg, and one Ray session for the whole run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-v", "error", "-y", *args], check=True)
+
+
+def ffprobe(path: str | Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return json.loads(out)
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def make_av(path: Path, *, size="640x360", rate=25, duration=6.0, audio_duration=None, sar=None) -> Path:
+    """A testsrc2 video with a gated 'speech-like' tone; optional shorter audio and odd SAR."""
+    audio_duration = duration if audio_duration is None else audio_duration
+    vf = ["-vf", f"setsar={sar}"] if sar else []
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={duration}",
+        "-f", "lavfi", "-i",
+        f"sine=frequency=300:sample_rate=48000:duration={audio_duration},"
+        "volume='if(lt(mod(t,2),1.2),0.4,0)':eval=frame",
+        *vf, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(path),
+    )  # fmt: skip
+    return path
+
+
+def make_video_only(path: Path, *, size="320x240", rate=30, duration=3.0) -> Path:
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={duration}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path),
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="session")
+def media(tmp_path_factory) -> dict[str, Path]:
+    """Core fixtures, generated once per run."""
+    root = tmp_path_factory.mktemp("media")
+    files = {
+        "av": make_av(root / "talk.mp4", duration=12.0),
+        "no_audio": make_video_only(root / "screen.mkv"),
+        "short_audio": make_av(root / "short_audio.mp4", duration=5.0, audio_duration=2.5),
+        "sar": make_av(root / "anamorphic.mp4", size="480x360", duration=2.0, sar="4/3"),
+    }
+    audio_only = root / "podcast.m4a"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac", str(audio_only))
+    files["audio_only"] = audio_only
+    return files
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray instance (2 CPUs, like the CI machine) shared by every test that needs it."""
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

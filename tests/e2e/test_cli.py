@@ -1,0 +1,180 @@
+"""The CLI end to end, as a user runs it: real processes, generated media, real outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import make_av, make_video_only, sha256
+from tests.helpers import assert_verified_output, load_report
+
+pytestmark = pytest.mark.e2e
+
+
+def raybatch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "raybatch", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def messy_batch(media, tmp_path_factory):
+    """Good videos with colliding names beside files that are not videos."""
+    root = tmp_path_factory.mktemp("messy")
+    (root / "a").mkdir()
+    (root / "b").mkdir()
+    make_video_only(root / "a" / "clip.mp4", duration=2.0)
+    make_video_only(root / "b" / "clip.mp4", size="160x120", duration=1.0)
+    make_av(root / "clip.mkv", duration=2.0)
+    shutil.copy(media["sar"], root / "anamorphic.mp4")
+    shutil.copy(media["audio_only"], root / "podcast.m4a")
+    (root / "empty.mp4").write_bytes(b"")
+    (root / "random.mp4").write_bytes(os.urandom(4096))
+    (root / "notes.mp4").write_text("this is a text file with a video name\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def messy_run(messy_batch, tmp_path_factory):
+    before = {p: sha256(p) for p in messy_batch.rglob("*") if p.is_file()}
+    out = tmp_path_factory.mktemp("out")
+    result = raybatch(
+        "batch", "process", str(messy_batch), "--output", str(out), "--recursive",
+        "--executor", "local", "--quality", "low", "--mode", "fast", "--type", "educational",
+    )  # fmt: skip
+    after = {p: sha256(p) for p in messy_batch.rglob("*") if p.is_file()}
+    return result, out, before, after
+
+
+def test_exit_code_says_some_failed(messy_run):
+    result, *_ = messy_run
+    assert result.returncode == 1, result.stderr
+    assert "4 done, 4 failed of 8 videos" in result.stdout
+
+
+def test_colliding_names_get_their_own_folders(messy_run):
+    _, out, *_ = messy_run
+    for key, duration, fps, audio in [
+        ("a_clip_mp4", 2.0, "30/1", False),
+        ("b_clip_mp4", 1.0, "30/1", False),
+        ("clip_mkv", 2.0, "25/1", True),
+    ]:
+        assert_verified_output(
+            out / key / "video" / f"enhanced_{key}.mp4", expected_duration=duration, fps=fps, has_audio=audio
+        )
+
+
+def test_non_square_pixels_become_square(messy_run):
+    _, out, *_ = messy_run
+    info = assert_verified_output(
+        out / "anamorphic/video/enhanced_anamorphic.mp4", expected_duration=2.0, fps="25/1", has_audio=True
+    )
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"]) == (640, 360)  # 480x360 at SAR 4:3
+    assert video.get("sample_aspect_ratio", "1:1") in ("1:1", "0:1")
+
+
+def test_every_bad_file_has_one_clear_error(messy_run):
+    _, out, *_ = messy_run
+    errors = json.loads((out / "summary" / "error_log.json").read_text())["errors"]
+    by_file = {Path(e["file"]).name: e for e in errors}
+    assert set(by_file) == {"podcast.m4a", "empty.mp4", "random.mp4", "notes.mp4"}
+    for error in errors:
+        assert error["stage"] == "probe" and error["message"] and error["hint"]
+    assert "no video stream" in by_file["podcast.m4a"]["message"]
+    assert "empty" in by_file["empty.mp4"]["message"]
+
+
+def test_inputs_are_never_modified(messy_run):
+    _, _, before, after = messy_run
+    assert before == after
+
+
+def test_reports_and_metrics(messy_run):
+    _, out, *_ = messy_run
+    report = load_report(out)
+    assert report["job_id"].startswith("batch_") and len(report["job_id"]) == len("batch_20240107_143022")
+    assert report["config"]["processing"]["content_type"] == "educational"
+    assert report["status"] == "completed_with_errors"
+    done = [v for v in report["videos"] if v["status"] == "done"]
+    for video in done:
+        assert video["output_size_bytes"] > 0 and video["input_duration_s"] > 0
+    with_audio = [v for v in done if v["has_audio"]]
+    for video in with_audio:
+        assert video["loudness"]["target_lufs"] == -16
+        assert abs(video["loudness"]["after"]["integrated_lufs"] + 16) <= 0.5
+        assert video["loudness"]["before"]["integrated_lufs"] is not None
+    metrics = json.loads((out / "summary" / "processing_metrics.json").read_text())
+    assert metrics["videos_done"] == 4 and metrics["realtime_factor"] > 0
+    assert metrics["peak_memory_bytes"] > 0
+    rows = pq.read_table(next((out / "summary" / "metrics").glob("*.parquet"))).to_pylist()
+    assert {r["video"] for r in rows if r["stage"] == "verify"} == {v["video"] for v in done}
+    assert not list(out.rglob("*.part-*")), "temporary files left behind"
+
+
+def test_config_error_exits_2_and_names_the_fix(tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("batch:\n  error_handling: maybe\n")
+    result = raybatch("batch", "--config", str(bad), "process", str(tmp_path))
+    assert result.returncode == 2
+    assert "batch.error_handling" in result.stderr and "'continue' or 'stop'" in result.stderr
+
+
+def test_missing_input_exits_2(tmp_path):
+    result = raybatch("batch", "process", str(tmp_path / "nope"), "--executor", "local")
+    assert result.returncode == 2 and "no such file or folder" in result.stderr
+
+
+def test_stop_on_first_failure(tmp_path, media):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a_broken.mp4").write_bytes(b"not a video")
+    shutil.copy(media["no_audio"], src / "b_good.mkv")
+    out = tmp_path / "out"
+    result = raybatch(
+        "batch", "process", str(src), "--output", str(out), "--executor", "local", "--error-handling", "stop"
+    )
+    assert result.returncode == 1
+    report = load_report(out)
+    assert [v["status"] for v in report["videos"]] == ["failed", "cancelled"]
+    assert not (out / "b_good").exists()
+
+
+def test_ray_executor_through_the_cli_entry_point(ray_session, media, tmp_path):
+    """The click command in-process, so it joins the shared Ray session instead of starting one."""
+    from click.testing import CliRunner
+
+    from raybatch.cli.main import cli
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(media["av"], src / "talk.mp4")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "batch",
+            "process",
+            str(src),
+            "--output",
+            str(out),
+            "--quality",
+            "low",
+            "--mode",
+            "fast",
+            "--type",
+            "music",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert_verified_output(
+        out / "talk/video/enhanced_talk.mp4", expected_duration=12.0, fps="25/1", has_audio=True
+    )
+    assert load_report(out)["executor"] == "ray"

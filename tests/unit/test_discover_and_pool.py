@@ -1,0 +1,56 @@
+from raybatch.executors.resources import plan_encoder_pool
+from raybatch.stages.discover import assign_video_keys, discover_inputs, natural_key
+
+GIB = 1024**3
+
+
+def test_natural_order():
+    names = ["ep10.mp4", "ep2.mp4", "Ep1.mp4"]
+    assert sorted(names, key=natural_key) == ["Ep1.mp4", "ep2.mp4", "ep10.mp4"]
+
+
+def test_same_names_never_share_a_folder():
+    keys = assign_video_keys(["a/clip.mp4", "b/clip.mp4", "clip.mkv", "other.mp4"])
+    assert keys == ["a_clip_mp4", "b_clip_mp4", "clip_mkv", "other"]
+    assert len(set(keys)) == 4
+
+
+def test_keys_with_structure_and_unsafe_names():
+    assert assign_video_keys(["x/y/my: talk?.mp4"], preserve_directory_structure=True) == ["x/y/my_ talk_"]
+
+
+def test_discovery_filters_sorts_and_skips_output(tmp_path):
+    for name in ["ep10.mp4", "ep2.MOV", "notes.txt", ".hidden.mp4"]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "ep3.mkv").write_bytes(b"x")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "enhanced.mp4").write_bytes(b"x")
+    flat = [v.relative_path for v in discover_inputs(str(tmp_path))]
+    assert flat == ["ep2.MOV", "ep10.mp4"]
+    deep = [v.relative_path for v in discover_inputs(str(tmp_path), recursive=True, exclude=(str(out),))]
+    assert deep == ["ep2.MOV", "ep10.mp4", "sub/ep3.mkv"]
+    assert [v.relative_path for v in discover_inputs(str(tmp_path), pattern="ep1*")] == ["ep10.mp4"]
+
+
+def test_two_cpu_pool_leaves_room_for_tasks():
+    pool = plan_encoder_pool(2, 16 * GIB, encoder_memory_bytes=GIB)
+    assert pool.size == 2
+    assert pool.size * pool.num_cpus + pool.task_cpus <= 2
+    assert pool.size * pool.num_cpus <= 2 - pool.reserved_cpus
+    assert pool.threads == 1
+
+
+def test_pool_respects_flags_and_memory():
+    assert plan_encoder_pool(16, 64 * GIB, encoder_memory_bytes=GIB, max_concurrent=3).size == 3
+    assert plan_encoder_pool(16, 64 * GIB, encoder_memory_bytes=GIB, max_memory_bytes=4 * GIB).size == 4
+    assert plan_encoder_pool(16, 2 * GIB, encoder_memory_bytes=GIB).size == 2
+    assert plan_encoder_pool(16, None, encoder_memory_bytes=GIB, sequential=True).size == 1
+    big = plan_encoder_pool(64, None, encoder_memory_bytes=GIB)
+    assert big.reserved_cpus == 4 and big.size * big.num_cpus <= 60
+
+
+def test_single_cpu_still_gets_an_encoder():
+    pool = plan_encoder_pool(1, None, encoder_memory_bytes=GIB)
+    assert pool.size == 1 and 0 < pool.num_cpus <= 0.5
