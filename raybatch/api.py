@@ -284,7 +284,8 @@ def run_batch(
                     "error": {
                         "file": video.source_uri,
                         "stage": "scheduling",
-                        "message": "not processed: the batch stopped after an earlier failure (--error-handling stop)",
+                        "message": "not processed: the batch stopped after an earlier failure "
+                        "(--error-handling stop)",
                         "hint": "fix the failing video, or rerun with --error-handling continue",
                     },
                     "metrics": [],

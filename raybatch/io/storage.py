@@ -62,7 +62,7 @@ def normalise_root(uri: str) -> str:
 
 
 def _temp_name(uri: str) -> str:
-    head, tail = (uri.rsplit("/", 1) + [""])[:2] if "/" in uri else ("", uri)
+    head, tail = ([*uri.rsplit("/", 1), ""])[:2] if "/" in uri else ("", uri)
     name = f".{tail}{TEMP_MARKER}{uuid.uuid4().hex[:12]}"
     return f"{head}/{name}" if head else name
 

@@ -97,7 +97,8 @@ def normalise_audio(
     output: dict[str, float] = {}
     attempts = 0
     limiter = None
-    for attempts in range(1, MAX_ATTEMPTS + 1):
+    while attempts < MAX_ATTEMPTS:
+        attempts += 1
         limiter = limiter_ceiling(measured["input_tp"], gain, ceiling)
         if limiter is not None:
             limiter -= extra_ceiling_cut

@@ -7,6 +7,7 @@ process (measured with ``wait4``, which is exact even when other processes run b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -87,10 +88,8 @@ def run_command(
 
     def kill_on_timeout() -> None:
         timed_out.set()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     timer = threading.Timer(timeout_s, kill_on_timeout) if timeout_s else None
     if timer:
@@ -100,10 +99,8 @@ def run_command(
         _, status, usage = os.wait4(proc.pid, 0)
     except BaseException:
         # Interrupted (Ctrl-C, cancellation): never leave an orphaned ffmpeg behind.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         raise
     finally:
         if timer:

@@ -71,7 +71,7 @@ def test_ray_pipeline_verifies_every_output(ray_run):
 
 
 def test_segments_of_one_video_run_on_several_encoders(ray_run):
-    result, out = ray_run
+    _result, out = ray_run
     table = pq.read_table(next((out / "summary" / "metrics").glob("*.parquet"))).to_pylist()
     encodes = [r for r in table if r["stage"] == "encode" and r["video"] == "talk"]
     assert len(encodes) >= 2

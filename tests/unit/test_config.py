@@ -65,7 +65,7 @@ def test_flags_override_file(tmp_path):
 
 
 def test_bad_flag_value_is_reported_as_flags():
-    with pytest.raises(ConfigError, match="command-line flags: batch.max_concurrent_jobs"):
+    with pytest.raises(ConfigError, match=r"command-line flags: batch\.max_concurrent_jobs"):
         load_config(None, {"batch": {"max_concurrent_jobs": 0}})
 
 

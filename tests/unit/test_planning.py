@@ -1,3 +1,4 @@
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -7,7 +8,7 @@ from raybatch.stages.planning import plan_segments, segment_count, total_frames
 
 def covers_exactly(plans, frames):
     assert plans[0].start_frame == 0
-    for a, b in zip(plans, plans[1:], strict=False):
+    for a, b in itertools.pairwise(plans):
         assert a.start_frame + a.frame_count == b.start_frame
     assert sum(p.frame_count for p in plans) == frames
 

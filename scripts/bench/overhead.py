@@ -1,0 +1,126 @@
+"""raybatch vs plain ffmpeg doing the same work on the same file.
+
+Plain ffmpeg runs the same enhancement chain and x264 settings in one process (its own default
+threading, its best case) plus the same two-pass EBU R128 loudness normalisation. raybatch runs
+end to end through its CLI (embedded Ray start-up, probe, segments, audio, assemble, verify).
+Prints both wall times and their ratio (target: <= 1.25 on a 2-core machine).
+
+    .venv/bin/python scripts/bench/overhead.py --generate 1080p --duration 90
+    .venv/bin/python scripts/bench/overhead.py path/to/video.mp4 --quality high --mode balanced
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from raybatch.config.presets import resolve_preset
+from raybatch.media.commands import enhancement_filters, render_chain, x264_options
+from raybatch.media.loudness import parse_loudnorm_json
+from raybatch.media.probe import probe_media
+
+SIZES = {"1080p": "1920x1080", "720p": "1280x720"}
+
+
+def generate(kind: str, duration: float, folder: Path) -> Path:
+    path = folder / f"bench_{kind}.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size={SIZES[kind]}:rate=30:duration={duration}",
+            "-f", "lavfi", "-i", f"sine=frequency=300:sample_rate=48000:duration={duration}",
+            "-vf", "noise=alls=12:allf=t", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+            "-c:a", "aac", str(path),
+        ],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def plain_ffmpeg(source: Path, out: Path, quality: str, mode: str, content_type: str) -> float:
+    preset = resolve_preset(quality, mode, content_type)
+    media = probe_media(str(source))
+    started = time.monotonic()
+    loud = (
+        f"loudnorm=I={preset.loudness_target_lufs}:TP={preset.true_peak_dbtp}:LRA={preset.loudness_range_lu}"
+    )
+    measure = subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(source),
+            "-vn",
+            "-af",
+            loud + ":print_format=json",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    m = parse_loudnorm_json(measure.stderr)
+    second = (
+        f"{loud}:measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
+        f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true,aresample=48000"
+    )
+    options = x264_options(preset, media.video.fps, threads=0)
+    options.pop("threads")  # plain ffmpeg gets its own (best) threading
+    args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", str(source)]
+    args += ["-vf", render_chain(enhancement_filters(media.video, preset)), "-af", second]
+    for key, value in options.items():
+        args += [f"-{key}", str(value)]
+    args += ["-c:a", "aac", "-b:a", f"{preset.audio_bitrate_kbps}k", "-movflags", "+faststart", str(out)]
+    subprocess.run(args, check=True)
+    return time.monotonic() - started
+
+
+def raybatch_cli(source: Path, out: Path, quality: str, mode: str, content_type: str) -> float:
+    folder = out.parent / "in"
+    folder.mkdir(exist_ok=True)
+    (folder / source.name).symlink_to(source.resolve())
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "raybatch", "batch", "process", str(folder), "--output", str(out),
+         "--quality", quality, "--mode", mode, "--type", content_type, "--no-progress-bar"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("video", nargs="?", type=Path)
+    parser.add_argument("--generate", choices=sorted(SIZES), help="generate a test input of this size")
+    parser.add_argument("--duration", type=float, default=90.0)
+    parser.add_argument("--quality", default="high")
+    parser.add_argument("--mode", default="fast")
+    parser.add_argument("--type", dest="content_type", default="general")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source = args.video or generate(args.generate or "720p", args.duration, work)
+        info = probe_media(str(source))
+        plain = plain_ffmpeg(source, work / "plain.mp4", args.quality, args.mode, args.content_type)
+        (work / "rb").mkdir()
+        ours = raybatch_cli(source, work / "rb" / "out", args.quality, args.mode, args.content_type)
+        w, h = info.video.display_size
+        print(f"input: {source.name} {w}x{h} {info.video.fps} fps, {info.duration_s:.1f} s")
+        print(f"settings: quality={args.quality} mode={args.mode} type={args.content_type}")
+        print(f"plain ffmpeg: {plain:.1f} s")
+        print(f"raybatch:     {ours:.1f} s")
+        print(f"ratio raybatch/ffmpeg: {ours / plain:.2f}x (target <= 1.25)")
+
+
+if __name__ == "__main__":
+    main()
