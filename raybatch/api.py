@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -87,8 +88,6 @@ class _RunObserver:
 
     def on_item(self, item: WorkItem) -> None:
         if item.kind in ("segment", "audio") and item.video_key not in self.progress.seen_videos:
-            import json
-
             self.progress.seen_videos.add(item.video_key)
             self.progress.segments_total += item.segment_count
             self.progress.seconds_total += json.loads(item.media_json)["duration_s"]
@@ -114,8 +113,6 @@ class _RunObserver:
 
 
 def _fps_of(item: WorkItem) -> str:
-    import json
-
     return json.loads(item.media_json)["video"]["fps"]
 
 

@@ -152,7 +152,11 @@ class Stage:
         """Load what the stage needs once per worker (models, scratch folders)."""
 
     def process(self, item: WorkItem, measure: StageMeasure) -> list[WorkItem]:
-        raise NotImplementedError  # every concrete stage defines its work
+        """Do the stage's work for one item; fill ``measure``; return the output rows.
+
+        The default passes the item through: per-video stages (assemble, verify) are driven
+        through :meth:`run_item` with their own work function instead."""
+        return [item]
 
     def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
         item = WorkItem.from_row(row)
