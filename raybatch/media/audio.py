@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from raybatch.config.presets import Preset
 from raybatch.media.commands import audio_encode_args, audio_measure_args, loudness_measure_args
-from raybatch.media.loudness import is_silent, parse_loudnorm_json
+from raybatch.media.loudness import NEAR_SILENCE_LUFS, is_silent, parse_loudnorm_json
 from raybatch.media.probe import MediaInfo
 from raybatch.media.runner import CommandResult, run_command
 
@@ -86,7 +86,10 @@ def normalise_audio(
             limiter_dbtp=None,
             attempts=1,
             normalised=False,
-            note="silent audio (below the -70 LUFS gate): kept as is, no loudness target applied",
+            note=(
+                f"near-silent audio ({measured['input_i']:.1f} LUFS, below {NEAR_SILENCE_LUFS:g} LUFS: "
+                "silence or room tone): kept as is, no loudness target applied"
+            ),
             runs=runs,
         )
 

@@ -8,9 +8,11 @@ import re
 
 from raybatch.media.runner import MediaError
 
-#: Below this integrated loudness the audio is treated as silence: the EBU R128 gate is -70 LUFS,
-#: and lifting noise floors by 50+ dB to reach a target only makes hiss loud.
-SILENCE_LUFS = -70.0
+#: Below this integrated loudness the audio carries no programme to normalise: digital silence
+#: (under the EBU R128 -70 LUFS gate) or room tone and hum. Speech and music recorded even badly
+#: sit well above it; lifting room tone 25+ dB to a streaming target only makes noise loud, and
+#: its crest factor means it could only get there by clipping.
+NEAR_SILENCE_LUFS = -40.0
 
 _LEVEL = re.compile(r"\[(error|fatal|panic)\]")
 
@@ -38,9 +40,9 @@ def parse_loudnorm_json(stderr: str) -> dict[str, float]:
 
 
 def is_silent(measured: dict[str, float]) -> bool:
-    """Whether the measured audio is silence for normalisation purposes."""
+    """Whether the measured audio is (near) silence: nothing a loudness target applies to."""
     loudness = measured.get("input_i", -math.inf)
-    return not math.isfinite(loudness) or loudness <= SILENCE_LUFS
+    return not math.isfinite(loudness) or loudness < NEAR_SILENCE_LUFS
 
 
 def decode_errors(stderr: str) -> list[str]:

@@ -72,7 +72,10 @@ def discover_inputs(
     videos = []
     base = root.rstrip("/")
     for path, info in entries.items():
-        if info.get("type") != "file":
+        # fsspec reports a symlink as type "other"; a link to a file is an input like any other,
+        # and a dangling one is kept so that it fails with its own clear error.
+        linked_file = info.get("islink") and (fs.isfile(path) or not fs.exists(path))
+        if info.get("type") != "file" and not linked_file:
             continue
         relative = path[len(base) :].lstrip("/") if path.startswith(base) else posixpath.basename(path)
         parts = relative.split("/")
@@ -91,6 +94,10 @@ def discover_inputs(
                 str(info.get("mtime", info.get("LastModified", ""))),
             )
         )
+    if not videos:
+        what = f"matching {pattern!r}" if pattern else "with a video or audio extension"
+        hint = "" if recursive else "; add --recursive if they are in subfolders"
+        raise InputError(f"{input_uri}: no files {what} found{hint}, or pass --pattern GLOB")
     videos.sort(key=lambda v: natural_key(v.relative_path))
     return videos
 

@@ -34,9 +34,13 @@ def total_frames(duration_s: float | None, fps: str | Fraction) -> int:
 
 def segment_count(duration_s: float, target_s: float, min_s: float, parallel_slots: int) -> int:
     """How many segments a video is cut into: about ``target_s`` each, but split finer (down to
-    ``min_s``) when that lets one video use every encoder slot."""
+    ``min_s``) so that one video gives each of several encoder slots two segments. Two, not one:
+    equal-length segments do not take equal time (content, a neighbouring audio pass), and with
+    one each the whole video waits for the slowest; with two, a slot that finishes early takes
+    the next one."""
     by_length = max(1, math.ceil(duration_s / target_s - 1e-9))
-    by_slots = min(max(1, parallel_slots), max(1, int(duration_s // min_s)))
+    wanted = 2 * parallel_slots if parallel_slots > 1 else 1
+    by_slots = min(wanted, max(1, int(duration_s // min_s)))
     return max(by_length, by_slots)
 
 

@@ -178,3 +178,11 @@ def test_ray_executor_through_the_cli_entry_point(ray_session, media, tmp_path):
         out / "talk/video/enhanced_talk.mp4", expected_duration=12.0, fps="25/1", has_audio=True
     )
     assert load_report(out)["executor"] == "ray"
+
+
+def test_folder_without_videos_exits_2(tmp_path):
+    (tmp_path / "notes.txt").write_text("no videos here")
+    result = raybatch("batch", "process", str(tmp_path), "--executor", "local")
+    assert result.returncode == 2
+    assert "no files with a video or audio extension found" in result.stderr
+    assert "--recursive" in result.stderr

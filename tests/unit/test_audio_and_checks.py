@@ -29,7 +29,9 @@ def test_parse_loudnorm_json():
 def test_silence_detection():
     assert is_silent({"input_i": -math.inf})
     assert is_silent(parse_loudnorm_json(LOUDNORM_STDERR.replace('"-21.99"', '"-inf"')))
+    assert is_silent({"input_i": -45.7})  # room tone: nothing to normalise
     assert not is_silent({"input_i": -40.0})
+    assert not is_silent({"input_i": -23.0})
 
 
 def test_gain_correction_accounts_for_limiter_slope():

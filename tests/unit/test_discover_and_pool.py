@@ -1,5 +1,7 @@
+import pytest
+
 from raybatch.executors.resources import plan_encoder_pool
-from raybatch.stages.discover import assign_video_keys, discover_inputs, natural_key
+from raybatch.stages.discover import InputError, assign_video_keys, discover_inputs, natural_key
 
 GIB = 1024**3
 
@@ -32,6 +34,25 @@ def test_discovery_filters_sorts_and_skips_output(tmp_path):
     deep = [v.relative_path for v in discover_inputs(str(tmp_path), recursive=True, exclude=(str(out),))]
     assert deep == ["ep2.MOV", "ep10.mp4", "sub/ep3.mkv"]
     assert [v.relative_path for v in discover_inputs(str(tmp_path), pattern="ep1*")] == ["ep10.mp4"]
+
+
+def test_discovery_follows_symlinks_and_keeps_dangling_ones(tmp_path):
+    real = tmp_path / "elsewhere.mp4"
+    real.write_bytes(b"x")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "linked.mp4").symlink_to(real)
+    (folder / "dangling.mp4").symlink_to(tmp_path / "gone.mp4")
+    assert [v.relative_path for v in discover_inputs(str(folder))] == ["dangling.mp4", "linked.mp4"]
+
+
+def test_discovery_of_nothing_says_what_to_change(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "ep1.mp4").write_bytes(b"x")
+    with pytest.raises(InputError, match="--recursive"):
+        discover_inputs(str(tmp_path))
+    with pytest.raises(InputError, match=r"matching '\*\.avi'"):
+        discover_inputs(str(tmp_path), pattern="*.avi", recursive=True)
 
 
 def test_two_cpu_pool_leaves_room_for_tasks():

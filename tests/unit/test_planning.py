@@ -59,3 +59,7 @@ def test_segment_count_rules():
     assert segment_count(59.0, 60, 10, 1) == 1
     assert segment_count(61.0, 60, 10, 1) == 2
     assert segment_count(25.0, 60, 10, 16) == 2
+    # Two segments per slot when there are several slots, so a slow segment does not hold the video.
+    assert segment_count(90.0, 60, 10, 2) == 4
+    assert segment_count(30.0, 60, 10, 2) == 3
+    assert segment_count(600.0, 60, 10, 2) == 10
