@@ -318,6 +318,17 @@ def _make_executor(kind: str, context: RunContext, pool: PoolPlan) -> Any:
     return RayExecutor(context, pool)
 
 
+def _loudness_summary(measured: dict[str, float] | None) -> dict[str, float] | None:
+    """ffmpeg's loudnorm measurement under the report's names."""
+    if not measured:
+        return None
+    return {
+        "integrated_lufs": measured.get("input_i"),
+        "true_peak_dbtp": measured.get("input_tp"),
+        "lra_lu": measured.get("input_lra"),
+    }
+
+
 def _video_entry(outcome: dict[str, Any], preset: dict[str, Any]) -> dict[str, Any]:
     media = outcome.get("media") or {}
     audio = outcome.get("audio") or {}
@@ -355,20 +366,8 @@ def _video_entry(outcome: dict[str, Any], preset: dict[str, Any]) -> dict[str, A
         entry["loudness"] = {
             "target_lufs": preset["loudness_target_lufs"],
             "true_peak_ceiling_dbtp": preset["true_peak_dbtp"],
-            "before": {
-                "integrated_lufs": before.get("input_i"),
-                "true_peak_dbtp": before.get("input_tp"),
-                "lra_lu": before.get("input_lra"),
-            }
-            if before
-            else None,
-            "after": {
-                "integrated_lufs": after.get("input_i"),
-                "true_peak_dbtp": after.get("input_tp"),
-                "lra_lu": after.get("input_lra"),
-            }
-            if after
-            else None,
+            "before": _loudness_summary(before),
+            "after": _loudness_summary(after),
             "gain_db": audio.get("gain_db"),
             "limiter_dbtp": audio.get("limiter_dbtp"),
             "note": audio.get("note") or None,
