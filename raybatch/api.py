@@ -14,12 +14,13 @@ from typing import Any
 
 import psutil
 
-from raybatch.config.model import RaybatchConfig
+from raybatch.config.model import RaybatchConfig, parse_size
 from raybatch.executors.base import Pipeline
-from raybatch.executors.resources import PoolPlan, plan_encoder_pool
+from raybatch.executors.resources import ModelPlan, PoolPlan, plan_encoder_pool, plan_model_actors
 from raybatch.io.metrics import write_metrics_parquet
 from raybatch.io.storage import join, normalise_root, remove_tree, write_json_atomic
 from raybatch.jobs.ids import new_job_id
+from raybatch.stages.analysis_stages import DecideEditStage, ShotAnalysisStage, SoundAnalysisStage
 from raybatch.stages.base import Resources, RunContext, WorkItem
 from raybatch.stages.discover import assign_video_keys, discover_inputs
 from raybatch.stages.finish import finish_video
@@ -176,6 +177,15 @@ def cluster_capacity(executor: str) -> tuple[float, float | None]:
     return float(os.cpu_count() or 1), float(psutil.virtual_memory().available)
 
 
+def cluster_gpus(executor: str) -> float:
+    """GPUs the executor can schedule model actors on (none for the local executor)."""
+    if executor != "ray":
+        return 0.0
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0))
+
+
 def run_batch(
     config: RaybatchConfig,
     *,
@@ -218,7 +228,9 @@ def run_batch(
     started_ray = connect_ray(batch.ray_address) if batch.executor == "ray" else False
     try:
         cpus, memory = cluster_capacity(batch.executor)
+        gpus = cluster_gpus(batch.executor)
         preset = processing.preset()
+        models = plan_model_actors(cpus, gpus, processing.model_gpus)
         pool = plan_encoder_pool(
             cpus,
             memory,
@@ -228,6 +240,7 @@ def run_batch(
             max_memory_bytes=batch.max_memory_gb * 1024**3 if batch.max_memory_gb else None,
             sequential=batch.processing_mode == "sequential",
             fixed=batch.resource_management == "fixed",
+            models_cpus=2 * models.size * models.num_cpus if processing.analysis else 0.0,
         )
         context = RunContext(
             job_id=job_id,
@@ -241,15 +254,31 @@ def run_batch(
             command_timeout_s=processing.command_timeout_s,
             scratch_dir=config.output.scratch_dir,
             detailed_errors=config.monitoring.error_logging == "detailed",
+            analysis=processing.analysis,
+            auto_detect_type=processing.auto_detect_type,
+            speech_margin_s=processing.speech_margin_s,
+            cache_dir=config.output.cache_dir,
+            cache_max_bytes=parse_size(config.output.cache_size),
+        )
+        model_resources = Resources(num_cpus=models.num_cpus, num_gpus=models.num_gpus, pool_size=models.size)
+        analysis_stages = (
+            [
+                ShotAnalysisStage(context, model_resources, threads=models.threads),
+                SoundAnalysisStage(context, model_resources, threads=models.threads),
+            ]
+            if processing.analysis
+            else []
         )
         pipeline = Pipeline(
             stages=[
                 ProbeStage(context),
+                *analysis_stages,
+                DecideEditStage(context),
                 PlanSegmentsStage(context),
                 AudioPassStage(context),
                 EncodeSegmentStage(
                     context,
-                    Resources(num_cpus=pool.num_cpus, memory_bytes=pool.memory_bytes),
+                    Resources(num_cpus=pool.num_cpus, memory_bytes=pool.memory_bytes, pool_size=pool.size),
                 ),
             ],
             finish=finish_video,
@@ -302,6 +331,7 @@ def run_batch(
         context,
         stopped,
         sampler.peak_bytes,
+        models,
     )
     if not config.output.keep_work_files:
         remove_tree(work_root)
@@ -389,6 +419,7 @@ def _write_reports(
     context: RunContext,
     stopped: bool,
     peak_memory: int,
+    models: ModelPlan | None = None,
 ) -> str:
     summary = join(output_root, "summary")
     done = [o for o in outcomes if o["status"] == "done"]
@@ -413,6 +444,7 @@ def _write_reports(
         "preset": context.preset,
         "encoder_settings": encoder_settings(context),
         "pool": pool.to_dict(),
+        "models": models.to_dict() if models and context.analysis else None,
         "totals": {
             "videos": len(outcomes),
             "done": len(done),

@@ -35,6 +35,20 @@ DEFAULT_VIDEO_EXTENSIONS: tuple[str, ...] = (
 )
 
 
+_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes in a size such as ``2GB``, ``500MB`` or ``1048576``."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?B?)\s*", str(text).upper())
+    if not match:
+        raise ValueError(f"not a size: {text!r} (use e.g. 500MB or 2GB)")
+    unit = match.group(2) if match.group(2) not in ("K", "M", "G", "T") else match.group(2) + "B"
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -51,6 +65,7 @@ class BatchSettings(_Section):
     ray_address: str | None = None
     pattern: str | None = None
     recursive: bool = False
+    group_by_type: bool = False
 
     @field_validator("error_handling", mode="before")
     @classmethod
@@ -72,6 +87,10 @@ class ProcessingSettings(_Section):
     loudness_target_lufs: float | None = Field(default=None, ge=-40, le=-5)
     true_peak_dbtp: float | None = Field(default=None, ge=-9, le=0)
     command_timeout_s: float = Field(default=3600.0, gt=0)
+    analysis: bool = True
+    auto_detect_type: bool = False
+    speech_margin_s: float | None = Field(default=None, ge=0, le=2)
+    model_gpus: float = Field(default=0.25, gt=0, le=1)
 
     def preset(self) -> Preset:
         """The preset with any explicit loudness override applied."""
@@ -93,6 +112,14 @@ class OutputSettings(_Section):
     create_summary_reports: bool = True
     keep_work_files: bool = False
     scratch_dir: str | None = None
+    cache_dir: str | None = None
+    cache_size: str = "2GB"
+
+    @field_validator("cache_size")
+    @classmethod
+    def _parse_size(cls, value: str) -> str:
+        parse_size(value)
+        return value
 
 
 class MonitoringSettings(_Section):

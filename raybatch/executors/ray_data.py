@@ -1,6 +1,7 @@
 """The Ray executor: segments of every video stream through one Ray Data pipeline.
 
-probe -> plan (one video row becomes segment rows and an audio row) -> audio pass (tasks) ->
+probe -> analyse picture (TransNetV2 actors) -> analyse sound (Silero actors) -> decide the edit
+-> plan (one video row becomes segment rows and an audio row) -> audio pass (tasks) ->
 enhance+encode (an actor pool sized from the cluster) -> the driver, which collects each video's
 rows and launches its assemble+verify task the moment its last item arrives.
 """
@@ -62,7 +63,7 @@ class RayExecutor:
                 dataset = dataset.flat_map(
                     _StageActor,
                     fn_constructor_args=(stage,),
-                    compute=ray.data.ActorPoolStrategy(size=pool.size, max_tasks_in_flight_per_actor=1),
+                    compute=ray.data.ActorPoolStrategy(size=res.pool_size, max_tasks_in_flight_per_actor=1),
                     num_cpus=res.num_cpus,
                     num_gpus=res.num_gpus or None,
                     memory=res.memory_bytes or None,

@@ -27,6 +27,36 @@ def reserved_cpus_for(cluster_cpus: float) -> float:
     return min(4.0, max(0.5, 0.125 * cluster_cpus))
 
 
+@dataclass(frozen=True)
+class ModelPlan:
+    """What each model actor (shots, speech) claims, and how many of each run."""
+
+    size: int
+    num_cpus: float
+    num_gpus: float
+    threads: int  # torch threads in each model actor
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def plan_model_actors(cluster_cpus: float, cluster_gpus: float, gpu_fraction: float) -> ModelPlan:
+    """Model actors: on GPUs when the cluster has them (a fraction of one each, so several
+    share a GPU), else small CPU claims so they never crowd out the encoders; torch inside
+    them may still use a few threads (Ray's CPU numbers are for scheduling, not a cap)."""
+    if cluster_gpus > 0:
+        per_gpu = max(1, math.floor(1 / gpu_fraction + 1e-9))
+        size = max(1, min(math.floor(cluster_gpus) * per_gpu // 2, math.floor(cluster_cpus / 8) or 1))
+        return ModelPlan(
+            size=size, num_cpus=1.0 if cluster_cpus >= 8 else 0.25, num_gpus=gpu_fraction, threads=2
+        )
+    num_cpus = 0.25 if cluster_cpus < 8 else 1.0
+    size = max(1, math.floor(cluster_cpus / 32))
+    return ModelPlan(
+        size=size, num_cpus=num_cpus, num_gpus=0.0, threads=max(1, min(4, math.floor(cluster_cpus)))
+    )
+
+
 def plan_encoder_pool(
     cluster_cpus: float,
     cluster_memory_bytes: float | None,
@@ -37,13 +67,15 @@ def plan_encoder_pool(
     max_memory_bytes: float | None = None,
     sequential: bool = False,
     fixed: bool = False,
+    models_cpus: float = 0.0,
 ) -> PoolPlan:
     """Size the pool: by CPUs (minus the reserve), by memory (``--max-memory`` or what the
     cluster has), and by ``--max-concurrent``; ``fixed`` means exactly ``max_concurrent``."""
     if cluster_cpus <= 0:
         raise ValueError("the cluster reports no CPUs")
     reserved = min(reserved_cpus_for(cluster_cpus), cluster_cpus / 2)
-    usable = cluster_cpus - reserved
+    # Model actors hold their CPUs for the whole run: they come out of what encoders may use.
+    usable = max(0.1 * cluster_cpus, cluster_cpus - reserved - models_cpus)
     # Encoders claim slightly less than a whole CPU each so the reserve stays free for tasks.
     by_cpu = max(1, math.floor(cluster_cpus / encoder_cpus + 1e-9))
     budgets = [b for b in (max_memory_bytes, cluster_memory_bytes) if b]

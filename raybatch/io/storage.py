@@ -129,6 +129,13 @@ def read_json(uri: str) -> Any:
         return json.loads(handle.read().decode("utf-8"))
 
 
+def read_bytes(uri: str) -> bytes:
+    """The whole content of a (small) file."""
+    fs, path = get_fs(uri)
+    with fs.open(path, "rb") as handle:
+        return handle.read()
+
+
 def exists(uri: str) -> bool:
     fs, path = get_fs(uri)
     return fs.exists(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import ffmpeg
 
@@ -43,10 +44,18 @@ class Filter:
         return f"{self.name}={':'.join(parts)}" if parts else self.name
 
 
-def enhancement_filters(video: VideoStream, preset: Preset) -> list[Filter]:
-    """The video chain for one segment: constant rate, square pixels and size cap, light denoise,
-    exposure/contrast/colour correction, sharpening, 8-bit 4:2:0 for universal playback.
+def enhancement_filters(
+    video: VideoStream,
+    preset: Preset,
+    enhancement: dict[str, Any] | None = None,
+    keep: list[tuple[int, int]] | None = None,
+) -> list[Filter]:
+    """The video chain for one segment: constant rate, the EDL's kept frames, square pixels and
+    size cap, denoise, exposure/contrast/colour correction, sharpening, 8-bit 4:2:0.
 
+    ``enhancement`` (from analysis) sets the strengths; without it the preset's defaults apply.
+    ``keep`` lists frame ranges relative to the segment's first frame (after the seek); the
+    frames between them are dropped and the rest re-timed, so cuts are frame-exact.
     Frames arrive already rotated (ffmpeg's autorotate), so sizes are computed on display axes.
     """
     width, height = output_dimensions(*video.display_size, preset.max_short_side)
@@ -55,25 +64,39 @@ def enhancement_filters(video: VideoStream, preset: Preset) -> list[Filter]:
         # that stops a frame early, so every segment has exactly the frames it was planned with.
         Filter("fps", kwargs=(("fps", video.fps), ("start_time", 0))),
         Filter("tpad", kwargs=(("stop_mode", "clone"), ("stop_duration", 1))),
+    ]
+    if keep and not (len(keep) == 1 and keep[0][0] == 0):
+        expression = "+".join(f"between(n,{start},{end - 1})" for start, end in keep)
+        chain += [
+            Filter("select", kwargs=(("expr", expression),)),
+            Filter("setpts", args=("N/FRAME_RATE/TB",)),
+        ]
+    chain += [
         Filter("scale", kwargs=(("w", width), ("h", height), ("flags", "bicubic"))),
         Filter("setsar", kwargs=(("sar", 1),)),
     ]
-    if preset.denoise_luma > 0:
-        chain.append(Filter("hqdn3d", kwargs=(("luma_spatial", preset.denoise_luma),)))
-    if preset.contrast != 1 or preset.saturation != 1:
-        chain.append(Filter("eq", kwargs=(("contrast", preset.contrast), ("saturation", preset.saturation))))
-    if preset.sharpen_amount > 0:
+    if enhancement is None:
+        denoise, sharpen = preset.denoise_luma, preset.sharpen_amount
+        eq = {"contrast": preset.contrast, "saturation": preset.saturation}
+    else:
+        denoise, sharpen = enhancement["denoise"], enhancement["sharpen"]
+        eq = {
+            "brightness": enhancement["brightness"],
+            "contrast": enhancement["contrast"],
+            "saturation": enhancement["saturation"],
+            "gamma": enhancement["gamma"],
+        }
+    if denoise > 0:
+        chain.append(Filter("hqdn3d", kwargs=(("luma_spatial", denoise),)))
+    neutral = {"brightness": 0, "contrast": 1, "saturation": 1, "gamma": 1}
+    changed = tuple((k, v) for k, v in eq.items() if v != neutral[k])
+    if changed:
+        chain.append(Filter("eq", kwargs=changed))
+    if sharpen > 0:
         chain.append(
             Filter(
                 "unsharp",
-                kwargs=(
-                    ("lx", 5),
-                    ("ly", 5),
-                    ("la", preset.sharpen_amount),
-                    ("cx", 5),
-                    ("cy", 5),
-                    ("ca", 0),
-                ),
+                kwargs=(("lx", 5), ("ly", 5), ("la", sharpen), ("cx", 5), ("cy", 5), ("ca", 0)),
             )
         )
     chain.append(Filter("format", kwargs=(("pix_fmts", "yuv420p"),)))
@@ -116,15 +139,19 @@ def segment_encode_args(
     frame_count: int,
     preset: Preset,
     threads: int,
+    enhancement: dict[str, Any] | None = None,
+    keep: list[tuple[int, int]] | None = None,
 ) -> list[str]:
-    """Encode frames ``[start, start + frame_count)`` of the video into an MP4 without audio.
+    """Encode ``frame_count`` frames from ``start_s`` into an MP4 without audio: consecutive
+    frames, or with ``keep`` (ranges relative to ``start_s``) only the EDL's kept ones.
 
     ``-ss`` before the input seeks accurately (decode from the previous keyframe, drop frames
     up to ``start``), and the segment opens with its own IDR frame.
     """
-    duration = frame_count / Fraction(video.fps)
+    span = keep[-1][1] if keep else frame_count
+    duration = span / Fraction(video.fps)
     stream = ffmpeg.input(input_path, ss=f"{start_s:.6f}", t=f"{float(duration) + 1.0:.6f}")[str(video.index)]
-    stream = _apply(stream, enhancement_filters(video, preset))
+    stream = _apply(stream, enhancement_filters(video, preset, enhancement, keep))
     out = ffmpeg.output(
         stream,
         output_path,
@@ -270,3 +297,77 @@ def verify_decode_args(path: str, preset: Preset, *, has_audio: bool) -> list[st
         streams.append(source["a:0"].filter(loud.name, **dict(loud.kwargs)))
     out = ffmpeg.output(*streams, "-", format="null")
     return out.global_args("-hide_banner", "-nostdin", "-loglevel", "repeat+level+info").compile(cmd="ffmpeg")
+
+
+def analysis_video_args(
+    input_path: str,
+    video: VideoStream,
+    *,
+    small_size: tuple[int, int],
+    stats_size: tuple[int, int],
+    stats_every: int,
+    stats_pipe: str,
+) -> list[str]:
+    """One low-resolution decode for every visual analysis: every frame of the constant-rate
+    timeline at ``small_size`` RGB on stdout (shot model, content change, black and frozen
+    frames), and every ``stats_every``-th frame at ``stats_size`` RGB on ``stats_pipe``
+    (exposure, colour, sharpness, noise)."""
+    base = ffmpeg.input(input_path)[str(video.index)].filter("fps", fps=video.fps, start_time=0)
+    split = base.filter_multi_output("split")
+    small = split[0].filter("scale", small_size[0], small_size[1], flags="bilinear").filter("format", "rgb24")
+    stats = (
+        split[1]
+        .filter("select", f"not(mod(n,{stats_every}))")
+        .filter("scale", stats_size[0], stats_size[1], flags="area")
+        .filter("format", "rgb24")
+    )
+    outputs = ffmpeg.merge_outputs(
+        ffmpeg.output(small, "pipe:", format="rawvideo"),
+        ffmpeg.output(stats, stats_pipe, format="rawvideo", fps_mode="passthrough"),
+    )
+    return outputs.global_args(*_BASE_ARGS, "-loglevel", "error").compile(cmd="ffmpeg")
+
+
+def analysis_audio_args(input_path: str, media: MediaInfo, preset: Preset, sample_rate: int) -> list[str]:
+    """One decode of the audio, fitted to the video's timeline: 16 kHz mono float samples on
+    stdout for speech and silence detection, and the EBU R128 measurement on stderr."""
+    assert media.audio is not None
+    fitted = _apply(
+        ffmpeg.input(input_path)[str(media.audio.index)], audio_fit_filters(media, preset.audio_sample_rate)
+    )
+    split = fitted.filter_multi_output("asplit")
+    measured = _apply(split[1], [loudnorm_filter(preset)])
+    outputs = ffmpeg.merge_outputs(
+        ffmpeg.output(split[0], "pipe:", format="f32le", ac=1, ar=sample_rate),
+        ffmpeg.output(measured, "-", format="null"),
+    )
+    return outputs.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def edit_audio_decode_args(
+    input_path: str, output_path: str, media: MediaInfo, preset: Preset, cleanup: list[Filter]
+) -> list[str]:
+    """Decode the audio fitted to the video's timeline (plus voice clean-up) to float WAV, the
+    material the EDL is spliced from."""
+    assert media.audio is not None
+    chain = audio_fit_filters(media, preset.audio_sample_rate) + cleanup
+    stream = _apply(ffmpeg.input(input_path)[str(media.audio.index)], chain)
+    out = ffmpeg.output(
+        stream,
+        output_path,
+        format="wav",
+        acodec="pcm_f32le",
+        ac=min(2, max(1, media.audio.channels)),
+        ar=preset.audio_sample_rate,
+    )
+    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def voice_cleanup_filters(highpass_hz: int, denoise: bool) -> list[Filter]:
+    """Educational speech: rumble removal and gentle broadband noise reduction."""
+    chain = []
+    if highpass_hz:
+        chain.append(Filter("highpass", kwargs=(("f", highpass_hz),)))
+    if denoise:
+        chain.append(Filter("afftdn", kwargs=(("nr", 10), ("nf", -50))))
+    return chain

@@ -14,7 +14,12 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
+
+#: In ``args``, ``SIDE_PIPE.format(i)`` is replaced by ffmpeg's name of the i-th side pipe.
+SIDE_PIPE = "{{side_pipe_{}}}"
 
 
 class MediaError(Exception):
@@ -50,39 +55,69 @@ def run_command(
     timeout_s: float | None = None,
     check: bool = True,
     capture_stdout: bool = False,
+    stdout_consumer: Callable[[BinaryIO], None] | None = None,
+    side_consumers: tuple[Callable[[BinaryIO], None], ...] = (),
     what: str = "",
 ) -> CommandResult:
     """Run ``args``; raise :class:`MediaError` on a non-zero exit (when ``check``) or a timeout.
 
-    stdout is captured only when asked (ffprobe's JSON); stderr is always captured so that a
-    failure can say what ffmpeg said.
+    stdout is captured only when asked (ffprobe's JSON), or streamed to ``stdout_consumer``;
+    each of ``side_consumers`` reads one more output pipe, named in ``args`` by
+    ``SIDE_PIPE.format(i)`` (one decode, several raw outputs, read concurrently so that none
+    blocks ffmpeg). stderr is always captured so that a failure can say what ffmpeg said.
     """
     started = time.monotonic()
+    side = [os.pipe() for _ in side_consumers]
+    for index, (_, write_end) in enumerate(side):
+        args = [a.replace(SIDE_PIPE.format(index), f"pipe:{write_end}") for a in args]
     try:
         proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if capture_stdout or stdout_consumer else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            pass_fds=[w for _, w in side],
         )
     except FileNotFoundError as exc:
+        for read_end, write_end in side:
+            os.close(read_end)
+            os.close(write_end)
         raise MediaError(
             f"{args[0]} is not installed",
             hint="install ffmpeg (Debian: apt-get install -y ffmpeg) or run scripts/setup.sh",
         ) from exc
+    for _, write_end in side:
+        os.close(write_end)  # the child holds its own copy; EOF arrives when it exits
 
     chunks: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+    consumer_errors: list[BaseException] = []
 
     def drain(name: str, stream) -> None:
         chunks[name] = stream.read()
 
+    def consume(consumer: Callable[[BinaryIO], None], stream) -> None:
+        try:
+            consumer(stream)
+        except BaseException as exc:  # re-raised in the caller's thread below
+            consumer_errors.append(exc)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        finally:
+            stream.close()
+
+    jobs: list[tuple[Callable, tuple]] = [(drain, ("stderr", proc.stderr))]
+    if proc.stdout is not None:
+        jobs.append(
+            (consume, (stdout_consumer, proc.stdout)) if stdout_consumer else (drain, ("stdout", proc.stdout))
+        )
+    for consumer, (read_end, _) in zip(side_consumers, side, strict=True):
+        jobs.append((consume, (consumer, os.fdopen(read_end, "rb"))))
     readers = []
-    for name, stream in (("stdout", proc.stdout), ("stderr", proc.stderr)):
-        if stream is not None:
-            reader = threading.Thread(target=drain, args=(name, stream), daemon=True)
-            reader.start()
-            readers.append(reader)
+    for target, job_args in jobs:
+        reader = threading.Thread(target=target, args=job_args, daemon=True)
+        reader.start()
+        readers.append(reader)
 
     timed_out = threading.Event()
 
@@ -118,6 +153,8 @@ def run_command(
         max_rss_bytes=usage.ru_maxrss * 1024,
     )
     command = shlex.join(args)
+    if consumer_errors:
+        raise consumer_errors[0]
     if timed_out.is_set():
         raise MediaError(
             f"{what or args[0]} did not finish within {timeout_s:.0f} s",

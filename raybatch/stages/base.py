@@ -27,6 +27,7 @@ class Resources:
     num_cpus: float = 0.25
     num_gpus: float = 0.0
     memory_bytes: int = 0
+    pool_size: int = 1  # actors, for stateful stages
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class RunContext:
     command_timeout_s: float = 3600.0
     scratch_dir: str | None = None
     detailed_errors: bool = True
+    analysis: bool = True
+    auto_detect_type: bool = False
+    speech_margin_s: float | None = None
+    cache_dir: str | None = None
+    cache_max_bytes: int = 2 * 1024**3
+    max_segment_seconds: float = 120.0
 
     def preset_obj(self) -> Preset:
         return Preset(**self.preset)
@@ -67,6 +74,8 @@ class WorkItem:
     frame_count: int = 0
     output_uri: str = ""
     result_json: str = ""
+    analysis_json: str = ""  # the video's analysis, then its decisions (type, EDL, enhancement)
+    ranges_json: str = ""  # a segment's source frame ranges
     error_json: str = ""
     metrics_json: str = "[]"
 

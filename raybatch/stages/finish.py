@@ -6,7 +6,15 @@ import json
 import os
 from typing import Any
 
-from raybatch.io.storage import commit_file, scratch_root, staging_path
+from raybatch.io.storage import (
+    commit_file,
+    exists,
+    join,
+    read_bytes,
+    scratch_root,
+    staging_path,
+    write_bytes_atomic,
+)
 from raybatch.media.probe import MediaInfo
 from raybatch.stages.base import RunContext, WorkItem
 from raybatch.stages.media_stages import (
@@ -14,6 +22,7 @@ from raybatch.stages.media_stages import (
     VerifyStage,
     enhanced_video_uri,
     remove_work_files,
+    video_work_dir,
 )
 
 
@@ -72,8 +81,14 @@ def finish_video(
             return failure_outcome(first, done.error, metrics)
         video.metrics_json = "[]"
 
+        facts = json.loads(first.analysis_json) if first.analysis_json else {}
+
         def run_verify(measure):
-            verified.update(verify.verify(local_out, media, audio_result, measure))
+            verified.update(
+                verify.verify(
+                    local_out, media, audio_result, measure, expected_s=facts.get("kept_duration_s")
+                )
+            )
             return [video]
 
         (checked,) = verify.run_item(video, run_verify)
@@ -82,6 +97,7 @@ def finish_video(
             return failure_outcome(first, checked.error, metrics)
         output_size = os.path.getsize(local_out)
         commit_file(local_out, final_uri)
+        metadata = commit_metadata(context, first.video_key)
     finally:
         if os.path.exists(local_out):
             os.remove(local_out)
@@ -104,5 +120,25 @@ def finish_video(
         "audio": audio_result,
         "loudness_after": verified.get("loudness"),
         "warnings": verified.get("warnings", []),
+        "edit": facts,
+        "metadata": metadata,
         "metrics": metrics,
     }
+
+
+METADATA_FILES = ("analysis.json", "edl.json", "edl.otio")
+
+
+def commit_metadata(context: RunContext, video_key: str) -> list[str]:
+    """Copy the video's analysis and EDL files from its work folder to ``OUT/<video>/metadata``
+    (each committed atomically); returns the committed URIs."""
+    committed = []
+    work = join(video_work_dir(context.work_root, video_key), "metadata")
+    for name in METADATA_FILES:
+        source = join(work, name)
+        if not exists(source):
+            continue
+        target = join(context.output_root, video_key, "metadata", name)
+        write_bytes_atomic(target, read_bytes(source))
+        committed.append(target)
+    return committed

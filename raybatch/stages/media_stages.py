@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import tempfile
 from fractions import Fraction
 from typing import Any, ClassVar
 
+import numpy as np
+
+from raybatch.analysis.edl import Edl
+from raybatch.config.presets import Preset
 from raybatch.io.storage import (
     exists,
     get_fs,
@@ -23,16 +28,23 @@ from raybatch.media.audio import LOUDNESS_GATE_LU, normalise_audio
 from raybatch.media.commands import (
     assemble_args,
     concat_list,
+    edit_audio_decode_args,
     output_dimensions,
     segment_encode_args,
     verify_decode_args,
+    voice_cleanup_filters,
     x264_options,
 )
 from raybatch.media.loudness import decode_errors, parse_loudnorm_json
 from raybatch.media.probe import MediaInfo, probe_media
-from raybatch.media.runner import MediaError, run_command
+from raybatch.media.runner import CommandResult, MediaError, run_command
+from raybatch.media.splice import frames_to_samples, splice, wav_data_offset, write_float_wav
 from raybatch.stages.base import Resources, Stage, StageFailure, StageMeasure, WorkItem
-from raybatch.stages.planning import plan_segments
+from raybatch.stages.planning import plan_edited_segments, total_frames
+
+#: Length of the crossfade at every audio join (s): long enough that no join clicks, short
+#: enough that nothing of the removed part is heard.
+CROSSFADE_S = 0.02
 
 
 def video_work_dir(work_root: str, video_key: str) -> str:
@@ -66,26 +78,47 @@ class ProbeStage(Stage):
         return [item]
 
 
+def video_decision(item: WorkItem, media: MediaInfo) -> dict[str, Any]:
+    """The decisions made for a video (type, EDL, enhancement); without analysis, keep all."""
+    decision = json.loads(item.analysis_json) if item.analysis_json else {}
+    if "edl" not in decision:
+        frames = total_frames(media.duration_s, media.video.fps)
+        decision["edl"] = Edl(fps=media.video.fps, source_frames=frames, keep=[(0, frames)]).to_dict()
+    return decision
+
+
 class PlanSegmentsStage(Stage):
-    """Split a probed video into frame-exact work segments plus one audio work item."""
+    """Split a video's edited timeline into work segments (seams at cuts and shot boundaries
+    where possible) plus one audio work item."""
 
     name = "plan"
 
     def process(self, item: WorkItem, measure: StageMeasure) -> list[WorkItem]:
         media = MediaInfo.from_dict(json.loads(item.media_json))
         ctx = self.context
+        decision = video_decision(item, media)
+        edl = Edl.from_dict(decision["edl"])
         settings = {k: ctx.preset[k] for k in ("encoder", "x264_preset", "crf", "max_short_side")}
         settings["threads"] = ctx.encoder_threads
-        plans = plan_segments(
-            media.duration_s,
-            media.video.fps,
+        settings["enhancement"] = decision.get("enhancement")
+        shots = [s["frame"] for s in decision.get("shots", [])]
+        plans = plan_edited_segments(
+            edl,
             target_s=ctx.segment_seconds,
             min_s=ctx.min_segment_seconds,
             parallel_slots=ctx.parallel_slots,
-            source_fingerprint=f"{item.source_uri}|{item.size_bytes}",
+            shot_frames=shots,
+            source_fingerprint=decision.get("fingerprint") or f"{item.source_uri}|{item.size_bytes}",
             settings=settings,
         )
         work_dir = video_work_dir(ctx.work_root, item.video_key)
+        # Every row carries the small per-video facts; only the audio row carries the EDL.
+        compact = {
+            "enhancement": decision.get("enhancement"),
+            "kept_duration_s": edl.kept_seconds(),
+            "loudness_target_lufs": decision.get("loudness_target_lufs", ctx.preset["loudness_target_lufs"]),
+            "content_type": decision.get("content_type", ctx.preset["content_type"]),
+        }
         common = {
             "video_key": item.video_key,
             "source_uri": item.source_uri,
@@ -94,26 +127,32 @@ class PlanSegmentsStage(Stage):
             "media_json": item.media_json,
             "segment_count": len(plans),
             "has_audio": media.audio is not None,
+            "analysis_json": json.dumps(compact),
         }
-        items = [
-            WorkItem(
-                kind="segment",
-                item_id=plan.segment_id,
-                index=plan.index,
-                start_frame=plan.start_frame,
-                frame_count=plan.frame_count,
-                output_uri=join(work_dir, f"seg_{plan.index:05d}_{plan.segment_id}.mp4"),
-                metrics_json=item.metrics_json,
-                **common,
+        items = []
+        for plan in plans:
+            first = plan.source_ranges[0][0]
+            relative = [(a - first, b - first) for a, b in plan.source_ranges]
+            items.append(
+                WorkItem(
+                    kind="segment",
+                    item_id=plan.segment_id,
+                    index=plan.index,
+                    start_frame=first,
+                    frame_count=plan.frame_count,
+                    ranges_json=json.dumps(relative),
+                    output_uri=join(work_dir, f"seg_{plan.index:05d}_{plan.segment_id}.mp4"),
+                    metrics_json=item.metrics_json,
+                    **common,
+                )
             )
-            for plan in plans
-        ]
         if media.audio is not None:
             # Last, so a fused task hands the segments to the encoders before it starts on audio.
             items.append(
                 WorkItem(
                     kind="audio",
                     item_id="audio",
+                    ranges_json=json.dumps(edl.keep),
                     output_uri=join(work_dir, "audio.m4a"),
                     metrics_json=item.metrics_json,
                     **common,
@@ -122,8 +161,48 @@ class PlanSegmentsStage(Stage):
         return items
 
 
+def edited_audio(
+    local: str,
+    media: MediaInfo,
+    preset: Preset,
+    keep: list[tuple[int, int]],
+    cleanup: list,
+    work: str,
+    timeout_s: float,
+) -> tuple[str, MediaInfo, list[CommandResult]]:
+    """The sound with the EDL applied (crossfaded joins) and voice clean-up, as float WAV in
+    ``work``, plus the media description of that file."""
+    assert media.audio is not None
+    fitted = os.path.join(work, "fitted.wav")
+    run = run_command(
+        edit_audio_decode_args(local, fitted, media, preset, cleanup),
+        timeout_s=timeout_s,
+        what="audio decode",
+    )
+    channels = min(2, max(1, media.audio.channels))
+    rate = preset.audio_sample_rate
+    source = np.memmap(fitted, dtype="<f4", mode="r", offset=wav_data_offset(fitted))
+    source = source[: len(source) - len(source) % channels].reshape(-1, channels)
+    sample_ranges = frames_to_samples(keep, float(Fraction(media.video.fps)), rate)
+    spliced = splice(source, sample_ranges, fade=round(CROSSFADE_S * rate))
+    edited = os.path.join(work, "edited.wav")
+    write_float_wav(edited, spliced, rate)
+    del source
+    os.remove(fitted)
+    duration = len(spliced) / rate
+    edited_media = dataclasses.replace(
+        media,
+        duration_s=duration,
+        audio=dataclasses.replace(
+            media.audio, index=0, start_s=0.0, duration_s=duration, channels=channels, sample_rate=rate
+        ),
+    )
+    return edited, edited_media, [run]
+
+
 class AudioPassStage(Stage):
-    """Once per video: fit the audio to the video's timeline and normalise its loudness."""
+    """Once per video: fit the audio to the video's timeline, apply the EDL with crossfades and
+    the voice clean-up, and normalise its loudness."""
 
     name = "audio"
     handles: ClassVar[frozenset[str]] = frozenset({"audio"})
@@ -132,13 +211,29 @@ class AudioPassStage(Stage):
         media = MediaInfo.from_dict(json.loads(item.media_json))
         scratch = scratch_root(self.context.scratch_dir)
         local = stage_input(item.source_uri, scratch)
-        with local_output(item.output_uri, scratch) as out_path:
+        facts = json.loads(item.analysis_json) if item.analysis_json else {}
+        preset = self.context.preset_obj()
+        if facts.get("loudness_target_lufs") is not None:
+            preset = dataclasses.replace(preset, loudness_target_lufs=facts["loudness_target_lufs"])
+        keep = [tuple(r) for r in json.loads(item.ranges_json)] if item.ranges_json else []
+        enhancement = facts.get("enhancement") or {}
+        cleanup = voice_cleanup_filters(
+            enhancement.get("voice_highpass_hz", 0), enhancement.get("voice_denoise", False)
+        )
+        frames = total_frames(media.duration_s, media.video.fps)
+        cut = bool(keep) and keep != [(0, frames)]
+        with contextlib.ExitStack() as stack:
+            out_path = stack.enter_context(local_output(item.output_uri, scratch))
+            source, source_media = local, media
+            if cut or cleanup:
+                work = stack.enter_context(tempfile.TemporaryDirectory(dir=scratch))
+                source, source_media, runs = edited_audio(
+                    local, media, preset, keep or [(0, frames)], cleanup, work, self.context.command_timeout_s
+                )
+                for run in runs:
+                    measure.add_run(run)
             outcome = normalise_audio(
-                local,
-                out_path,
-                media,
-                self.context.preset_obj(),
-                timeout_s=self.context.command_timeout_s,
+                source, out_path, source_media, preset, timeout_s=self.context.command_timeout_s
             )
             for run in outcome.runs:
                 measure.add_run(run)
@@ -153,6 +248,9 @@ class AudioPassStage(Stage):
                 "normalised": outcome.normalised,
                 "target_reachable": outcome.target_reachable,
                 "note": outcome.note,
+                "target_lufs": preset.loudness_target_lufs,
+                "edited": cut,
+                "voice_cleanup": [f.name for f in cleanup],
             }
         )
         return [item]
@@ -177,6 +275,8 @@ class EncodeSegmentStage(Stage):
         scratch = scratch_root(self.context.scratch_dir)
         local = stage_input(item.source_uri, scratch)
         fps = Fraction(media.video.fps)
+        facts = json.loads(item.analysis_json) if item.analysis_json else {}
+        keep = [tuple(r) for r in json.loads(item.ranges_json)] if item.ranges_json else None
         with local_output(item.output_uri, scratch) as out_path:
             args = segment_encode_args(
                 local,
@@ -186,6 +286,8 @@ class EncodeSegmentStage(Stage):
                 frame_count=item.frame_count,
                 preset=self.context.preset_obj(),
                 threads=self.context.encoder_threads,
+                enhancement=facts.get("enhancement"),
+                keep=keep,
             )
             run = run_command(args, timeout_s=self.context.command_timeout_s, what="segment encode")
             measure.add_run(run)
@@ -270,8 +372,14 @@ class VerifyStage(Stage):
         media: MediaInfo,
         audio_result: dict[str, Any] | None,
         measure: StageMeasure,
+        *,
+        expected_s: float | None = None,
     ) -> dict[str, Any]:
+        """Check one assembled output; ``expected_s`` is the EDL's kept duration (default:
+        the source's). Returns what was measured; raises :class:`StageFailure` on a problem."""
         preset = self.context.preset_obj()
+        if audio_result and audio_result.get("target_lufs") is not None:
+            preset = dataclasses.replace(preset, loudness_target_lufs=audio_result["target_lufs"])
         has_audio = media.audio is not None
         run = run_command(
             verify_decode_args(local_out, preset, has_audio=has_audio),
@@ -302,7 +410,8 @@ class VerifyStage(Stage):
         measure.frames = frames
         video_s = float(video["duration"]) if video.get("duration") else None
         audio_s = float(audio["duration"]) if audio and audio.get("duration") else None
-        problems = check_durations(media.duration_s, video_s, audio_s, frame_s)
+        expected = media.duration_s if expected_s is None else expected_s
+        problems = check_durations(expected, video_s, audio_s, frame_s)
         if has_audio and audio is None:
             problems.append("the output lost its audio track")
         warnings = []

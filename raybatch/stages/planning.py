@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ class SegmentPlan:
     start_frame: int
     frame_count: int
     segment_id: str
+    #: The source frame ranges this segment's frames come from (after the EDL's cuts).
+    source_ranges: tuple[tuple[int, int], ...] = ()
 
     def start_s(self, fps: Fraction) -> float:
         return float(self.start_frame / fps)
@@ -82,4 +85,56 @@ def plan_segments(
             SegmentPlan(index, start, length, segment_id(source_fingerprint, start, length, settings or {}))
         )
         start = end
+    return plans
+
+
+def snap_boundaries(
+    total: int, count: int, cut_points: list[int], shot_points: list[int], window_fraction: float = 0.25
+) -> list[int]:
+    """Inner boundaries of ``count`` segments over ``total`` frames, each moved from its even
+    position to the nearest cut (inside a removed silence: the seam is already a join) or,
+    failing that, the nearest shot boundary (the picture changes there anyway) within
+    ``window_fraction`` of a segment's length."""
+    if count <= 1:
+        return []
+    length = total / count
+    reach = max(1, int(length * window_fraction))
+    boundaries: list[int] = []
+    for k in range(1, count):
+        ideal = round(k * length)
+        low = max(boundaries[-1] + 1 if boundaries else 1, ideal - reach)
+        high = min(total - (count - k), ideal + reach)
+        chosen = ideal
+        for points in (cut_points, shot_points):
+            candidates = [p for p in points if low <= p <= high]
+            if candidates:
+                chosen = min(candidates, key=lambda p: (abs(p - ideal), p))
+                break
+        boundaries.append(min(max(chosen, low), high))
+    return boundaries
+
+
+def plan_edited_segments(
+    edl,
+    *,
+    target_s: float = 60.0,
+    min_s: float = 10.0,
+    parallel_slots: int = 1,
+    shot_frames: list[int] = (),
+    source_fingerprint: str = "",
+    settings: dict[str, Any] | None = None,
+) -> list[SegmentPlan]:
+    """Segments of the edited timeline, with seams at cuts or shot boundaries where possible,
+    each knowing the source ranges its frames come from."""
+    total = edl.kept_frames
+    rate = Fraction(edl.fps)
+    count = min(segment_count(total / rate, target_s, min_s, parallel_slots), total)
+    cut_points = [start for start, _ in edl.output_ranges()[1:]]
+    shots = sorted({f for f in (edl.to_output_frame(s) for s in shot_frames) if f is not None})
+    edges = [0, *snap_boundaries(total, count, cut_points, shots), total]
+    plans = []
+    for index, (start, end) in enumerate(itertools.pairwise(edges)):
+        ranges = tuple(edl.source_ranges(start, end))
+        ident = segment_id(source_fingerprint, start, end - start, {**(settings or {}), "ranges": ranges})
+        plans.append(SegmentPlan(index, start, end - start, ident, ranges))
     return plans

