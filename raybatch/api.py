@@ -377,6 +377,12 @@ def _video_entry(outcome: dict[str, Any], preset: dict[str, Any]) -> dict[str, A
         "frames": outcome.get("frames"),
         "output_resolution": outcome.get("output_size"),
     }
+    edit = outcome.get("edit") or {}
+    if edit:
+        entry["content_type"] = edit.get("content_type")
+        entry["kept_duration_s"] = edit.get("kept_duration_s")
+        entry["enhancement"] = edit.get("enhancement")
+        entry["metadata"] = outcome.get("metadata", [])
     if media:
         video = media["video"]
         entry["source_video"] = {

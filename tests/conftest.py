@@ -70,10 +70,13 @@ def media(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def ray_session():
-    """One local Ray instance (2 CPUs, like the CI machine) shared by every test that needs it."""
+    """One local Ray instance (2 CPUs, like the CI machine) shared by every test that needs it.
+
+    It also declares one (fake) GPU: model actors are then scheduled with their fractional GPU
+    request, as on a GPU cluster, and must still run correctly on the CPU they find."""
     ray = pytest.importorskip("ray")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

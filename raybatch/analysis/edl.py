@@ -187,7 +187,7 @@ def removable_spans(
         # No margin is needed against the very start or end of the video.
         cut_start = start if start <= 0 else start + policy.margin_s
         cut_end = end if end >= duration_s else end - policy.margin_s
-        if cut_end - cut_start >= policy.min_cut_s:
+        if cut_end - cut_start >= policy.min_cut_s - 1e-9:
             spans.append(((cut_start, cut_end), f"{reason} of {end - start:.2f} s"))
     return spans
 

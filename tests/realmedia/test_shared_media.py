@@ -66,12 +66,21 @@ def test_every_decodable_video_is_verified(real_run):
         media = entry["source_video"]
         assert_verified_output(
             out / entry["output"].split(str(out), 1)[1].lstrip("/"),
-            expected_duration=entry["input_duration_s"],
+            expected_duration=entry["kept_duration_s"],  # the EDL's (general: long silences cut)
             fps=media["fps"],
             has_audio=entry["has_audio"],
         )
         if entry["has_audio"] and entry["loudness"]["after"]:
             assert entry["loudness"]["after"]["true_peak_dbtp"] <= -1.5
+
+
+def test_only_long_silences_are_cut_in_general_videos(real_run):
+    _, out = real_run
+    for entry in load_report(out)["videos"]:
+        if entry["status"] == "done":
+            assert entry["content_type"] == "general"
+            assert entry["kept_duration_s"] <= entry["input_duration_s"] + 0.05  # whole frames
+            assert entry["kept_duration_s"] >= 0.25 * entry["input_duration_s"]
 
 
 def test_rotation_and_sar_are_applied(real_run):

@@ -1,0 +1,116 @@
+"""Shot windows and fusion, picture statistics, sound profile, enhancement derivation."""
+
+import numpy as np
+
+from raybatch.analysis.enhance import derive_enhancement
+from raybatch.analysis.picture import content_differences, frame_stats, noise_sigma, rgb_to_hsv
+from raybatch.analysis.shots import (
+    WindowStream,
+    boundaries_from_probabilities,
+    f1_score,
+    fuse_boundaries,
+    is_static_window,
+    iter_window_batches,
+    padded_length,
+    stitch_predictions,
+    window_starts,
+)
+from raybatch.analysis.sound import detect_content_type, level_db, silent_spans
+
+
+def frames_numbered(n):
+    return np.arange(n, dtype=np.uint8)[:, None, None, None].repeat(3, axis=-1)
+
+
+def test_windows_cover_every_frame_once_as_the_authors_do():
+    for n in (1, 49, 50, 51, 100, 137, 250):
+        before, after = padded_length(n)
+        assert before == 25 and (before + n + after) % 50 == 0
+        windows = [w for batch in iter_window_batches(frames_numbered(n), 4) for w in batch]
+        assert len(windows) == len(window_starts(n))
+        assert all(w.shape[0] == 100 for w in windows)
+        # The middle 50 of each window, stitched, are the frames in order, each exactly once.
+        stitched = stitch_predictions([np.stack([w[:, 0, 0, 0] for w in windows]).astype(float)], n)
+        assert stitched.tolist() == list(range(n))
+
+
+def test_window_stream_matches_batching_in_any_chunking():
+    frames = frames_numbered(173)
+    whole = [w for b in iter_window_batches(frames, 1) for w in b]
+    stream = WindowStream()
+    streamed = []
+    for chunk in np.array_split(frames, 7):
+        streamed += stream.push(chunk)
+    streamed += stream.finish()
+    assert len(streamed) == len(whole) and all((a == b).all() for a, b in zip(streamed, whole, strict=True))
+
+
+def test_static_windows_are_recognised():
+    still = np.full((100, 27, 48, 3), 90, np.uint8)
+    assert is_static_window(still)
+    moving = still.copy()
+    moving[50:] = 200
+    assert not is_static_window(moving)
+
+
+def test_model_boundaries_and_fusion_with_content_spikes():
+    probabilities = np.zeros(100)
+    probabilities[30:32] = 0.9  # a transition the model sees
+    assert boundaries_from_probabilities(probabilities) == [32]
+    diffs = np.full(100, 2.0)
+    diffs[70] = 60.0  # a hard cut the model missed (say, a 3-frame shot)
+    assert fuse_boundaries(probabilities, diffs) == [32, 70]
+    diffs[31] = 60.0  # the same cut seen by both is reported once
+    assert fuse_boundaries(probabilities, diffs) == [32, 70]
+
+
+def test_f1_matches_within_tolerance_once():
+    assert f1_score([10, 50, 90], [11, 52, 200])["f1"] == round(2 * (2 / 3) * (2 / 3) / (4 / 3), 3)
+    assert f1_score([10, 11], [10])["precision"] == 0.5
+    assert f1_score([], [])["f1"] == 1.0
+
+
+def test_picture_statistics_see_what_they_should():
+    rng = np.random.default_rng(0)
+    flat = np.full((90, 160, 3), 40, np.uint8)
+    noisy = np.clip(flat.astype(int) + rng.normal(0, 8, flat.shape), 0, 255).astype(np.uint8)
+    assert noise_sigma(flat[..., 0]) < 0.5 < 4 < noise_sigma(noisy[..., 0].astype(float))
+    stats = frame_stats(flat, 0.0)
+    assert round(stats.brightness, 3) == 40 and stats.contrast < 1e-3 and stats.saturation == 0
+    red = np.zeros((2, 2, 3), np.uint8)
+    red[..., 0] = 255
+    assert rgb_to_hsv(red)[0, 0].tolist() == [0.0, 255.0, 255.0]
+    cut = np.concatenate([np.zeros((3, 9, 16, 3), np.uint8), np.full((3, 9, 16, 3), 255, np.uint8)])
+    diffs = content_differences(cut)
+    assert diffs[0] == 0 and diffs[3] > 50 and diffs[1] == diffs[4] == 0
+
+
+def test_enhancement_lifts_dark_flat_footage_and_leaves_good_footage_alone():
+    dark = {"brightness": 45, "contrast": 18, "saturation": 30, "sharpness": 300, "noise": 4.0}
+    good = {"brightness": 115, "contrast": 55, "saturation": 100, "sharpness": 400, "noise": 0.8}
+    lifted = derive_enhancement(dark, "general")
+    assert lifted.gamma > 1.2 and lifted.contrast > 1.1 and lifted.saturation > 1.0
+    assert lifted.denoise > 0 and lifted.sharpen == 0  # noisy: denoise, never sharpen noise
+    left = derive_enhancement(good, "general")
+    assert (left.gamma, left.contrast, left.saturation, left.denoise, left.sharpen) == (1, 1, 1, 0, 0)
+    assert derive_enhancement(good, "educational").voice_highpass_hz == 80
+
+
+def test_sound_levels_silences_and_content_type():
+    rate = 16000
+    tone = 0.3 * np.sin(2 * np.pi * 300 * np.arange(rate * 2) / rate)
+    samples = np.concatenate([tone, np.zeros(rate * 2), tone]).astype(np.float32)
+    levels = level_db(samples, rate)
+    assert silent_spans(levels, -50, min_s=1.0) == [(2.0, 4.0)]
+    assert (
+        detect_content_type({"speech_ratio": 0.6, "active_ratio": 0.7, "level_steadiness_db": 9})[0]
+        == "educational"
+    )
+    assert (
+        detect_content_type({"speech_ratio": 0.05, "active_ratio": 0.97, "level_steadiness_db": 2})[0]
+        == "music"
+    )
+    assert (
+        detect_content_type({"speech_ratio": 0.1, "active_ratio": 0.4, "level_steadiness_db": 12})[0]
+        == "general"
+    )
