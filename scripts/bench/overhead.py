@@ -86,8 +86,14 @@ def plain_ffmpeg(source: Path, out: Path, quality: str, mode: str, content_type:
     return time.monotonic() - started
 
 
-def raybatch_cli(source: Path, out: Path, quality: str, mode: str, content_type: str) -> float:
+def raybatch_cli(
+    source: Path, out: Path, quality: str, mode: str, content_type: str, with_analysis: bool = False
+) -> float:
     folder = out.parent / "in"
+    # Plain ffmpeg does no analysis; by default raybatch runs the same transcode path for a
+    # like-for-like ratio (scripts/bench/analysis.py measures what analysis adds).
+    config = out.parent / "bench.yaml"
+    config.write_text(f"processing:\n  analysis: {'true' if with_analysis else 'false'}\n")
     folder.mkdir(exist_ok=True)
     if not (folder / source.name).exists():
         (folder / source.name).symlink_to(source.resolve())
@@ -95,6 +101,7 @@ def raybatch_cli(source: Path, out: Path, quality: str, mode: str, content_type:
     started = time.monotonic()
     subprocess.run(
         [sys.executable, "-m", "raybatch", "batch", "process", str(folder), "--output", str(out),
+         "--config", str(config),
          "--quality", quality, "--mode", mode, "--type", content_type, "--no-progress-bar"],
         check=True,
         capture_output=True,
@@ -130,6 +137,7 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="alternate the two runs this many times; medians are compared"
     )
+    parser.add_argument("--with-analysis", action="store_true", help="include raybatch's analysis stages")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -140,7 +148,7 @@ def main() -> None:
         for _ in range(max(1, args.repeat)):
             settings = (args.quality, args.mode, args.content_type)
             plain_runs.append(plain_ffmpeg(source, work / "plain.mp4", *settings))
-            our_runs.append(raybatch_cli(source, work / "rb" / "out", *settings))
+            our_runs.append(raybatch_cli(source, work / "rb" / "out", *settings, args.with_analysis))
         plain, ours = statistics.median(plain_runs), statistics.median(our_runs)
         w, h = info.video.display_size
         print(f"input: {source.name} {w}x{h} {info.video.fps} fps, {info.duration_s:.1f} s")
