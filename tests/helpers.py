@@ -45,3 +45,19 @@ def video_md5s(path: Path) -> list[str]:
 
 def load_report(out: Path) -> dict:
     return json.loads((out / "summary" / "batch_report.json").read_text())
+
+
+def batch_config(input_dir: Path, out: Path, executor: str = "ray", **processing):
+    """A run's configuration for tests: low quality, fast mode, no progress view."""
+    from raybatch import load_config
+
+    return load_config(
+        None,
+        {
+            "input": str(input_dir),
+            "batch": {"executor": executor},
+            "processing": {"quality": "low", "mode": "fast", **processing},
+            "output": {"directory": str(out)},
+            "monitoring": {"enable_progress_tracking": False},
+        },
+    )

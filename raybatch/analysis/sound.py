@@ -48,7 +48,10 @@ def sound_profile(levels: np.ndarray, threshold_db: float, speech: list[Span], d
     active = levels >= threshold_db if len(levels) else np.zeros(0, dtype=bool)
     speech_s = sum(b - a for a, b in merge_spans(speech))
     # Level steadiness over 1 s windows: music holds a level, speech comes and goes in phrases.
-    per_second = [levels[i : i + 50].mean() for i in range(0, len(levels) - 49, 50)]
+    # Levels are floored at the silence threshold so digital silence (-120 dB) does not count
+    # as a 100 dB swing.
+    floored = np.maximum(levels, threshold_db)
+    per_second = [floored[i : i + 50].mean() for i in range(0, len(floored) - 49, 50)]
     return {
         "speech_ratio": round(speech_s / duration_s, 3) if duration_s > 0 else 0.0,
         "active_ratio": round(float(active.mean()), 3) if len(active) else 0.0,

@@ -11,14 +11,15 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 from typing import Any
 
-from raybatch.io.storage import get_fs, join, write_json_atomic
+from raybatch.io.storage import get_fs, is_local, join, write_json_atomic
 
 log = logging.getLogger(__name__)
 
 #: Bumped whenever analysis output changes meaning, so stale entries are never reused.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 _SAMPLE = 1 << 20
 
 
@@ -57,8 +58,11 @@ class AnalysisCache:
                 data = json.loads(handle.read())
         except (FileNotFoundError, json.JSONDecodeError, OSError):
             return None
-        with contextlib.suppress(NotImplementedError, OSError, ValueError):
-            fs.touch(path, truncate=False)  # recently used: evicted last
+        if is_local(self.root):
+            # Recently used entries are evicted last. Object stores cannot change a file's
+            # time without rewriting it, so there the order is by write time instead.
+            with contextlib.suppress(OSError):
+                os.utime(path)
         return data
 
     def put(self, key: str, value: dict[str, Any]) -> None:

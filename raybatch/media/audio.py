@@ -60,9 +60,18 @@ def limiter_ceiling(input_true_peak: float, gain_db: float, ceiling_dbtp: float)
 
 
 def normalise_audio(
-    input_path: str, output_path: str, media: MediaInfo, preset: Preset, *, timeout_s: float
+    input_path: str,
+    output_path: str,
+    media: MediaInfo,
+    preset: Preset,
+    *,
+    timeout_s: float,
+    measured: dict[str, float] | None = None,
 ) -> AudioOutcome:
-    """Produce ``output_path`` (AAC in MP4) on the video's timeline at the preset's loudness."""
+    """Produce ``output_path`` (AAC in MP4) on the video's timeline at the preset's loudness.
+
+    ``measured`` is the first-pass measurement when analysis already made it on the same
+    fitted audio (saving a full decode); otherwise it is measured here."""
 
     def run(args: list[str], what: str) -> CommandResult:
         result = run_command(args, timeout_s=timeout_s, what=what)
@@ -70,9 +79,10 @@ def normalise_audio(
         return result
 
     runs: list[CommandResult] = []
-    measured = parse_loudnorm_json(
-        run(audio_measure_args(input_path, media, preset), "loudness measurement").stderr
-    )
+    if measured is None:
+        measured = parse_loudnorm_json(
+            run(audio_measure_args(input_path, media, preset), "loudness measurement").stderr
+        )
     target, ceiling = preset.loudness_target_lufs, preset.true_peak_dbtp
     if is_silent(measured):
         run(

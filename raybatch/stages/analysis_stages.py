@@ -161,11 +161,12 @@ class ShotAnalysisStage(_ModelStage):
 
         def run_model(batch: list[np.ndarray]) -> None:
             # A window whose picture never changes holds no transition: skip the model there.
-            moving = [w for w in batch if not is_static_window(w)]
+            static = [is_static_window(w) for w in batch]
+            moving = [w for w, still in zip(batch, static, strict=True) if not still]
             started = time.monotonic()
             outputs = iter(np.concatenate(self.model.predict_windows(moving)) if moving else [])
-            for window in batch:
-                if is_static_window(window):
+            for window, still in zip(batch, static, strict=True):
+                if still:
                     predictions.append(np.zeros((1, len(window)), np.float32))
                     skipped[0] += 1
                 else:
@@ -254,11 +255,8 @@ class SoundAnalysisStage(_ModelStage):
         self.model = SpeechModel(threads=self.threads)
 
     def settings(self) -> dict[str, Any]:
-        return {
-            "vad_rate": VAD_RATE,
-            "vad": "silero-6",
-            "target": self.context.preset["loudness_target_lufs"],
-        }
+        # The loudness measured is the input's own: the target does not change it.
+        return {"vad_rate": VAD_RATE, "vad": "silero-6"}
 
     def analyse(self, item: WorkItem, media: MediaInfo, local: str, measure: StageMeasure) -> dict[str, Any]:
         if media.audio is None:
@@ -292,6 +290,7 @@ class SoundAnalysisStage(_ModelStage):
             "speech": [[round(a, 3), round(b, 3)] for a, b in speech],
             "silences": [list(s) for s in silences],
             "silence_threshold_db": threshold,
+            "loudnorm": loudness,  # ffmpeg's own first-pass numbers, reused by the audio pass
             "loudness": {
                 "integrated_lufs": loudness.get("input_i"),
                 "true_peak_dbtp": loudness.get("input_tp"),
@@ -339,6 +338,7 @@ def decide(item: WorkItem, media: MediaInfo, context) -> dict[str, Any]:
     return {
         "fingerprint": analysis.get("fingerprint"),
         "shots": picture.get("shots", []),
+        "source_loudnorm": sound.get("loudnorm"),
         "content_type": content_type,
         "content_type_reason": type_reason,
         # An explicit target in the configuration wins; otherwise the (detected) type's own.

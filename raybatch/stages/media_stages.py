@@ -118,6 +118,7 @@ class PlanSegmentsStage(Stage):
             "kept_duration_s": edl.kept_seconds(),
             "loudness_target_lufs": decision.get("loudness_target_lufs", ctx.preset["loudness_target_lufs"]),
             "content_type": decision.get("content_type", ctx.preset["content_type"]),
+            "source_loudnorm": decision.get("source_loudnorm"),
         }
         common = {
             "video_key": item.video_key,
@@ -232,8 +233,15 @@ class AudioPassStage(Stage):
                 )
                 for run in runs:
                     measure.add_run(run)
+            # Untouched sound was already measured by analysis, on the same fitted audio.
+            measured = None if (cut or cleanup) else facts.get("source_loudnorm")
             outcome = normalise_audio(
-                source, out_path, source_media, preset, timeout_s=self.context.command_timeout_s
+                source,
+                out_path,
+                source_media,
+                preset,
+                timeout_s=self.context.command_timeout_s,
+                measured=measured,
             )
             for run in outcome.runs:
                 measure.add_run(run)

@@ -72,20 +72,18 @@ def plan_segments(
     source_fingerprint: str = "",
     settings: dict[str, Any] | None = None,
 ) -> list[SegmentPlan]:
-    """Split the output timeline into segments of whole frames that cover it exactly once."""
+    """Split an uncut timeline into segments of whole frames that cover it exactly once."""
+    from raybatch.analysis.edl import Edl
+
     frames = total_frames(duration_s, fps)
-    rate = Fraction(fps)
-    count = segment_count(frames / rate, target_s, min_s, parallel_slots)
-    count = min(count, frames)
-    plans, start = [], 0
-    for index in range(count):
-        end = round(frames * (index + 1) / count)
-        length = end - start
-        plans.append(
-            SegmentPlan(index, start, length, segment_id(source_fingerprint, start, length, settings or {}))
-        )
-        start = end
-    return plans
+    return plan_edited_segments(
+        Edl(fps=fps, source_frames=frames, keep=[(0, frames)]),
+        target_s=target_s,
+        min_s=min_s,
+        parallel_slots=parallel_slots,
+        source_fingerprint=source_fingerprint,
+        settings=settings,
+    )
 
 
 def snap_boundaries(

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from raybatch import load_config, run_batch
+from raybatch import run_batch
 from raybatch.analysis.shots import f1_score
 from tests.conftest import ffmpeg
-from tests.helpers import assert_verified_output, load_report
+from tests.helpers import assert_verified_output, batch_config, load_report
 
 pytestmark = pytest.mark.ray
 
@@ -42,16 +42,7 @@ def analysis_batch(tmp_path_factory):
 @pytest.fixture(scope="module")
 def analysed(ray_session, analysis_batch, tmp_path_factory):
     out = tmp_path_factory.mktemp("analysis_out")
-    config = load_config(
-        None,
-        {
-            "input": str(analysis_batch),
-            "batch": {"executor": "ray"},
-            "processing": {"quality": "low", "mode": "fast", "content_type": "general"},
-            "output": {"directory": str(out)},
-            "monitoring": {"enable_progress_tracking": False},
-        },
-    )
+    config = batch_config(analysis_batch, out, "ray", content_type="general")
     result = run_batch(config)
     assert result.exit_code == 0, result.failed
     return config, out

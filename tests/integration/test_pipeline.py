@@ -7,8 +7,8 @@ import shutil
 import pyarrow.parquet as pq
 import pytest
 
-from raybatch import load_config, run_batch
-from tests.helpers import assert_verified_output, load_report, video_md5s
+from raybatch import run_batch
+from tests.helpers import assert_verified_output, batch_config, load_report, video_md5s
 
 pytestmark = pytest.mark.ray
 
@@ -22,22 +22,7 @@ def batch_dir(media, tmp_path_factory):
 
 
 def config_for(batch_dir, out, executor, **processing):
-    return load_config(
-        None,
-        {
-            "input": str(batch_dir),
-            "batch": {"executor": executor},
-            "processing": {
-                "quality": "low",
-                "mode": "fast",
-                "segment_seconds": 5,
-                "min_segment_seconds": 2,
-                **processing,
-            },
-            "output": {"directory": str(out)},
-            "monitoring": {"enable_progress_tracking": False},
-        },
-    )
+    return batch_config(batch_dir, out, executor, segment_seconds=5, min_segment_seconds=2, **processing)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 
 from raybatch.analysis.edl import Edl
 from tests.conftest import SHARED_MEDIA
+from tests.helpers import batch_config
 
 pytestmark = [
     pytest.mark.realmedia,
@@ -33,22 +34,13 @@ def speech_in(path) -> list[tuple[float, float]]:
 
 @pytest.fixture(scope="module")
 def educational_run(tmp_path_factory):
-    from raybatch import load_config, run_batch
+    from raybatch import run_batch
 
     src = tmp_path_factory.mktemp("speech_in")
     for name in ("example.mp4", "only-video/man-on-green-screen.mp4"):
         shutil.copy(SHARED_MEDIA / "auto-editor" / name, src / name.rsplit("/", 1)[-1])
     out = tmp_path_factory.mktemp("speech_out")
-    config = load_config(
-        None,
-        {
-            "input": str(src),
-            "batch": {"executor": "local"},
-            "processing": {"content_type": "educational", "quality": "low", "mode": "balanced"},
-            "output": {"directory": str(out)},
-            "monitoring": {"enable_progress_tracking": False},
-        },
-    )
+    config = batch_config(src, out, "local", content_type="educational", mode="balanced")
     result = run_batch(config)
     assert result.exit_code == 0, result.failed
     return src, out
