@@ -3,16 +3,19 @@
 TransNetV2 sees 100-frame windows that advance by 50 frames and keeps the middle 50 predictions
 of each (its authors' scheme): the clip is padded with 25 copies of its first frame and enough
 copies of its last to fill the final window. The model alone misses very short shots and some
-gradual transitions; a cut that the HSV content difference shows plainly (a spike far above its
-neighbours) is added even when the model's probability is low.
+gradual transitions; a hard cut that the HSV content difference shows plainly (an isolated
+spike far above its neighbours) is added even when the model's probability is low, and places
+the model's own cuts on their exact frame. ``scripts/bench/shots.py`` measures the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from raybatch.analysis.picture import BLACK_LUMA
 
 WINDOW = 100
 STRIDE = 50
@@ -126,55 +129,92 @@ class FusionSettings:
     """Thresholds of the combined detector (content values on the 0-255 HSV scale)."""
 
     model_threshold: float = 0.5
-    #: A content spike this many times its neighbours, this large, is a cut on its own.
-    strong_ratio: float = 3.0
-    strong_content: float = 20.0
-    #: A weaker spike counts when the model also leans towards a transition there.
-    weak_ratio: float = 2.0
-    weak_content: float = 10.0
-    weak_model: float = 0.1
+    #: A hard cut in the content signal: a change this many times its neighbours' mean...
+    cut_ratio: float = 8.0
+    #: ...and at least this large.
+    cut_content: float = 20.0
+    #: Mean luma under which a frame is dark: a jump between two dark frames is a fade's first
+    #: step out of black (hue and saturation appear from nothing), not a cut.
+    dark_luma: float = BLACK_LUMA
+    #: A model boundary this close to a content cut is that cut, placed on the exact frame.
+    snap_frames: int = 2
     #: Two boundaries closer than this are one transition.
     min_gap_frames: int = 3
+    #: Two gradual (model-only) boundaries this close with a dark frame between them are one
+    #: fade through black: the model often marks its fade-out and its fade-in separately.
+    dip_frames: int = 30
+
+
+def content_cuts(diffs: np.ndarray, brightness: np.ndarray, settings: FusionSettings) -> list[int]:
+    """Frames whose content change is an isolated spike: the picture is stable before and
+    after and jumps at once. Fades and motion change over several frames and do not qualify."""
+    ratio = adaptive_ratio(diffs)
+    cuts = []
+    for i in range(1, len(diffs)):
+        if ratio[i] < settings.cut_ratio or diffs[i] < settings.cut_content:
+            continue
+        if brightness[i - 1] < settings.dark_luma and brightness[i] < settings.dark_luma:
+            continue
+        cuts.append(i)
+    return cuts
 
 
 def fuse_boundaries(
-    probabilities: np.ndarray, diffs: np.ndarray, settings: FusionSettings = FusionSettings()
+    probabilities: np.ndarray,
+    diffs: np.ndarray,
+    brightness: np.ndarray,
+    settings: FusionSettings | None = None,
 ) -> list[int]:
-    """Shot starts from TransNetV2's probabilities combined with the content signal."""
-    model = boundaries_from_probabilities(probabilities, settings.model_threshold)
-    ratio = adaptive_ratio(diffs)
-    extra = []
-    for i in range(1, len(diffs)):
-        strong = ratio[i] >= settings.strong_ratio and diffs[i] >= settings.strong_content
-        near_model = float(probabilities[max(0, i - 2) : i + 2].max()) if len(probabilities) else 0.0
-        weak = (
-            ratio[i] >= settings.weak_ratio
-            and diffs[i] >= settings.weak_content
-            and near_model >= settings.weak_model
-        )
-        if strong or weak:
-            extra.append(i)
+    """Shot starts from TransNetV2's probabilities combined with the content signal.
+
+    The model finds gradual transitions and most cuts; the content signal places hard cuts on
+    their exact frame and adds the very short shots the model misses. Two model boundaries
+    around one dip to black become one, at the darkest frame.
+    """
+    settings = settings or FusionSettings()
+    cuts = content_cuts(diffs, brightness, settings)
+    boundaries: dict[int, bool] = {}  # frame -> is a content cut
+    for frame in boundaries_from_probabilities(probabilities, settings.model_threshold):
+        near = [c for c in cuts if abs(c - frame) <= settings.snap_frames]
+        if near:
+            boundaries[min(near, key=lambda c: abs(c - frame))] = True
+        else:
+            boundaries[frame] = False
+    for cut in cuts:
+        if all(abs(cut - b) >= settings.min_gap_frames for b in boundaries):
+            boundaries[cut] = True
     merged: list[int] = []
-    # Model boundaries first: they place gradual transitions better than a single spike does.
-    for frame in sorted(model):
+    for frame in sorted(boundaries):
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and not boundaries[frame]
+            and not boundaries[previous]
+            and frame - previous <= settings.dip_frames
+            and float(brightness[previous:frame].min()) < settings.dark_luma
+        ):
+            darkest = previous + int(np.argmin(brightness[previous:frame]))
+            boundaries[darkest] = False
+            merged[-1] = darkest
+            continue
         merged.append(frame)
-    for frame in extra:
-        if all(abs(frame - m) >= settings.min_gap_frames for m in merged):
-            merged.append(frame)
-    return sorted(merged)
+    return merged
 
 
-def f1_score(predicted: list[int], truth: list[int], tolerance: int = 2) -> dict[str, float]:
-    """Precision, recall and F1 of boundary frames, each truth matched at most once within
-    ``tolerance`` frames."""
-    unmatched = sorted(truth)
+def f1_score(
+    predicted: list[int], truth: Sequence[int | tuple[int, int]], tolerance: int = 2
+) -> dict[str, float]:
+    """Precision, recall and F1 of boundary frames. A truth is a cut (its first new frame) or
+    a gradual transition (its first and last frame); a prediction within ``tolerance`` frames
+    of it matches, and each truth is matched at most once."""
+    unmatched = sorted((t, t) if isinstance(t, int) else tuple(t) for t in truth)
     hits = 0
     for frame in sorted(predicted):
-        match = next((t for t in unmatched if abs(t - frame) <= tolerance), None)
+        match = next((t for t in unmatched if t[0] - tolerance <= frame <= t[1] + tolerance), None)
         if match is not None:
             unmatched.remove(match)
             hits += 1
     precision = hits / len(predicted) if predicted else (1.0 if not truth else 0.0)
     recall = hits / len(truth) if truth else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3), "matched": hits}

@@ -11,6 +11,7 @@ import abc
 import json
 import logging
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, BinaryIO, ClassVar
 
@@ -50,7 +51,7 @@ from raybatch.io.cache import AnalysisCache, cache_key, content_fingerprint
 from raybatch.io.storage import join, scratch_root, stage_input, write_bytes_atomic, write_json_atomic
 from raybatch.media.commands import analysis_audio_args, analysis_video_args, even
 from raybatch.media.loudness import parse_loudnorm_json
-from raybatch.media.probe import MediaInfo
+from raybatch.media.probe import MediaInfo, VideoStream
 from raybatch.media.runner import SIDE_PIPE, run_command
 from raybatch.stages.base import Resources, Stage, StageMeasure, WorkItem
 from raybatch.stages.media_stages import video_work_dir
@@ -82,6 +83,113 @@ def _fingerprint(item: WorkItem, analysis: dict[str, Any]) -> str:
     if "fingerprint" not in analysis:
         analysis["fingerprint"] = content_fingerprint(item.source_uri)
     return analysis["fingerprint"]
+
+
+@dataclass
+class PictureScan:
+    """What one low-resolution decode of a video yields: per-frame transition probabilities,
+    content change and brightness on the constant-rate timeline, and sampled frame statistics."""
+
+    frames: int
+    probabilities: np.ndarray
+    content: np.ndarray
+    brightness: np.ndarray
+    samples: list[FrameStats]
+    run: Any
+    windows_run: int
+    windows_skipped: int
+    model_s: float
+
+    def model_shots(self) -> list[int]:
+        """Shot starts from TransNetV2 alone."""
+        return boundaries_from_probabilities(self.probabilities)
+
+    def shots(self, settings: FusionSettings | None = None) -> list[int]:
+        """Shot starts from TransNetV2 fused with the content signal."""
+        return fuse_boundaries(self.probabilities, self.content, self.brightness, settings)
+
+
+def scan_picture(local: str, video: VideoStream, model: Any, timeout_s: float | None) -> PictureScan:
+    """Decode ``local`` once at low resolution and run the shot model over it as frames
+    arrive (memory bounded by one chunk and one window), with picture statistics on the side."""
+    fps = Fraction(video.fps)
+    stats_every = max(1, round(fps / STATS_PER_SECOND))
+    stats_size = _stats_size(video.display_size)
+    windows = WindowStream()
+    predictions: list[np.ndarray] = []
+    diffs: list[np.ndarray] = []
+    lumas: list[np.ndarray] = []
+    samples: list[FrameStats] = []
+    model_s = [0.0]
+    skipped = [0]
+
+    def run_model(batch: list[np.ndarray]) -> None:
+        # A window whose picture never changes holds no transition: skip the model there.
+        static = [is_static_window(w) for w in batch]
+        moving = [w for w, still in zip(batch, static, strict=True) if not still]
+        started = time.monotonic()
+        outputs = iter(np.concatenate(model.predict_windows(moving)) if moving else [])
+        for window, still in zip(batch, static, strict=True):
+            if still:
+                predictions.append(np.zeros((1, len(window)), np.float32))
+                skipped[0] += 1
+            else:
+                predictions.append(next(outputs)[None])
+        model_s[0] += time.monotonic() - started
+
+    def read_small(stream: BinaryIO) -> None:
+        frame_bytes = SMALL_SIZE[0] * SMALL_SIZE[1] * 3
+        previous = None
+        while True:
+            data = stream.read(frame_bytes * CHUNK_FRAMES)
+            usable = len(data) - len(data) % frame_bytes
+            if usable == 0:
+                break
+            frames = np.frombuffer(data[:usable], np.uint8).reshape(-1, SMALL_SIZE[1], SMALL_SIZE[0], 3)
+            diffs.append(content_differences(frames, previous))
+            lumas.append(luma(frames).mean(axis=(1, 2)))
+            previous = frames[-1]
+            run_model(windows.push(frames))
+
+    def read_stats(stream: BinaryIO) -> None:
+        width, height = stats_size
+        frame_bytes = width * height * 3
+        index = 0
+        while True:
+            data = stream.read(frame_bytes)
+            if len(data) < frame_bytes:
+                break
+            frame = np.frombuffer(data, np.uint8).reshape(height, width, 3)
+            samples.append(frame_stats(frame, float(index * stats_every / fps)))
+            index += 1
+
+    run = run_command(
+        analysis_video_args(
+            local,
+            video,
+            small_size=SMALL_SIZE,
+            stats_size=stats_size,
+            stats_every=stats_every,
+            stats_pipe=SIDE_PIPE.format(0),
+        ),
+        timeout_s=timeout_s,
+        stdout_consumer=read_small,
+        side_consumers=(read_stats,),
+        what="analysis decode",
+    )
+    run_model(windows.finish())
+    count = windows.frames_seen
+    return PictureScan(
+        frames=count,
+        probabilities=stitch(predictions, count) if count else np.zeros(0, np.float32),
+        content=np.concatenate(diffs) if diffs else np.zeros(0, np.float32),
+        brightness=np.concatenate(lumas) if lumas else np.zeros(0, np.float32),
+        samples=samples,
+        run=run,
+        windows_run=len(predictions) - skipped[0],
+        windows_skipped=skipped[0],
+        model_s=model_s[0],
+    )
 
 
 class _ModelStage(Stage, abc.ABC):
@@ -147,97 +255,26 @@ class ShotAnalysisStage(_ModelStage):
 
     def analyse(self, item: WorkItem, media: MediaInfo, local: str, measure: StageMeasure) -> dict[str, Any]:
         video = media.video
-        fps = Fraction(video.fps)
-        stats_every = max(1, round(fps / STATS_PER_SECOND))
-        stats_size = _stats_size(video.display_size)
-        windows = WindowStream()
-        predictions: list[np.ndarray] = []
-        diffs: list[np.ndarray] = []
-        lumas: list[np.ndarray] = []
-        samples: list[FrameStats] = []
-        model_s = [0.0]
-
-        skipped = [0]
-
-        def run_model(batch: list[np.ndarray]) -> None:
-            # A window whose picture never changes holds no transition: skip the model there.
-            static = [is_static_window(w) for w in batch]
-            moving = [w for w, still in zip(batch, static, strict=True) if not still]
-            started = time.monotonic()
-            outputs = iter(np.concatenate(self.model.predict_windows(moving)) if moving else [])
-            for window, still in zip(batch, static, strict=True):
-                if still:
-                    predictions.append(np.zeros((1, len(window)), np.float32))
-                    skipped[0] += 1
-                else:
-                    predictions.append(next(outputs)[None])
-            model_s[0] += time.monotonic() - started
-
-        def read_small(stream: BinaryIO) -> None:
-            frame_bytes = SMALL_SIZE[0] * SMALL_SIZE[1] * 3
-            previous = None
-            while True:
-                data = stream.read(frame_bytes * CHUNK_FRAMES)
-                usable = len(data) - len(data) % frame_bytes
-                if usable == 0:
-                    break
-                frames = np.frombuffer(data[:usable], np.uint8).reshape(-1, SMALL_SIZE[1], SMALL_SIZE[0], 3)
-                diffs.append(content_differences(frames, previous))
-                lumas.append(luma(frames).mean(axis=(1, 2)))
-                previous = frames[-1]
-                run_model(windows.push(frames))
-
-        def read_stats(stream: BinaryIO) -> None:
-            width, height = stats_size
-            frame_bytes = width * height * 3
-            index = 0
-            while True:
-                data = stream.read(frame_bytes)
-                if len(data) < frame_bytes:
-                    break
-                frame = np.frombuffer(data, np.uint8).reshape(height, width, 3)
-                samples.append(frame_stats(frame, float(index * stats_every / fps)))
-                index += 1
-
         started = time.monotonic()
-        run = run_command(
-            analysis_video_args(
-                local,
-                video,
-                small_size=SMALL_SIZE,
-                stats_size=stats_size,
-                stats_every=stats_every,
-                stats_pipe=SIDE_PIPE.format(0),
-            ),
-            timeout_s=self.context.command_timeout_s,
-            stdout_consumer=read_small,
-            side_consumers=(read_stats,),
-            what="analysis decode",
-        )
-        measure.add_run(run)
-        run_model(windows.finish())
-        count = windows.frames_seen
-        measure.frames = count
-        probabilities = stitch(predictions, count) if count else np.zeros(0, np.float32)
-        content = np.concatenate(diffs) if diffs else np.zeros(0, np.float32)
-        brightness = np.concatenate(lumas) if lumas else np.zeros(0, np.float32)
-        model_only = boundaries_from_probabilities(probabilities)
-        fused = fuse_boundaries(probabilities, content)
-        rate = float(fps)
+        scan = scan_picture(local, video, self.model, self.context.command_timeout_s)
+        measure.add_run(scan.run)
+        measure.frames = scan.frames
+        rate = float(Fraction(video.fps))
+        brightness = scan.brightness
         luma_change = np.abs(np.diff(brightness, prepend=brightness[:1])) if len(brightness) else brightness
         return {
-            "frames": count,
+            "frames": scan.frames,
             "fps": video.fps,
-            "shots": [{"frame": f, "time_s": round(f / rate, 3)} for f in fused],
-            "shots_model_only": model_only,
+            "shots": [{"frame": f, "time_s": round(f / rate, 3)} for f in scan.shots()],
+            "shots_model_only": scan.model_shots(),
             "black": [[a / rate, b / rate] for a, b in stretches(brightness < BLACK_LUMA, rate, 0.5)],
             "frozen": [[a / rate, b / rate] for a, b in stretches(luma_change < FROZEN_DIFF, rate, 2.0)],
-            "statistics": summarise_stats(samples),
+            "statistics": summarise_stats(scan.samples),
             "device": self.model.device,
-            "model_windows": {"run": len(predictions) - skipped[0], "skipped_static": skipped[0]},
+            "model_windows": {"run": scan.windows_run, "skipped_static": scan.windows_skipped},
             "timings_s": {
                 "wall": round(time.monotonic() - started, 3),
-                "model": round(model_s[0], 3),
+                "model": round(scan.model_s, 3),
                 "model_load": round(self.model.load_s, 3),
             },
         }
