@@ -15,12 +15,18 @@ from typing import Any
 import psutil
 
 from raybatch.config.model import RaybatchConfig, parse_size
+from raybatch.config.presets import CONTENT_TYPES
 from raybatch.executors.base import Pipeline
 from raybatch.executors.resources import ModelPlan, PoolPlan, plan_encoder_pool, plan_model_actors
 from raybatch.io.metrics import write_metrics_parquet
 from raybatch.io.storage import join, normalise_root, remove_tree, write_json_atomic
 from raybatch.jobs.ids import new_job_id
-from raybatch.stages.analysis_stages import DecideEditStage, ShotAnalysisStage, SoundAnalysisStage
+from raybatch.stages.analysis_stages import (
+    DecideEditStage,
+    PictureAnalysisStage,
+    ShotDetectionStage,
+    SoundAnalysisStage,
+)
 from raybatch.stages.base import Resources, RunContext, WorkItem
 from raybatch.stages.discover import assign_video_keys, discover_inputs
 from raybatch.stages.finish import finish_video
@@ -212,8 +218,6 @@ def run_batch(
         [v.relative_path for v in found],
         preserve_directory_structure=config.output.preserve_directory_structure,
     )
-    if config.output.organize_by_type:
-        keys = [f"{processing.content_type}/{k}" for k in keys]
     videos = [
         WorkItem(
             kind="video",
@@ -259,16 +263,15 @@ def run_batch(
             speech_margin_s=processing.speech_margin_s,
             cache_dir=config.output.cache_dir,
             cache_max_bytes=parse_size(config.output.cache_size),
+            organize_by_type=config.output.organize_by_type,
         )
         model_resources = Resources(num_cpus=models.num_cpus, num_gpus=models.num_gpus, pool_size=models.size)
-        analysis_stages = (
-            [
-                ShotAnalysisStage(context, model_resources, threads=models.threads),
-                SoundAnalysisStage(context, model_resources, threads=models.threads),
-            ]
-            if processing.analysis
-            else []
-        )
+        analysis_stages, shot_stages = [], []
+        if processing.analysis:
+            sound = SoundAnalysisStage(context, model_resources, threads=models.threads)
+            analysis_stages = [PictureAnalysisStage(context), sound]
+            # The shot model is not on the edit's critical path: its rows run beside the encode.
+            shot_stages = [ShotDetectionStage(context, model_resources, threads=models.threads)]
         pipeline = Pipeline(
             stages=[
                 ProbeStage(context),
@@ -276,6 +279,7 @@ def run_batch(
                 DecideEditStage(context),
                 PlanSegmentsStage(context),
                 AudioPassStage(context),
+                *shot_stages,
                 EncodeSegmentStage(
                     context,
                     Resources(num_cpus=pool.num_cpus, memory_bytes=pool.memory_bytes, pool_size=pool.size),
@@ -283,6 +287,9 @@ def run_batch(
             ],
             finish=finish_video,
             keep_work_files=config.output.keep_work_files,
+            # Detected types are known only after analysis: the whole batch is analysed first.
+            regroup_after="decide" if batch.group_by_type and context.auto_detect_type else None,
+            order=type_order,
         )
         progress = Progress(total_videos=len(videos))
         observer = _RunObserver(progress, batch.error_handling == "stop", listener)
@@ -319,6 +326,8 @@ def run_batch(
             )
     order = {v.video_key: i for i, v in enumerate(videos)}
     outcomes.sort(key=lambda o: order.get(o["video"], 0))
+    if batch.group_by_type:
+        outcomes.sort(key=lambda o: _type_rank(_content_type_of(o, context)))
     wall = time.monotonic() - started
     report_uri = _write_reports(
         config,
@@ -336,6 +345,22 @@ def run_batch(
     if not config.output.keep_work_files:
         remove_tree(work_root)
     return BatchResult(job_id, output_root, outcomes, stopped, report_uri)
+
+
+def _type_rank(content_type: str | None) -> int:
+    return CONTENT_TYPES.index(content_type) if content_type in CONTENT_TYPES else len(CONTENT_TYPES)
+
+
+def type_order(item: WorkItem) -> int:
+    """Where a decided video goes in a batch grouped by type (educational, music, general;
+    failed videos last)."""
+    decision = json.loads(item.analysis_json) if item.analysis_json and not item.error_json else {}
+    return _type_rank(decision.get("content_type"))
+
+
+def _content_type_of(outcome: dict[str, Any], context: RunContext) -> str | None:
+    configured = context.preset["content_type"] if outcome["status"] == "done" else None
+    return (outcome.get("edit") or {}).get("content_type") or configured
 
 
 def _make_executor(kind: str, context: RunContext, pool: PoolPlan) -> Any:
@@ -414,6 +439,20 @@ def _video_entry(outcome: dict[str, Any], preset: dict[str, Any]) -> dict[str, A
     return entry
 
 
+def _type_summary(outcomes: list[dict[str, Any]], context: RunContext) -> dict[str, dict[str, Any]]:
+    """Per content type (as decided, or as configured): videos done and their durations."""
+    summary: dict[str, dict[str, Any]] = {}
+    for outcome in (o for o in outcomes if o["status"] == "done"):
+        group = summary.setdefault(
+            _content_type_of(outcome, context) or "unknown",
+            {"videos": 0, "input_duration_s": 0.0, "output_duration_s": 0.0},
+        )
+        group["videos"] += 1
+        for field_name in ("input_duration_s", "output_duration_s"):
+            group[field_name] = round(group[field_name] + (outcome.get(field_name) or 0), 3)
+    return dict(sorted(summary.items(), key=lambda kv: _type_rank(kv[0])))
+
+
 def _write_reports(
     config: RaybatchConfig,
     job_id: str,
@@ -460,6 +499,7 @@ def _write_reports(
             "input_bytes": sum(o.get("input_size_bytes") or 0 for o in outcomes),
             "output_bytes": sum(o.get("output_size_bytes") or 0 for o in done),
         },
+        "content_types": _type_summary(outcomes, context),
         "videos": [_video_entry(o, context.preset) for o in outcomes],
     }
     write_json_atomic(report_uri, report)

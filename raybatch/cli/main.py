@@ -39,6 +39,25 @@ def batch(ctx: click.Context, group_config: str | None) -> None:
 )
 @click.option("--recursive/--no-recursive", default=None, help="Descend into sub-folders.")
 @click.option(
+    "--auto-detect-type/--no-auto-detect-type",
+    default=None,
+    help="Decide educational / music / general per video from its sound (speech ratio, music-like "
+    "level statistics) instead of using --type for all.",
+)
+@click.option(
+    "--group-by-type/--no-group-by-type",
+    default=None,
+    help="Process and report the batch grouped by content type (with --auto-detect-type every "
+    "video is analysed before the first is encoded).",
+)
+@click.option(
+    "--analysis/--no-analysis",
+    default=None,
+    help="Analyse and edit (default), or only transcode, enhance and normalise.",
+)
+@click.option("--cache-size", help="Bound on the analysis cache, e.g. 2GB or 500MB [default: 2GB].")
+@click.option("--cache-dir", help="Analysis cache folder or URL [default: OUTPUT/.raybatch/cache/analysis].")
+@click.option(
     "--parallel/--sequential",
     default=None,
     help="Encode segments in parallel (default) or one at a time.",
@@ -80,13 +99,20 @@ def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
             "error_handling": flags["error_handling"],
             "executor": flags["executor"],
             "ray_address": flags["ray_address"],
+            "group_by_type": flags["group_by_type"],
         },
         "processing": {
             "content_type": flags["content_type"],
             "quality": flags["quality"],
             "mode": flags["mode"],
+            "auto_detect_type": flags["auto_detect_type"],
+            "analysis": flags["analysis"],
         },
-        "output": {"directory": flags["output"]},
+        "output": {
+            "directory": flags["output"],
+            "cache_size": flags["cache_size"],
+            "cache_dir": flags["cache_dir"],
+        },
         "monitoring": {
             "log_level": "DEBUG" if flags["verbose"] else (flags["log_level"] or "").upper() or None,
             "enable_progress_tracking": flags["progress_bar"],

@@ -29,6 +29,26 @@ class Pipeline:
     stages: list[Stage]
     finish: FinishFn
     keep_work_files: bool = False
+    #: With a stage name, every video first runs the stages up to and including that one;
+    #: then the batch goes on in ``order`` (``--group-by-type``: the type is known only once
+    #: each video has been analysed).
+    regroup_after: str | None = None
+    order: Callable[[WorkItem], Any] | None = None
+
+    def phases(self) -> tuple[list[Stage], list[Stage]]:
+        """The stages before the regrouping point (none without one) and those after it."""
+        if not self.regroup_after:
+            return [], self.stages
+        names = [stage.name for stage in self.stages]
+        cut = names.index(self.regroup_after) + 1
+        return self.stages[:cut], self.stages[cut:]
+
+    def reorder(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows in the batch's order (stable: ties keep the input order)."""
+        if self.order is None:
+            return rows
+        order = self.order
+        return sorted(rows, key=lambda row: order(WorkItem.from_row(row)))
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from raybatch.executors.base import Observer, Pipeline, VideoTracker
-from raybatch.stages.base import RunContext, WorkItem
+from raybatch.stages.base import RunContext, Stage, WorkItem
 
 
 class LocalExecutor:
@@ -19,13 +19,14 @@ class LocalExecutor:
     def run(self, videos: list[WorkItem], pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
         tracker = VideoTracker()
         outcomes: list[dict[str, Any]] = []
-        for video in videos:
+        head, tail = pipeline.phases()
+        starts = [video.to_row() for video in videos]
+        if head:
+            starts = pipeline.reorder([out for row in starts for out in _run_stages(head, [row])])
+        for start in starts:
             if observer.should_stop():
                 break
-            rows = [video.to_row()]
-            for stage in pipeline.stages:
-                rows = [out for row in rows for out in stage(row)]
-            for row in rows:
+            for row in _run_stages(tail, [start]):
                 item = WorkItem.from_row(row)
                 observer.on_item(item)
                 event = tracker.add(item)
@@ -40,3 +41,9 @@ class LocalExecutor:
                 outcomes.append(outcome)
                 observer.on_video(outcome)
         return outcomes
+
+
+def _run_stages(stages: list[Stage], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for stage in stages:
+        rows = [out for row in rows for out in stage(row)]
+    return rows

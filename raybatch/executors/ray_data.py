@@ -1,9 +1,11 @@
 """The Ray executor: segments of every video stream through one Ray Data pipeline.
 
-probe -> analyse picture (TransNetV2 actors) -> analyse sound (Silero actors) -> decide the edit
--> plan (one video row becomes segment rows and an audio row) -> audio pass (tasks) ->
-enhance+encode (an actor pool sized from the cluster) -> the driver, which collects each video's
-rows and launches its assemble+verify task the moment its last item arrives.
+probe -> analyse picture (one low-resolution decode, tasks) -> analyse sound (Silero actors) ->
+decide the edit -> plan (one video row becomes segment rows, a shots row and an audio row) ->
+audio pass (tasks) -> shot detection (TransNetV2 actors, shots rows only: the model runs while the
+segments encode) -> enhance+encode (an actor pool sized from the cluster) -> the driver, which
+collects each video's rows and launches its assemble+verify task the moment its last item arrives.
+With ``--group-by-type`` the batch is analysed up to the decision first, then goes on in type order.
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ class RayExecutor:
         finally:
             data_context.target_max_block_size, data_context.enable_progress_bars = saved
 
-    def _run(self, ray, videos, pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
-        pool = self.pool
-        dataset = ray.data.from_items([v.to_row() for v in videos], override_num_blocks=max(1, len(videos)))
-        for stage in pipeline.stages:
+    def _dataset(self, ray, rows: list[dict[str, Any]], stages: list[Stage]):
+        """Rows streamed through ``stages``: stateful ones on actor pools, the rest as tasks."""
+        dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
+        for stage in stages:
             res = stage.resources()
             if stage.stateful:
                 dataset = dataset.flat_map(
@@ -69,7 +71,16 @@ class RayExecutor:
                     memory=res.memory_bytes or None,
                 )
             else:
-                dataset = dataset.flat_map(stage, num_cpus=pool.task_cpus)
+                dataset = dataset.flat_map(stage, num_cpus=self.pool.task_cpus)
+        return dataset
+
+    def _run(self, ray, videos, pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
+        pool = self.pool
+        head, tail = pipeline.phases()
+        starts = [v.to_row() for v in videos]
+        if head:
+            starts = pipeline.reorder(list(self._dataset(ray, starts, head).iter_rows()))
+        dataset = self._dataset(ray, starts, tail)
         finish_remote = ray.remote(num_cpus=pool.task_cpus, max_retries=2)(pipeline.finish)
         tracker = VideoTracker()
         outcomes: list[dict[str, Any]] = []

@@ -11,6 +11,7 @@ import abc
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, BinaryIO, ClassVar
@@ -35,6 +36,7 @@ from raybatch.analysis.shots import (
     FusionSettings,
     WindowStream,
     boundaries_from_probabilities,
+    content_cuts,
     fuse_boundaries,
     is_static_window,
 )
@@ -48,12 +50,20 @@ from raybatch.analysis.sound import (
 )
 from raybatch.config.presets import resolve_preset
 from raybatch.io.cache import AnalysisCache, cache_key, content_fingerprint
-from raybatch.io.storage import join, scratch_root, stage_input, write_bytes_atomic, write_json_atomic
+from raybatch.io.storage import (
+    join,
+    local_copy,
+    local_output,
+    scratch_root,
+    stage_input,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 from raybatch.media.commands import analysis_audio_args, analysis_video_args, even
 from raybatch.media.loudness import parse_loudnorm_json
 from raybatch.media.probe import MediaInfo, VideoStream
 from raybatch.media.runner import SIDE_PIPE, run_command
-from raybatch.stages.base import Resources, Stage, StageMeasure, WorkItem
+from raybatch.stages.base import Resources, RunContext, Stage, StageMeasure, WorkItem
 from raybatch.stages.media_stages import video_work_dir
 from raybatch.stages.planning import total_frames
 
@@ -86,56 +96,29 @@ def _fingerprint(item: WorkItem, analysis: dict[str, Any]) -> str:
 
 
 @dataclass
-class PictureScan:
-    """What one low-resolution decode of a video yields: per-frame transition probabilities,
-    content change and brightness on the constant-rate timeline, and sampled frame statistics."""
+class PictureSignals:
+    """What one low-resolution decode of a video yields: content change and brightness of
+    every frame of the constant-rate timeline, and sampled frame statistics."""
 
     frames: int
-    probabilities: np.ndarray
     content: np.ndarray
     brightness: np.ndarray
     samples: list[FrameStats]
     run: Any
-    windows_run: int
-    windows_skipped: int
-    model_s: float
-
-    def model_shots(self) -> list[int]:
-        """Shot starts from TransNetV2 alone."""
-        return boundaries_from_probabilities(self.probabilities)
-
-    def shots(self, settings: FusionSettings | None = None) -> list[int]:
-        """Shot starts from TransNetV2 fused with the content signal."""
-        return fuse_boundaries(self.probabilities, self.content, self.brightness, settings)
 
 
-def scan_picture(local: str, video: VideoStream, model: Any, timeout_s: float | None) -> PictureScan:
-    """Decode ``local`` once at low resolution and run the shot model over it as frames
-    arrive (memory bounded by one chunk and one window), with picture statistics on the side."""
+def scan_picture(
+    local: str, video: VideoStream, timeout_s: float | None, frames_out: BinaryIO | None = None
+) -> PictureSignals:
+    """Decode ``local`` once at low resolution: content change and brightness per frame,
+    statistics of sampled frames, and (into ``frames_out``) the 48x27 frames the shot model
+    reads later, so the model never needs a decode of its own."""
     fps = Fraction(video.fps)
     stats_every = max(1, round(fps / STATS_PER_SECOND))
     stats_size = _stats_size(video.display_size)
-    windows = WindowStream()
-    predictions: list[np.ndarray] = []
     diffs: list[np.ndarray] = []
     lumas: list[np.ndarray] = []
     samples: list[FrameStats] = []
-    model_s = [0.0]
-    skipped = [0]
-
-    def run_model(batch: list[np.ndarray]) -> None:
-        # A window whose picture never changes holds no transition: skip the model there.
-        static = [is_static_window(w) for w in batch]
-        moving = [w for w, still in zip(batch, static, strict=True) if not still]
-        started = time.monotonic()
-        outputs = iter(np.concatenate(model.predict_windows(moving)) if moving else [])
-        for window, still in zip(batch, static, strict=True):
-            if still:
-                predictions.append(np.zeros((1, len(window)), np.float32))
-                skipped[0] += 1
-            else:
-                predictions.append(next(outputs)[None])
-        model_s[0] += time.monotonic() - started
 
     def read_small(stream: BinaryIO) -> None:
         frame_bytes = SMALL_SIZE[0] * SMALL_SIZE[1] * 3
@@ -149,7 +132,8 @@ def scan_picture(local: str, video: VideoStream, model: Any, timeout_s: float | 
             diffs.append(content_differences(frames, previous))
             lumas.append(luma(frames).mean(axis=(1, 2)))
             previous = frames[-1]
-            run_model(windows.push(frames))
+            if frames_out is not None:
+                frames_out.write(data[:usable])
 
     def read_stats(stream: BinaryIO) -> None:
         width, height = stats_size
@@ -177,26 +161,172 @@ def scan_picture(local: str, video: VideoStream, model: Any, timeout_s: float | 
         side_consumers=(read_stats,),
         what="analysis decode",
     )
-    run_model(windows.finish())
-    count = windows.frames_seen
-    return PictureScan(
-        frames=count,
-        probabilities=stitch(predictions, count) if count else np.zeros(0, np.float32),
-        content=np.concatenate(diffs) if diffs else np.zeros(0, np.float32),
+    content = np.concatenate(diffs) if diffs else np.zeros(0, np.float32)
+    return PictureSignals(
+        frames=len(content),
+        content=content,
         brightness=np.concatenate(lumas) if lumas else np.zeros(0, np.float32),
         samples=samples,
         run=run,
-        windows_run=len(predictions) - skipped[0],
-        windows_skipped=skipped[0],
-        model_s=model_s[0],
     )
+
+
+def iter_small_frames(path: str) -> Iterator[np.ndarray]:
+    """The 48x27 frames :func:`scan_picture` wrote, in chunks."""
+    frame_bytes = SMALL_SIZE[0] * SMALL_SIZE[1] * 3
+    with open(path, "rb") as stream:
+        while data := stream.read(frame_bytes * CHUNK_FRAMES):
+            yield np.frombuffer(data, np.uint8).reshape(-1, SMALL_SIZE[1], SMALL_SIZE[0], 3)
+
+
+@dataclass
+class ShotDetection:
+    """TransNetV2's per-frame transition probabilities over a whole video."""
+
+    probabilities: np.ndarray
+    windows_run: int
+    windows_skipped: int
+    model_s: float
+
+    def model_shots(self) -> list[int]:
+        """Shot starts from TransNetV2 alone."""
+        return boundaries_from_probabilities(self.probabilities)
+
+    def shots(self, content: np.ndarray, brightness: np.ndarray) -> list[int]:
+        """Shot starts from TransNetV2 fused with the content signal of the same frames."""
+        return fuse_boundaries(self.probabilities, content, brightness)
+
+
+def detect_shots(model: Any, chunks: Iterable[np.ndarray]) -> ShotDetection:
+    """Run the shot model over frames arriving in chunks, window by window (memory bounded by
+    one chunk and one window); a window whose picture never changes skips the model."""
+    windows = WindowStream()
+    predictions: list[np.ndarray] = []
+    skipped = 0
+    model_s = 0.0
+
+    def run_model(batch: list[np.ndarray]) -> None:
+        nonlocal skipped, model_s
+        static = [is_static_window(w) for w in batch]
+        moving = [w for w, still in zip(batch, static, strict=True) if not still]
+        started = time.monotonic()
+        outputs = iter(np.concatenate(model.predict_windows(moving)) if moving else [])
+        for window, still in zip(batch, static, strict=True):
+            if still:
+                predictions.append(np.zeros((1, len(window)), np.float32))
+                skipped += 1
+            else:
+                predictions.append(next(outputs)[None])
+        model_s += time.monotonic() - started
+
+    for chunk in chunks:
+        run_model(windows.push(chunk))
+    run_model(windows.finish())
+    count = windows.frames_seen
+    return ShotDetection(
+        probabilities=stitch(predictions, count) if count else np.zeros(0, np.float32),
+        windows_run=len(predictions) - skipped,
+        windows_skipped=skipped,
+        model_s=model_s,
+    )
+
+
+def cached_part(
+    context: RunContext, fingerprint: str, part: str, settings: dict[str, Any], compute: Callable[[], dict]
+) -> dict[str, Any]:
+    """One part of a video's analysis, from the cache when it has it (marked ``cached``)."""
+    cache = analysis_cache(context)
+    key = cache_key(fingerprint, part, settings)
+    result = cache.get(key)
+    if result is not None:
+        return {**result, "cached": True}
+    result = compute()
+    cache.put(key, result)
+    return result
+
+
+def is_cached(context: RunContext, fingerprint: str, part: str, settings: dict[str, Any]) -> bool:
+    return analysis_cache(context).get(cache_key(fingerprint, part, settings)) is not None
+
+
+PICTURE_SETTINGS = {"small": SMALL_SIZE, "stats": STATS_PER_SECOND, "fusion": FusionSettings().__dict__}
+SHOT_SETTINGS = {**PICTURE_SETTINGS, "model": "transnetv2", "static_gate": STATIC_WINDOW_CHANGE}
+
+
+def small_frames_uri(context: RunContext, video_key: str) -> str:
+    """Where a video's 48x27 frames wait for the shot model (with the work files)."""
+    return join(video_work_dir(context.work_root, video_key), "small_frames.rgb24")
+
+
+def picture_signals_uri(context: RunContext, video_key: str) -> str:
+    return join(video_work_dir(context.work_root, video_key), "picture_signals.npz")
+
+
+class PictureAnalysisStage(Stage):
+    """One low-resolution decode per video: content change (hard cuts, seams), picture
+    statistics (enhancement), black and frozen stretches; it leaves the 48x27 frames in the
+    work folder for the shot model, which runs beside the encoders (the edit never waits for it)."""
+
+    name = "analyse_video"
+
+    def process(self, item: WorkItem, measure: StageMeasure) -> list[WorkItem]:
+        if not self.context.analysis:
+            return [item]
+        media = MediaInfo.from_dict(json.loads(item.media_json))
+        analysis = json.loads(item.analysis_json) if item.analysis_json else {}
+        fingerprint = _fingerprint(item, analysis)
+        frames_needed = not is_cached(self.context, fingerprint, "shots", SHOT_SETTINGS)
+        if frames_needed:
+            # The shot model needs the frames: decode even when the signals are cached.
+            result = self._analyse(item, media, measure, keep_frames=True)
+            analysis_cache(self.context).put(cache_key(fingerprint, "picture", PICTURE_SETTINGS), result)
+        else:
+            result = cached_part(
+                self.context,
+                fingerprint,
+                "picture",
+                PICTURE_SETTINGS,
+                lambda: self._analyse(item, media, measure, keep_frames=False),
+            )
+        analysis["picture"] = result
+        item.analysis_json = json.dumps(analysis)
+        return [item]
+
+    def _analyse(self, item: WorkItem, media: MediaInfo, measure: StageMeasure, keep_frames: bool) -> dict:
+        video = media.video
+        scratch = scratch_root(self.context.scratch_dir)
+        local = stage_input(item.source_uri, scratch)
+        started = time.monotonic()
+        if keep_frames:
+            frames_uri = small_frames_uri(self.context, item.video_key)
+            with local_output(frames_uri, scratch) as frames_path, open(frames_path, "wb") as frames_out:
+                signals = scan_picture(local, video, self.context.command_timeout_s, frames_out)
+            signals_uri = picture_signals_uri(self.context, item.video_key)
+            with local_output(signals_uri, scratch) as signals_path, open(signals_path, "wb") as out:
+                np.savez(out, content=signals.content, brightness=signals.brightness)
+        else:
+            signals = scan_picture(local, video, self.context.command_timeout_s)
+        measure.add_run(signals.run)
+        measure.frames = signals.frames
+        rate = float(Fraction(video.fps))
+        brightness = signals.brightness
+        luma_change = np.abs(np.diff(brightness, prepend=brightness[:1])) if len(brightness) else brightness
+        result = {
+            "frames": signals.frames,
+            "fps": video.fps,
+            "content_cuts": content_cuts(signals.content, brightness, FusionSettings()),
+            "black": [[a / rate, b / rate] for a, b in stretches(brightness < BLACK_LUMA, rate, 0.5)],
+            "frozen": [[a / rate, b / rate] for a, b in stretches(luma_change < FROZEN_DIFF, rate, 2.0)],
+            "statistics": summarise_stats(signals.samples),
+            "timings_s": {"wall": round(time.monotonic() - started, 3)},
+        }
+        return result
 
 
 class _ModelStage(Stage, abc.ABC):
     """A stateful analysis stage whose model loads once per actor."""
 
     stateful = True
-    part: ClassVar[str] = ""
 
     def __init__(self, context, resources: Resources | None = None, threads: int = 1):
         super().__init__(context)
@@ -207,74 +337,47 @@ class _ModelStage(Stage, abc.ABC):
     def resources(self) -> Resources:
         return self._resources
 
-    def settings(self) -> dict[str, Any]:
-        return {}
 
-    @abc.abstractmethod
-    def analyse(self, item: WorkItem, media: MediaInfo, local: str, measure: StageMeasure) -> dict[str, Any]:
-        """This stage's part of the analysis of one video (a JSON-able dict)."""
+class ShotDetectionStage(_ModelStage):
+    """TransNetV2 over the frames the picture analysis left, fused with their content signal.
+    Its rows travel beside the segments, so the model runs while the encoders work."""
 
-    def process(self, item: WorkItem, measure: StageMeasure) -> list[WorkItem]:
-        if not self.context.analysis:
-            return [item]
-        media = MediaInfo.from_dict(json.loads(item.media_json))
-        analysis = json.loads(item.analysis_json) if item.analysis_json else {}
-        cache = analysis_cache(self.context)
-        key = cache_key(_fingerprint(item, analysis), self.part, self.settings())
-        result = cache.get(key)
-        if result is None:
-            local = stage_input(item.source_uri, scratch_root(self.context.scratch_dir))
-            result = self.analyse(item, media, local, measure)
-            cache.put(key, result)
-        else:
-            result = {**result, "cached": True}
-        analysis[self.part] = result
-        item.analysis_json = json.dumps(analysis)
-        return [item]
-
-
-class ShotAnalysisStage(_ModelStage):
-    """One low-resolution decode: TransNetV2 plus content change (shots), picture statistics,
-    black and frozen stretches."""
-
-    name = "analyse_video"
-    part = "picture"
+    name = "detect_shots"
+    handles: ClassVar[frozenset[str]] = frozenset({"shots"})
 
     def setup(self) -> None:
         from raybatch.models.transnet import ShotModel
 
         self.model = ShotModel(threads=self.threads)
 
-    def settings(self) -> dict[str, Any]:
-        return {
-            "small": SMALL_SIZE,
-            "stats": STATS_PER_SECOND,
-            "fusion": FusionSettings().__dict__,
-            "static_gate": STATIC_WINDOW_CHANGE,
-        }
+    def process(self, item: WorkItem, measure: StageMeasure) -> list[WorkItem]:
+        facts = json.loads(item.analysis_json) if item.analysis_json else {}
+        result = cached_part(
+            self.context, facts["fingerprint"], "shots", SHOT_SETTINGS, lambda: self._detect(item, measure)
+        )
+        item.result_json = json.dumps(result)
+        return [item]
 
-    def analyse(self, item: WorkItem, media: MediaInfo, local: str, measure: StageMeasure) -> dict[str, Any]:
-        video = media.video
+    def _detect(self, item: WorkItem, measure: StageMeasure) -> dict[str, Any]:
         started = time.monotonic()
-        scan = scan_picture(local, video, self.model, self.context.command_timeout_s)
-        measure.add_run(scan.run)
-        measure.frames = scan.frames
-        rate = float(Fraction(video.fps))
-        brightness = scan.brightness
-        luma_change = np.abs(np.diff(brightness, prepend=brightness[:1])) if len(brightness) else brightness
+        scratch = scratch_root(self.context.scratch_dir)
+        signals_uri = picture_signals_uri(self.context, item.video_key)
+        with local_copy(signals_uri, scratch) as signals_path, np.load(signals_path) as signals:
+            content, brightness = signals["content"], signals["brightness"]
+        with local_copy(small_frames_uri(self.context, item.video_key), scratch) as frames_path:
+            detection = detect_shots(self.model, iter_small_frames(frames_path))
+        measure.frames = len(content)
+        rate = float(Fraction(json.loads(item.media_json)["video"]["fps"]))
         return {
-            "frames": scan.frames,
-            "fps": video.fps,
-            "shots": [{"frame": f, "time_s": round(f / rate, 3)} for f in scan.shots()],
-            "shots_model_only": scan.model_shots(),
-            "black": [[a / rate, b / rate] for a, b in stretches(brightness < BLACK_LUMA, rate, 0.5)],
-            "frozen": [[a / rate, b / rate] for a, b in stretches(luma_change < FROZEN_DIFF, rate, 2.0)],
-            "statistics": summarise_stats(scan.samples),
+            "shots": [
+                {"frame": f, "time_s": round(f / rate, 3)} for f in detection.shots(content, brightness)
+            ],
+            "shots_model_only": detection.model_shots(),
             "device": self.model.device,
-            "model_windows": {"run": scan.windows_run, "skipped_static": scan.windows_skipped},
+            "model_windows": {"run": detection.windows_run, "skipped_static": detection.windows_skipped},
             "timings_s": {
                 "wall": round(time.monotonic() - started, 3),
-                "model": round(scan.model_s, 3),
+                "model": round(detection.model_s, 3),
                 "model_load": round(self.model.load_s, 3),
             },
         }
@@ -284,7 +387,6 @@ class SoundAnalysisStage(_ModelStage):
     """One decode of the sound: Silero VAD speech, level silences, loudness, sound profile."""
 
     name = "analyse_sound"
-    part = "sound"
 
     def setup(self) -> None:
         from raybatch.models.vad import SpeechModel
@@ -294,6 +396,22 @@ class SoundAnalysisStage(_ModelStage):
     def settings(self) -> dict[str, Any]:
         # The loudness measured is the input's own: the target does not change it.
         return {"vad_rate": VAD_RATE, "vad": "silero-6"}
+
+    def process(self, item: WorkItem, measure: StageMeasure) -> list[WorkItem]:
+        if not self.context.analysis:
+            return [item]
+        media = MediaInfo.from_dict(json.loads(item.media_json))
+        analysis = json.loads(item.analysis_json) if item.analysis_json else {}
+
+        def compute() -> dict[str, Any]:
+            local = stage_input(item.source_uri, scratch_root(self.context.scratch_dir))
+            return self.analyse(item, media, local, measure)
+
+        analysis["sound"] = cached_part(
+            self.context, _fingerprint(item, analysis), "sound", self.settings(), compute
+        )
+        item.analysis_json = json.dumps(analysis)
+        return [item]
 
     def analyse(self, item: WorkItem, media: MediaInfo, local: str, measure: StageMeasure) -> dict[str, Any]:
         if media.audio is None:
@@ -374,7 +492,8 @@ def decide(item: WorkItem, media: MediaInfo, context) -> dict[str, Any]:
         enhancement = None
     return {
         "fingerprint": analysis.get("fingerprint"),
-        "shots": picture.get("shots", []),
+        # Seams may fall on hard cuts; the model's shots arrive later, beside the encode.
+        "cuts": picture.get("content_cuts", []),
         "source_loudnorm": sound.get("loudnorm"),
         "content_type": content_type,
         "content_type_reason": type_reason,
@@ -404,7 +523,7 @@ class DecideEditStage(Stage):
             "duration_s": media.duration_s,
             "fps": media.video.fps,
             "content_type": {"value": decision["content_type"], "reason": decision["content_type_reason"]},
-            "shots": (analysis.get("picture") or {}).get("shots", []),
+            "shots": None,  # filled in when the shot model has run (see finish_video)
             "speech": (analysis.get("sound") or {}).get("speech", []),
             "silences": (analysis.get("sound") or {}).get("silences", []),
             "loudness": (analysis.get("sound") or {}).get("loudness"),

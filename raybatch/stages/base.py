@@ -51,6 +51,7 @@ class RunContext:
     cache_dir: str | None = None
     cache_max_bytes: int = 2 * 1024**3
     max_segment_seconds: float = 120.0
+    organize_by_type: bool = False
 
     def preset_obj(self) -> Preset:
         return Preset(**self.preset)
@@ -60,7 +61,7 @@ class RunContext:
 class WorkItem:
     """One row of the pipeline: a video, one of its segments, or its audio track."""
 
-    kind: str  # "video" | "segment" | "audio"
+    kind: str  # "video" | "segment" | "audio" | "shots"
     video_key: str
     source_uri: str
     relative_path: str
@@ -70,6 +71,7 @@ class WorkItem:
     index: int = -1
     segment_count: int = 0
     has_audio: bool = False
+    has_shots: bool = False
     start_frame: int = 0
     frame_count: int = 0
     output_uri: str = ""
@@ -100,8 +102,9 @@ class WorkItem:
         return json.loads(self.metrics_json or "[]")
 
     def expected_items(self) -> int:
-        """How many work items (segments plus the audio track) the video was split into."""
-        return self.segment_count + (1 if self.has_audio else 0)
+        """How many work items (segments, the audio track, the shot detection) the video was
+        split into."""
+        return self.segment_count + (1 if self.has_audio else 0) + (1 if self.has_shots else 0)
 
 
 @dataclass

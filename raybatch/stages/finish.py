@@ -16,6 +16,7 @@ from raybatch.io.storage import (
     write_bytes_atomic,
 )
 from raybatch.media.probe import MediaInfo
+from raybatch.stages.analysis_stages import picture_signals_uri, small_frames_uri
 from raybatch.stages.base import RunContext, WorkItem
 from raybatch.stages.media_stages import (
     AssembleStage,
@@ -60,8 +61,11 @@ def finish_video(
             unique.append(m)
     metrics = unique
     audio = next((p for p in parts if p.kind == "audio"), None)
+    shots = next((p for p in parts if p.kind == "shots"), None)
     audio_result = audio.result if audio else None
-    final_uri = enhanced_video_uri(context.output_root, first.video_key)
+    facts = json.loads(first.analysis_json) if first.analysis_json else {}
+    folder = output_folder(context, first.video_key, facts.get("content_type"))
+    final_uri = enhanced_video_uri(context.output_root, folder)
     scratch = scratch_root(context.scratch_dir)
     local_out = staging_path(final_uri, scratch)
     video = WorkItem(
@@ -81,8 +85,6 @@ def finish_video(
             return failure_outcome(first, done.error, metrics)
         video.metrics_json = "[]"
 
-        facts = json.loads(first.analysis_json) if first.analysis_json else {}
-
         def run_verify(measure):
             verified.update(
                 verify.verify(
@@ -97,17 +99,19 @@ def finish_video(
             return failure_outcome(first, checked.error, metrics)
         output_size = os.path.getsize(local_out)
         commit_file(local_out, final_uri)
-        metadata = commit_metadata(context, first.video_key)
+        metadata = commit_metadata(context, first.video_key, folder, shots.result if shots else None)
     finally:
         if os.path.exists(local_out):
             os.remove(local_out)
     if not keep_work_files:
-        remove_work_files([p.output_uri for p in parts])
+        frames = [small_frames_uri(context, first.video_key), picture_signals_uri(context, first.video_key)]
+        remove_work_files([p.output_uri for p in parts if p.output_uri] + (frames if shots else []))
     return {
         "video": first.video_key,
         "source_uri": first.source_uri,
         "relative_path": first.relative_path,
         "status": "done",
+        "folder": folder,
         "output_uri": final_uri,
         "input_duration_s": media.duration_s,
         "output_duration_s": verified.get("video_duration_s"),
@@ -129,16 +133,44 @@ def finish_video(
 METADATA_FILES = ("analysis.json", "edl.json", "edl.otio")
 
 
-def commit_metadata(context: RunContext, video_key: str) -> list[str]:
-    """Copy the video's analysis and EDL files from its work folder to ``OUT/<video>/metadata``
-    (each committed atomically); returns the committed URIs."""
+def output_folder(context: RunContext, video_key: str, content_type: str | None) -> str:
+    """The video's folder under the output root: its key, under its (decided) content type
+    with ``output.organize_by_type``."""
+    if context.organize_by_type:
+        return f"{content_type or context.preset['content_type']}/{video_key}"
+    return video_key
+
+
+def with_shots(analysis: dict[str, Any], shots: dict[str, Any]) -> dict[str, Any]:
+    """``analysis.json`` completed with the shot model's result (it runs beside the encode)."""
+    models = analysis.setdefault("models", {})
+    models["shots"] = {
+        "device": shots.get("device"),
+        "timings_s": shots.get("timings_s"),
+        "cached": bool(shots.get("cached")),
+        "windows": shots.get("model_windows"),
+        "model_only_boundaries": shots.get("shots_model_only"),
+    }
+    return {**analysis, "shots": shots.get("shots", [])}
+
+
+def commit_metadata(
+    context: RunContext, video_key: str, folder: str, shots: dict[str, Any] | None = None
+) -> list[str]:
+    """Copy the video's analysis and EDL files from its work folder to
+    ``OUT/<folder>/metadata`` (each committed atomically), the analysis completed with the
+    shots; returns the committed URIs."""
     committed = []
     work = join(video_work_dir(context.work_root, video_key), "metadata")
     for name in METADATA_FILES:
         source = join(work, name)
         if not exists(source):
             continue
-        target = join(context.output_root, video_key, "metadata", name)
-        write_bytes_atomic(target, read_bytes(source))
+        data = read_bytes(source)
+        if name == "analysis.json" and shots is not None:
+            document = with_shots(json.loads(data), shots)
+            data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+        target = join(context.output_root, folder, "metadata", name)
+        write_bytes_atomic(target, data)
         committed.append(target)
     return committed

@@ -101,13 +101,13 @@ class PlanSegmentsStage(Stage):
         settings = {k: ctx.preset[k] for k in ("encoder", "x264_preset", "crf", "max_short_side")}
         settings["threads"] = ctx.encoder_threads
         settings["enhancement"] = decision.get("enhancement")
-        shots = [s["frame"] for s in decision.get("shots", [])]
+        cuts = decision.get("cuts", [])
         plans = plan_edited_segments(
             edl,
             target_s=ctx.segment_seconds,
             min_s=ctx.min_segment_seconds,
             parallel_slots=ctx.parallel_slots,
-            shot_frames=shots,
+            shot_frames=cuts,
             source_fingerprint=decision.get("fingerprint") or f"{item.source_uri}|{item.size_bytes}",
             settings=settings,
         )
@@ -119,6 +119,7 @@ class PlanSegmentsStage(Stage):
             "loudness_target_lufs": decision.get("loudness_target_lufs", ctx.preset["loudness_target_lufs"]),
             "content_type": decision.get("content_type", ctx.preset["content_type"]),
             "source_loudnorm": decision.get("source_loudnorm"),
+            "fingerprint": decision.get("fingerprint"),
         }
         common = {
             "video_key": item.video_key,
@@ -128,6 +129,7 @@ class PlanSegmentsStage(Stage):
             "media_json": item.media_json,
             "segment_count": len(plans),
             "has_audio": media.audio is not None,
+            "has_shots": bool(ctx.analysis),
             "analysis_json": json.dumps(compact),
         }
         items = []
@@ -147,6 +149,9 @@ class PlanSegmentsStage(Stage):
                     **common,
                 )
             )
+        if ctx.analysis:
+            # The shot model's work: it reads the frames the picture analysis left.
+            items.append(WorkItem(kind="shots", item_id="shots", metrics_json=item.metrics_json, **common))
         if media.audio is not None:
             # Last, so a fused task hands the segments to the encoders before it starts on audio.
             items.append(

@@ -124,16 +124,23 @@ def stage_breakdown(out: Path) -> list[str]:
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def input_arguments(doc: str, default_size: str | None = None) -> argparse.ArgumentParser:
+    """The arguments every benchmark shares: the input (a file, or one generated) and the
+    CLI's settings (its own defaults)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("video", nargs="?", type=Path)
-    parser.add_argument("--generate", choices=sorted(SIZES), help="generate a test input of this size")
+    parser.add_argument(
+        "--generate", choices=sorted(SIZES), default=default_size, help="generate a test input of this size"
+    )
     parser.add_argument("--duration", type=float, default=90.0)
     parser.add_argument("--quality", default="high")
     parser.add_argument("--mode", default="balanced")
     parser.add_argument("--type", dest="content_type", default="general")
+    return parser
+
+
+def main() -> None:
+    parser = input_arguments(__doc__)
     parser.add_argument(
         "--repeat", type=int, default=1, help="alternate the two runs this many times; medians are compared"
     )

@@ -30,7 +30,7 @@ from pathlib import Path
 from raybatch.analysis.shots import f1_score
 from raybatch.media.probe import probe_media
 from raybatch.models.transnet import ShotModel
-from raybatch.stages.analysis_stages import scan_picture
+from raybatch.stages.analysis_stages import detect_shots, iter_small_frames, scan_picture
 
 MEDIA = Path(__file__).resolve().parents[2].parent / "shared" / "media"
 
@@ -137,15 +137,19 @@ def pyscenedetect_boundaries(path: Path, fps: float) -> list[int]:
 def evaluate(path: Path, truth: Truth, model: ShotModel) -> dict:
     media = probe_media(str(path))
     assert media.video is not None, path
-    scan = scan_picture(str(path), media.video, model, None)
+    # The pipeline's own path: one decode that keeps the 48x27 frames, then the model over them.
+    with tempfile.NamedTemporaryFile(suffix=".rgb24") as frames:
+        signals = scan_picture(str(path), media.video, None, frames)
+        frames.flush()
+        detection = detect_shots(model, iter_small_frames(frames.name))
     fps = float(Fraction(media.video.fps))
     found = {
-        "transnetv2": scan.model_shots(),
+        "transnetv2": detection.model_shots(),
         "pyscenedetect": pyscenedetect_boundaries(path, fps),
-        "raybatch": scan.shots(),
+        "raybatch": detection.shots(signals.content, signals.brightness),
     }
     return {
-        "frames": scan.frames,
+        "frames": signals.frames,
         "truth": truth,
         "found": found,
         "scores": {name: f1_score(frames, truth) for name, frames in found.items()},

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import make_av, make_video_only, sha256
+from tests.conftest import ffmpeg, make_av, make_video_only, sha256
 from tests.helpers import assert_verified_output, load_report
 
 pytestmark = pytest.mark.e2e
@@ -186,3 +186,42 @@ def test_folder_without_videos_exits_2(tmp_path):
     assert result.returncode == 2
     assert "no files with a video or audio extension found" in result.stderr
     assert "--recursive" in result.stderr
+
+
+def test_detected_types_group_the_batch_through_the_cli(tmp_path):
+    """--auto-detect-type, --group-by-type, --cache-size and --cache-dir as a user types them."""
+    videos = tmp_path / "in"
+    videos.mkdir()
+    make_video_only(videos / "a_silent.mp4", duration=2.0)
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=4",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:d=4",
+        "-c:v", "libx264", "-crf", "23", "-c:a", "aac", "-shortest", str(videos / "b_tone.mp4"),
+    )  # fmt: skip
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    result = raybatch(
+        "batch", "process", str(videos), "--output", str(out), "--executor", "local",
+        "--quality", "low", "--mode", "fast", "--auto-detect-type", "--group-by-type",
+        "--cache-size", "50MB", "--cache-dir", str(cache), "--no-progress-bar",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = load_report(out)
+    assert report["config"]["output"]["cache_size"] == "50MB"
+    assert report["config"]["batch"]["group_by_type"] and report["config"]["processing"]["auto_detect_type"]
+    assert [(v["video"], v["content_type"]) for v in report["videos"]] == [
+        ("b_tone", "music"),
+        ("a_silent", "general"),
+    ]
+    assert list(report["content_types"]) == ["music", "general"]
+    assert any(cache.rglob("*.json")), "the analysis cache lives where --cache-dir says"
+    assert not (out / ".raybatch" / "cache").exists()
+    analysis = json.loads((out / "b_tone" / "metadata" / "analysis.json").read_text())
+    assert analysis["content_type"]["value"] == "music"
+    assert "steady level" in analysis["content_type"]["reason"]
+    assert analysis["models"]["shots"]["device"] == "cpu"
+
+
+def test_bad_cache_size_is_a_usage_error(tmp_path, media):
+    result = raybatch("batch", "process", str(media["av"]), "--output", str(tmp_path), "--cache-size", "lots")
+    assert result.returncode == 2
+    assert "cache_size" in result.stderr

@@ -87,10 +87,10 @@ def test_model_actors_request_the_gpu_and_run_on_cpu(analysed):
     _, out = analysed
     models = load_report(out)["models"]
     assert models["num_gpus"] == pytest.approx(0.25)
-    assert analysis_of(out, "shots")["models"]["picture"]["device"] == "cpu"
+    assert analysis_of(out, "shots")["models"]["shots"]["device"] == "cpu"
     assert analysis_of(out, "shots")["models"]["sound"]["device"] is None  # no audio: no VAD run
     devices = analysis_of(out, "bursts")["models"]
-    assert devices["picture"]["device"] == "cpu" and devices["sound"]["device"] == "cpu"
+    assert devices["shots"]["device"] == "cpu" and devices["sound"]["device"] == "cpu"
 
 
 def test_rerun_uses_the_analysis_cache(analysed):
@@ -98,4 +98,54 @@ def test_rerun_uses_the_analysis_cache(analysed):
     again = run_batch(config)
     assert again.exit_code == 0
     models = analysis_of(out, "shots")["models"]
-    assert models["picture"]["cached"] and models["sound"]["cached"]
+    assert models["picture"]["cached"] and models["sound"]["cached"] and models["shots"]["cached"]
+
+
+@pytest.fixture(scope="module")
+def grouped(ray_session, analysis_batch, tmp_path_factory):
+    """Detected types, processing grouped by type and outputs organised by type."""
+    root = tmp_path_factory.mktemp("grouped_in")
+    for name in ("bursts.mp4", "shots.mp4"):
+        (root / name).symlink_to(analysis_batch / name)
+    # A steady tone all the way: music. Last by name, first by type.
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=6",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:d=6",
+        "-c:v", "libx264", "-crf", "23", "-c:a", "aac", "-shortest", str(root / "zz_tone.mp4"),
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("grouped_out")
+    config = batch_config(root, out, "ray", content_type="general", auto_detect_type=True)
+    config.batch.group_by_type = True
+    config.output.organize_by_type = True
+    result = run_batch(config)
+    assert result.exit_code == 0, result.failed
+    return out
+
+
+def test_detected_types_group_the_batch_and_the_outputs(grouped):
+    report = load_report(grouped)
+    assert [v["video"] for v in report["videos"]] == ["zz_tone", "bursts", "shots"]
+    assert [v["content_type"] for v in report["videos"]] == ["music", "general", "general"]
+    assert {t: g["videos"] for t, g in report["content_types"].items()} == {"music": 1, "general": 2}
+    assert_verified_output(
+        grouped / "music" / "zz_tone" / "video" / "enhanced_zz_tone.mp4",
+        expected_duration=6.0,
+        fps="25",
+        has_audio=True,
+    )
+    analysis = json.loads((grouped / "general" / "shots" / "metadata" / "analysis.json").read_text())
+    assert analysis["content_type"]["value"] == "general"
+    assert "no audio" in analysis["content_type"]["reason"]
+    assert not (grouped / "zz_tone").exists()
+
+
+def test_grouping_analyses_the_whole_batch_before_encoding(grouped):
+    import pyarrow.parquet as pq
+
+    metrics = pq.read_table(next((grouped / "summary" / "metrics").glob("*.parquet"))).to_pandas()
+    decided = metrics[metrics["stage"] == "decide"]
+    encoded = metrics[metrics["stage"] == "encode"]
+    assert len(decided) == 3
+    assert decided["end"].max() <= encoded["start"].min()
+    first = encoded.sort_values("start").iloc[0]
+    assert first["video"] == "zz_tone"

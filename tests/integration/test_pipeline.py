@@ -70,6 +70,7 @@ def test_segments_of_one_video_run_on_several_encoders(ray_run):
         "decide",
         "plan",
         "audio",
+        "detect_shots",
         "encode",
         "assemble",
         "verify",
