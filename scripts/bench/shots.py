@@ -6,7 +6,8 @@ Ground truth:
   constant-rate timeline raybatch decodes (cuts as their first new frame, fades and dissolves as
   their first and last frame; a prediction anywhere in a gradual transition's span matches it);
 - generated clips: built here with ffmpeg (lavfi sources joined by cuts and ``xfade``
-  transitions), so every transition is known exactly. ``held_out`` was not used to tune anything.
+  transitions, every random source seeded), so every transition is known exactly. ``held_out``
+  was not used to tune anything.
 
 Clips without a cut (one-shot films, talking heads) count false boundaries: their F1 is 1 when
 nothing is found and 0 otherwise.
@@ -54,10 +55,10 @@ SOURCES = {
     "bars_hue": f"testsrc2=s={SIZE}:r={FPS},hue=h=140:s=1.4",
     "mandel": f"mandelbrot=s={SIZE}:r={FPS}",
     "mandel_far": f"mandelbrot=s={SIZE}:r={FPS}:start_scale=0.3:start_x=-0.75",
-    "grad": f"gradients=s={SIZE}:r={FPS}:speed=0.03",
+    "grad": f"gradients=s={SIZE}:r={FPS}:speed=0.03:seed=1",
     "grad2": f"gradients=s={SIZE}:r={FPS}:speed=0.05:c0=0x203080:c1=0xe0c040:seed=7",
-    "cell": f"cellauto=s={SIZE}:r={FPS}:rule=110",
-    "life": f"life=s={SIZE}:r={FPS}:mold=10:ratio=0.3:life_color=#30c030:death_color=#602020",
+    "cell": f"cellauto=s={SIZE}:r={FPS}:rule=110:seed=1",
+    "life": f"life=s={SIZE}:r={FPS}:mold=10:ratio=0.3:seed=1:life_color=#30c030:death_color=#602020",
     "smpte": f"smptehdbars=s={SIZE}:r={FPS}",
     "rgb": f"rgbtestsrc=s={SIZE}:r={FPS}",
     "yuv": f"yuvtestsrc=s={SIZE}:r={FPS}",
@@ -115,7 +116,7 @@ def build_clip(shots: list[tuple[str, int, int, object]], out: Path) -> Truth:
             graph.append(f"[{current}][s{i}]{xfade}[j{i}]")
             length += shots[i][1] - frames
         current = f"j{i}"
-    graph.append(f"[{current}]noise=alls=5:allf=t[out]")  # a little camera grain
+    graph.append(f"[{current}]noise=alls=5:allf=t:all_seed=1[out]")  # a little camera grain
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-filter_complex", ";".join(graph), "-map", "[out]",
          "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", str(out)],
