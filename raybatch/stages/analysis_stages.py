@@ -51,6 +51,7 @@ from raybatch.analysis.sound import (
 from raybatch.config.presets import resolve_preset
 from raybatch.io.cache import AnalysisCache, cache_key, content_fingerprint
 from raybatch.io.storage import (
+    exists,
     join,
     local_copy,
     local_output,
@@ -63,7 +64,7 @@ from raybatch.media.commands import analysis_audio_args, analysis_video_args, ev
 from raybatch.media.loudness import parse_loudnorm_json
 from raybatch.media.probe import MediaInfo, VideoStream
 from raybatch.media.runner import SIDE_PIPE, run_command
-from raybatch.stages.base import Resources, RunContext, Stage, StageMeasure, WorkItem
+from raybatch.stages.base import Resources, RunContext, Stage, StageFailure, StageMeasure, WorkItem
 from raybatch.stages.media_stages import video_work_dir
 from raybatch.stages.planning import total_frames
 
@@ -362,6 +363,11 @@ class ShotDetectionStage(_ModelStage):
         started = time.monotonic()
         scratch = scratch_root(self.context.scratch_dir)
         signals_uri = picture_signals_uri(self.context, item.video_key)
+        if not exists(signals_uri):
+            raise StageFailure(
+                f"the frames for shot detection are missing from the work folder ({signals_uri})",
+                hint="the analysis cache dropped these shots mid-run: raise --cache-size and run again",
+            )
         with local_copy(signals_uri, scratch) as signals_path, np.load(signals_path) as signals:
             content, brightness = signals["content"], signals["brightness"]
         with local_copy(small_frames_uri(self.context, item.video_key), scratch) as frames_path:
