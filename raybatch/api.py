@@ -18,9 +18,11 @@ from raybatch.config.model import RaybatchConfig, parse_size
 from raybatch.config.presets import CONTENT_TYPES
 from raybatch.executors.base import Pipeline
 from raybatch.executors.resources import ModelPlan, PoolPlan, plan_encoder_pool, plan_model_actors
+from raybatch.io.cache import content_fingerprint
 from raybatch.io.metrics import write_metrics_parquet
 from raybatch.io.storage import join, normalise_root, remove_tree, write_json_atomic
-from raybatch.jobs.ids import new_job_id
+from raybatch.jobs.ids import claim_job_id
+from raybatch.jobs.manifest import UNFINISHED, JobManifest
 from raybatch.stages.analysis_stages import (
     DecideEditStage,
     PictureAnalysisStage,
@@ -28,7 +30,7 @@ from raybatch.stages.analysis_stages import (
     SoundAnalysisStage,
 )
 from raybatch.stages.base import Resources, RunContext, WorkItem
-from raybatch.stages.discover import assign_video_keys, discover_inputs
+from raybatch.stages.discover import assign_video_keys, discover_inputs, input_from_uri
 from raybatch.stages.finish import finish_video
 from raybatch.stages.media_stages import (
     AudioPassStage,
@@ -40,7 +42,7 @@ from raybatch.stages.media_stages import (
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 @dataclass
@@ -87,13 +89,27 @@ class Progress:
 class _RunObserver:
     """Counts progress, applies the error policy, and forwards events to a display."""
 
-    def __init__(self, progress: Progress, stop_on_error: bool, listener: Callable[[str, Any], None] | None):
+    def __init__(
+        self,
+        progress: Progress,
+        stop_on_error: bool,
+        listener: Callable[[str, Any], None] | None,
+        manifest: JobManifest,
+    ):
         self.progress = progress
         self.stop_on_error = stop_on_error
         self.listener = listener
+        self.manifest = manifest
         self.stopped = False
 
     def on_item(self, item: WorkItem) -> None:
+        entry = self.manifest.videos.get(item.video_key)
+        if entry is not None and entry["state"] == "queued":
+            entry["state"] = "running"
+        last_stage = item.metrics[-1]["stage"] if item.metrics_json != "[]" else item.kind
+        self.manifest.note_item(
+            item.video_key, item.kind, item.item_id, last_stage, item.segment_count, not item.error_json
+        )
         if item.kind in ("segment", "audio") and item.video_key not in self.progress.seen_videos:
             self.progress.seen_videos.add(item.video_key)
             self.progress.segments_total += item.segment_count
@@ -106,6 +122,7 @@ class _RunObserver:
             self.listener("item", item)
 
     def on_video(self, outcome: dict[str, Any]) -> None:
+        self.manifest.finish_video(outcome["video"], outcome)
         if outcome["status"] == "done":
             self.progress.done += 1
         else:
@@ -192,42 +209,85 @@ def cluster_gpus(executor: str) -> float:
     return float(ray.cluster_resources().get("GPU", 0))
 
 
-def run_batch(
-    config: RaybatchConfig,
-    *,
-    listener: Callable[[str, Any], None] | None = None,
-    job_id: str | None = None,
-) -> BatchResult:
-    """Process every video under ``config.input`` into ``config.output.directory``.
-
-    Per-video failures are recorded, not raised; configuration and input-location problems
-    raise (:class:`~raybatch.config.ConfigError`, :class:`~raybatch.stages.discover.InputError`).
-    """
-    if not config.input:
+def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobManifest:
+    """Discover the inputs (``config.input``, or an explicit list of paths/URLs) and start a
+    job: a unique id, and a manifest with every input's content fingerprint."""
+    if not config.input and sources is None:
         raise ValueError("no input given: set `input` in the config or pass INPUT on the command line")
-    started_at = datetime.now(UTC)
-    started = time.monotonic()
-    job_id = job_id or new_job_id()
     output_root = normalise_root(config.output.directory)
-    work_root = join(output_root, ".raybatch", "work", job_id)
-    batch, processing = config.batch, config.processing
-    found = discover_inputs(
-        config.input, pattern=batch.pattern, recursive=batch.recursive, exclude=(output_root,)
-    )
+    batch = config.batch
+    if sources is None:
+        found = discover_inputs(
+            config.input, pattern=batch.pattern, recursive=batch.recursive, exclude=(output_root,)
+        )
+    else:
+        found = [input_from_uri(uri) for uri in sources]
     keys = assign_video_keys(
         [v.relative_path for v in found],
         preserve_directory_structure=config.output.preserve_directory_structure,
     )
-    videos = [
-        WorkItem(
-            kind="video",
-            video_key=k,
-            source_uri=v.uri,
-            relative_path=v.relative_path,
-            size_bytes=v.size_bytes,
+    job_id = claim_job_id(output_root)
+    manifest = JobManifest(
+        job_id=job_id,
+        output=output_root,
+        work=join(output_root, ".raybatch", "work", job_id),
+        input=config.input or "(file list)",
+        config=config.model_dump(mode="json"),
+    )
+    for video, key in zip(found, keys, strict=True):
+        fingerprint = _fingerprint_or_empty(video.uri)
+        manifest.add_video(key, video.uri, video.relative_path, video.size_bytes, fingerprint)
+    manifest.save()
+    return manifest
+
+
+def _fingerprint_or_empty(uri: str) -> str:
+    # An unreadable input gets its clear error from the probe stage, not here.
+    try:
+        return content_fingerprint(uri)
+    except OSError:
+        return ""
+
+
+def run_batch(
+    config: RaybatchConfig,
+    *,
+    listener: Callable[[str, Any], None] | None = None,
+    manifest: JobManifest | None = None,
+    only: list[str] | None = None,
+    run_kind: str = "process",
+) -> BatchResult:
+    """Process every video under ``config.input`` into ``config.output.directory``; or, given a
+    job's ``manifest``, go on with its unfinished videos (``only``: just these ones).
+
+    Per-video failures are recorded, not raised; configuration and input-location problems
+    raise (:class:`~raybatch.config.ConfigError`, :class:`~raybatch.stages.discover.InputError`).
+    """
+    manifest = manifest or new_job(config)
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    job_id, output_root, work_root = manifest.job_id, manifest.output, manifest.work
+    batch, processing = config.batch, config.processing
+    selected = only if only is not None else manifest.keys_in(*UNFINISHED)
+    changed = _note_changed_inputs(manifest, selected)
+    videos = []
+    for key in selected:
+        entry = manifest.videos[key]
+        entry.update(state="queued", attempts=entry["attempts"] + 1, error=None)
+        videos.append(
+            WorkItem(
+                kind="video",
+                video_key=key,
+                source_uri=entry["source"],
+                relative_path=entry["relative_path"],
+                size_bytes=entry["size_bytes"],
+            )
         )
-        for v, k in zip(found, keys, strict=True)
-    ]
+    run_number = len(manifest.runs) + 1
+    manifest.runs.append({"run": run_number, "kind": run_kind, "started_at": started_at.isoformat(),
+                          "videos": selected, "changed_inputs": changed})  # fmt: skip
+    manifest.state = "running"
+    manifest.save()
 
     started_ray = connect_ray(batch.ray_address) if batch.executor == "ray" else False
     try:
@@ -292,12 +352,18 @@ def run_batch(
             order=type_order,
         )
         progress = Progress(total_videos=len(videos))
-        observer = _RunObserver(progress, batch.error_handling == "stop", listener)
+        observer = _RunObserver(progress, batch.error_handling == "stop", listener, manifest)
         if listener:
             listener("start", {"job_id": job_id, "progress": progress, "pool": pool, "videos": videos})
         executor = _make_executor(batch.executor, context, pool)
-        with _MemorySampler() as sampler:
-            outcomes = executor.run(videos, pipeline, observer) if videos else []
+        try:
+            with _MemorySampler() as sampler:
+                outcomes = executor.run(videos, pipeline, observer) if videos else []
+        except KeyboardInterrupt:
+            manifest.state = "interrupted"
+            manifest.runs[-1]["finished_at"] = datetime.now(UTC).isoformat()
+            manifest.save()
+            raise
         stopped = observer.stopped
     finally:
         if started_ray:
@@ -308,27 +374,39 @@ def run_batch(
     reached = {o["video"] for o in outcomes}
     for video in videos:
         if video.video_key not in reached:
-            outcomes.append(
-                {
-                    "video": video.video_key,
-                    "source_uri": video.source_uri,
-                    "relative_path": video.relative_path,
-                    "status": "cancelled",
-                    "error": {
-                        "file": video.source_uri,
-                        "stage": "scheduling",
-                        "message": "not processed: the batch stopped after an earlier failure "
-                        "(--error-handling stop)",
-                        "hint": "fix the failing video, or rerun with --error-handling continue",
-                    },
-                    "metrics": [],
-                }
-            )
-    order = {v.video_key: i for i, v in enumerate(videos)}
+            outcome = {
+                "video": video.video_key,
+                "source_uri": video.source_uri,
+                "relative_path": video.relative_path,
+                "status": "cancelled",
+                "error": {
+                    "file": video.source_uri,
+                    "stage": "scheduling",
+                    "message": "not processed: the batch stopped after an earlier failure "
+                    "(--error-handling stop)",
+                    "hint": "fix the failing video, or rerun with --error-handling continue",
+                },
+                "metrics": [],
+            }
+            outcomes.append(outcome)
+            manifest.finish_video(video.video_key, outcome)
+    # The report covers the whole job: videos finished by earlier runs keep their results.
+    this_run = {o["video"] for o in outcomes}
+    for key, entry in manifest.videos.items():
+        if key not in this_run and entry.get("result"):
+            outcomes.append({**entry["result"], "metrics": []})
+    for outcome in outcomes:
+        outcome.setdefault("attempt", manifest.videos.get(outcome["video"], {}).get("attempts", 1))
+    order = {key: i for i, key in enumerate(manifest.videos)}
     outcomes.sort(key=lambda o: order.get(o["video"], 0))
     if batch.group_by_type:
         outcomes.sort(key=lambda o: _type_rank(_content_type_of(o, context)))
     wall = time.monotonic() - started
+    all_done = all(o["status"] == "done" for o in outcomes)
+    manifest.state = "stopped" if stopped else ("completed" if all_done else "completed_with_errors")
+    manifest.finished_at = datetime.now(UTC).isoformat()
+    manifest.runs[-1]["finished_at"] = manifest.finished_at
+    manifest.save()
     report_uri = _write_reports(
         config,
         job_id,
@@ -341,10 +419,26 @@ def run_batch(
         stopped,
         sampler.peak_bytes,
         models,
+        run_number,
     )
-    if not config.output.keep_work_files:
+    # Finished segments stay for resume and retry until every video of the job is done.
+    if not config.output.keep_work_files and manifest.state == "completed":
         remove_tree(work_root)
     return BatchResult(job_id, output_root, outcomes, stopped, report_uri)
+
+
+def _note_changed_inputs(manifest: JobManifest, keys: list[str]) -> list[str]:
+    """Inputs whose content changed since the job recorded them: their new content is
+    processed afresh (segment ids include the fingerprint, so nothing old is mixed in)."""
+    changed = []
+    for key in keys:
+        entry = manifest.videos[key]
+        now = _fingerprint_or_empty(entry["source"])
+        if entry["fingerprint"] and now and now != entry["fingerprint"]:
+            changed.append(key)
+            log.warning("%s changed since job %s began: processing its new content", entry["source"], key)
+            entry.update(fingerprint=now, segments_done=[], changed_since_start=True)
+    return changed
 
 
 def _type_rank(content_type: str | None) -> int:
@@ -465,11 +559,16 @@ def _write_reports(
     stopped: bool,
     peak_memory: int,
     models: ModelPlan | None = None,
+    run_number: int = 1,
 ) -> str:
     summary = join(output_root, "summary")
     done = [o for o in outcomes if o["status"] == "done"]
     failed = [o for o in outcomes if o["status"] != "done"]
-    errors = [{"video": o["video"], **o["error"], "attempt": 1} for o in outcomes if o.get("error")]
+    errors = [
+        {"video": o["video"], **o["error"], "attempt": o.get("attempt", 1)}
+        for o in outcomes
+        if o.get("error")
+    ]
     write_json_atomic(join(summary, "error_log.json"), {"job_id": job_id, "errors": errors})
     report_uri = join(summary, "batch_report.json")
     if not config.output.create_summary_reports:
@@ -531,5 +630,7 @@ def _write_reports(
                 "pool": pool.to_dict(),
             },
         )
-        write_metrics_parquet(join(summary, "metrics", f"{job_id}.parquet"), metrics)
+        # One file per run of the job (process, then each resume or retry).
+        name = f"{job_id}.parquet" if run_number == 1 else f"{job_id}.run{run_number}.parquet"
+        write_metrics_parquet(join(summary, "metrics", name), metrics)
     return report_uri

@@ -68,6 +68,15 @@ def media(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
+@pytest.fixture(scope="session", autouse=True)
+def job_registry(tmp_path_factory):
+    """Jobs started by the tests register in a folder of their own, not in ~/.raybatch
+    (CLI subprocesses inherit it)."""
+    home = tmp_path_factory.mktemp("raybatch_home")
+    os.environ["RAYBATCH_HOME"] = str(home)
+    return home
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray instance (2 CPUs, like the CI machine) shared by every test that needs it.

@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from raybatch.api import EXIT_USAGE, run_batch
+from raybatch.api import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+    BatchResult,
+    new_job,
+    run_batch,
+)
+from raybatch.cli.status import render_job, render_job_list
 from raybatch.config.loader import ConfigError, load_config
+from raybatch.config.model import RaybatchConfig
 from raybatch.config.presets import CONTENT_TYPES, MODES, QUALITIES
-from raybatch.stages.discover import InputError
+from raybatch.io.storage import normalise_root
+from raybatch.jobs.ids import job_output, register_job, registered_jobs, registry_root
+from raybatch.jobs.manifest import UNFINISHED, JobManifest, list_manifests
+from raybatch.stages.discover import InputError, read_file_list
+
+LATEST = "__latest__"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,65 +46,82 @@ def batch(ctx: click.Context, group_config: str | None) -> None:
     ctx.obj = {"config": group_config}
 
 
-@batch.command("process")
-@click.argument("input_path", metavar="INPUT")
-@click.option("--output", "-o", help="Output folder or URL [default: ./batch_output].")
-@click.option("--type", "content_type", type=click.Choice(CONTENT_TYPES), help="Content type.")
-@click.option("--quality", type=click.Choice(QUALITIES), help="Quality preset.")
-@click.option("--mode", type=click.Choice(MODES), help="Speed/quality trade-off.")
-@click.option(
-    "--pattern", help="Glob for file names, e.g. '*.mp4' [default: common video and audio extensions]."
-)
-@click.option("--recursive/--no-recursive", default=None, help="Descend into sub-folders.")
-@click.option(
-    "--auto-detect-type/--no-auto-detect-type",
-    default=None,
-    help="Decide educational / music / general per video from its sound (speech ratio, music-like "
-    "level statistics) instead of using --type for all.",
-)
-@click.option(
-    "--group-by-type/--no-group-by-type",
-    default=None,
-    help="Process and report the batch grouped by content type (with --auto-detect-type every "
-    "video is analysed before the first is encoded).",
-)
-@click.option(
-    "--analysis/--no-analysis",
-    default=None,
-    help="Analyse and edit (default), or only transcode, enhance and normalise.",
-)
-@click.option("--cache-size", help="Bound on the analysis cache, e.g. 2GB or 500MB [default: 2GB].")
-@click.option("--cache-dir", help="Analysis cache folder or URL [default: OUTPUT/.raybatch/cache/analysis].")
-@click.option(
-    "--parallel/--sequential",
-    default=None,
-    help="Encode segments in parallel (default) or one at a time.",
-)
-@click.option("--max-concurrent", type=click.IntRange(min=1), help="At most N concurrent encoders.")
-@click.option("--max-memory", type=click.FloatRange(min=0.1), help="Memory budget for encoders, in GB.")
-@click.option("--config", type=click.Path(dir_okay=False), help="YAML config file (flags override it).")
-@click.option(
-    "--error-handling",
-    type=click.Choice(["continue", "stop"]),
-    help="On a failed video: go on, or stop the batch.",
-)
-@click.option(
-    "--executor",
-    type=click.Choice(["ray", "local"]),
-    help="ray (default) or local (in-process, no Ray).",
-)
-@click.option(
-    "--ray-address",
-    help="Ray cluster address [default: the cluster this runs in, else an embedded Ray].",
-)
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-@click.option("--verbose", "-v", is_flag=True, help="Log every step (same as --log-level DEBUG).")
-@click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view.")
-@click.pass_context
-def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
-    """Process every video in INPUT (a folder, a file, or an fsspec URL such as s3://bucket/in)."""
-    config_path = flags.pop("config") or (ctx.obj or {}).get("config")
-    overrides = {
+def _with(options: list[Callable]) -> Callable:
+    """Apply a list of click options to a command, in order."""
+
+    def decorate(command: Callable) -> Callable:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+#: The options of every command that starts a run (process, process-list).
+_BATCH_OPTIONS = [
+    click.option("--output", "-o", help="Output folder or URL [default: ./batch_output]."),
+    click.option("--type", "content_type", type=click.Choice(CONTENT_TYPES), help="Content type."),
+    click.option("--quality", type=click.Choice(QUALITIES), help="Quality preset."),
+    click.option("--mode", type=click.Choice(MODES), help="Speed/quality trade-off."),
+    click.option(
+        "--pattern", help="Glob for file names, e.g. '*.mp4' [default: common video and audio extensions]."
+    ),
+    click.option("--recursive/--no-recursive", default=None, help="Descend into sub-folders."),
+    click.option(
+        "--auto-detect-type/--no-auto-detect-type",
+        default=None,
+        help="Decide educational / music / general per video from its sound (speech ratio, music-like "
+        "level statistics) instead of using --type for all.",
+    ),
+    click.option(
+        "--group-by-type/--no-group-by-type",
+        default=None,
+        help="Process and report the batch grouped by content type (with --auto-detect-type every "
+        "video is analysed before the first is encoded).",
+    ),
+    click.option(
+        "--analysis/--no-analysis",
+        default=None,
+        help="Analyse and edit (default), or only transcode, enhance and normalise.",
+    ),
+    click.option("--cache-size", help="Bound on the analysis cache, e.g. 2GB or 500MB [default: 2GB]."),
+    click.option(
+        "--cache-dir", help="Analysis cache folder or URL [default: OUTPUT/.raybatch/cache/analysis]."
+    ),
+    click.option(
+        "--parallel/--sequential",
+        default=None,
+        help="Encode segments in parallel (default) or one at a time.",
+    ),
+    click.option("--max-concurrent", type=click.IntRange(min=1), help="At most N concurrent encoders."),
+    click.option("--max-memory", type=click.FloatRange(min=0.1), help="Memory budget for encoders, in GB."),
+    click.option("--config", type=click.Path(dir_okay=False), help="YAML config file (flags override it)."),
+    click.option(
+        "--error-handling",
+        type=click.Choice(["continue", "stop"]),
+        help="On a failed video: go on, or stop the batch.",
+    ),
+    click.option(
+        "--executor",
+        type=click.Choice(["ray", "local"]),
+        help="ray (default) or local (in-process, no Ray).",
+    ),
+    click.option(
+        "--ray-address",
+        help="Ray cluster address [default: the cluster this runs in, else an embedded Ray].",
+    ),
+    click.option(
+        "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
+    ),
+    click.option("--verbose", "-v", is_flag=True, help="Log every step (same as --log-level DEBUG)."),
+    click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view."),
+]
+batch_options = _with(_BATCH_OPTIONS)
+
+
+def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
+    """Configuration overrides from the flags (unset flags are None and change nothing)."""
+    return {
         "input": input_path,
         "batch": {
             "pattern": flags["pattern"],
@@ -113,13 +148,20 @@ def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
             "cache_size": flags["cache_size"],
             "cache_dir": flags["cache_dir"],
         },
-        "monitoring": {
-            "log_level": "DEBUG" if flags["verbose"] else (flags["log_level"] or "").upper() or None,
-            "enable_progress_tracking": flags["progress_bar"],
-        },
+        "monitoring": _monitoring(flags),
     }
+
+
+def _monitoring(flags: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "log_level": "DEBUG" if flags.get("verbose") else (flags.get("log_level") or "").upper() or None,
+        "enable_progress_tracking": flags.get("progress_bar"),
+    }
+
+
+def _load(ctx: click.Context, config_path: str | None, overrides: dict[str, Any]) -> RaybatchConfig:
     try:
-        config = load_config(config_path, overrides)
+        config = load_config(config_path or (ctx.obj or {}).get("config"), overrides)
     except ConfigError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -127,17 +169,31 @@ def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
         level=config.monitoring.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    return config
+
+
+def _run(config: RaybatchConfig, **run_args: Any) -> BatchResult:
+    """Run with the progress view; usage errors exit 2, Ctrl-C exits 130 with how to resume."""
     from raybatch.cli.progress import ProgressView
 
     view = ProgressView(enabled=config.monitoring.enable_progress_tracking)
+    manifest = run_args.get("manifest")
     try:
-        result = run_batch(config, listener=view)
+        return run_batch(config, listener=view, **run_args)
     except (InputError, ValueError) as exc:
         view.close()
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        view.close()
+        job = manifest.job_id if manifest else "(see raybatch batch status)"
+        click.echo(f"\nInterrupted. Resume with: raybatch batch resume --job-id {job}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         view.close()
+
+
+def _report(result: BatchResult) -> None:
     done = len(result.outcomes) - len(result.failed)
     click.echo(
         f"Job {result.job_id}: {done} done, {len(result.failed)} failed of {len(result.outcomes)} videos."
@@ -154,7 +210,213 @@ def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
             )
             if error.get("hint"):
                 click.echo(f"    fix: {error['hint']}", err=True)
+        click.echo(f"Retry the failed ones: raybatch batch retry --job-id {result.job_id}", err=True)
     sys.exit(result.exit_code)
+
+
+def _start(config: RaybatchConfig, sources: list[str] | None = None) -> JobManifest:
+    try:
+        return new_job(config, sources)
+    except (InputError, ValueError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@batch.command("process")
+@click.argument("input_path", metavar="INPUT")
+@batch_options
+@click.pass_context
+def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
+    """Process every video in INPUT (a folder, a file, or an fsspec URL such as s3://bucket/in)."""
+    config = _load(ctx, flags.pop("config"), _overrides(input_path, flags))
+    manifest = _start(config)
+    _report(_run(config, manifest=manifest))
+
+
+@batch.command("process-list")
+@click.argument("list_file", metavar="FILE", type=click.Path(dir_okay=False))
+@batch_options
+@click.pass_context
+def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
+    """Process the videos named in FILE: one path or URL per line (relative paths are relative
+    to FILE's folder); blank lines and # comments are skipped; a missing entry is reported as
+    that video's error and the rest go on."""
+    config = _load(ctx, flags.pop("config"), _overrides(None, flags))
+    try:
+        with open(list_file, encoding="utf-8") as handle:
+            sources = read_file_list(handle.read(), os.path.dirname(os.path.abspath(list_file)))
+    except OSError as exc:
+        click.echo(f"Error: cannot read the list {list_file}: {exc.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+    if not sources:
+        click.echo(f"Error: {list_file} names no videos (one path or URL per line)", err=True)
+        sys.exit(EXIT_USAGE)
+    manifest = _start(config, sources)
+    _report(_run(config, manifest=manifest))
+
+
+def _find_manifest(job_id: str, output: str | None, checkpoint: str | None = None) -> JobManifest:
+    """A job's manifest from its output location (given, or from this machine's registry)."""
+    location = output or job_output(job_id)
+    if location is None:
+        click.echo(
+            f"Error: job {job_id} is not known on this machine; pass --output with its output folder or URL "
+            "(see raybatch batch status)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    try:
+        manifest = JobManifest.load(normalise_root(location), job_id, checkpoint)
+    except FileNotFoundError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    register_job(job_id, manifest.output)
+    return manifest
+
+
+_job_id_option = click.option("--job-id", required=True, help="The job (see raybatch batch status).")
+_job_output_option = click.option(
+    "--output", "-o", help="The job's output folder or URL, when this machine's registry does not know it."
+)
+_view_options = [
+    click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view."),
+    click.option("--verbose", "-v", is_flag=True, help="Log every step."),
+]
+
+
+@batch.command("status")
+@click.option("--job-id", help="Show one job in detail.")
+@_job_output_option
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Recent jobs to list."
+)
+def status(job_id: str | None, output: str | None, limit: int) -> None:
+    """Recent jobs (id, state, done/failed/queued, started, output), or one job in detail."""
+    if job_id:
+        manifest = _find_manifest(job_id, output)
+        click.echo(render_job(manifest.to_dict()))
+        return
+    jobs = registered_jobs()[:limit]
+    if not jobs:
+        click.echo("No jobs yet on this machine (registry: " + str(registry_root()) + ").")
+        return
+    click.echo(render_job_list(list_manifests([(j["job_id"], j["output"]) for j in jobs])))
+
+
+@batch.command("checkpoint")
+@_job_id_option
+@click.option("--checkpoint-name", required=True, help="Name of the snapshot (letters, digits, . _ -).")
+@_job_output_option
+def checkpoint(job_id: str, checkpoint_name: str, output: str | None) -> None:
+    """Save a named snapshot of a job's state that resume --from-checkpoint can return to."""
+    manifest = _find_manifest(job_id, output)
+    try:
+        uri = manifest.save_checkpoint(checkpoint_name)
+    except ValueError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    counts = ", ".join(f"{n} {state}" for state, n in manifest.counts().items())
+    click.echo(f"Checkpoint {checkpoint_name!r} of {job_id} ({counts}): {uri}")
+
+
+@batch.command("resume")
+@_job_id_option
+@click.option(
+    "--from-checkpoint",
+    "from_checkpoint",
+    is_flag=False,
+    flag_value=LATEST,
+    default=None,
+    help="Return to a named checkpoint first (alone: the latest one).",
+)
+@_job_output_option
+@_with(_view_options)
+@click.pass_context
+def resume(
+    ctx: click.Context, job_id: str, from_checkpoint: str | None, output: str | None, **flags: Any
+) -> None:
+    """Go on with a stopped, interrupted or crashed job: finished videos and finished segments
+    are kept, the rest is processed; inputs that changed since the job began are reported."""
+    manifest = _find_manifest(job_id, output)
+    if from_checkpoint:
+        name = from_checkpoint
+        if name == LATEST:
+            if not manifest.checkpoints:
+                click.echo(
+                    f"Error: job {job_id} has no checkpoints; make one with raybatch batch checkpoint",
+                    err=True,
+                )
+                sys.exit(EXIT_USAGE)
+            name = manifest.checkpoints[-1]
+        runs = manifest.runs
+        manifest = _find_manifest(job_id, manifest.output, name)
+        manifest.runs = runs
+        click.echo(f"Returning {job_id} to checkpoint {name!r}.")
+    unfinished = manifest.keys_in(*UNFINISHED)
+    if not unfinished:
+        click.echo(
+            f"Job {job_id} has nothing left to resume ({manifest.state}); failed ones: raybatch batch retry."
+        )
+        sys.exit(EXIT_OK if not manifest.keys_in("failed", "cancelled") else EXIT_SOME_FAILED)
+    config = _load(ctx, None, _job_config(manifest, flags))
+    result = _run(config, manifest=manifest, run_kind="resume")
+    for key in result_changed(manifest):
+        click.echo(
+            f"Note: {manifest.videos[key]['source']} changed since the job began; its new content was used."
+        )
+    _report(result)
+
+
+@batch.command("retry")
+@_job_id_option
+@click.option("--retry-count", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Attempts per failed video, this command's included.")  # fmt: skip
+@click.option("--backoff", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Seconds before the second attempt, doubling after each.")  # fmt: skip
+@_job_output_option
+@_with(_view_options)
+@click.pass_context
+def retry(
+    ctx: click.Context, job_id: str, retry_count: int, backoff: float, output: str | None, **flags: Any
+) -> None:
+    """Re-run only the failed videos of a job, up to --retry-count attempts each, with backoff.
+    Failures of the input itself (not a video, unreadable) are not retried."""
+    manifest = _find_manifest(job_id, output)
+    config = _load(ctx, None, _job_config(manifest, flags))
+    result = None
+    for attempt in range(retry_count):
+        failed = [k for k in manifest.keys_in("failed", "cancelled") if not manifest.is_permanent_failure(k)]
+        if not failed:
+            break
+        if attempt:
+            delay = backoff * 2 ** (attempt - 1)
+            click.echo(
+                f"{len(failed)} still failing; attempt {attempt + 1} of {retry_count} in {delay:.0f} s."
+            )
+            time.sleep(delay)
+        result = _run(config, manifest=manifest, only=failed, run_kind="retry")
+    permanent = [k for k in manifest.keys_in("failed") if manifest.is_permanent_failure(k)]
+    for key in permanent:
+        click.echo(
+            f"Not retried: {manifest.videos[key]['source']}: {manifest.videos[key]['error']['message']}",
+            err=True,
+        )
+    if result is None:
+        click.echo(f"Job {job_id} has no failed videos to retry." if not permanent else "Nothing retryable.")
+        sys.exit(EXIT_SOME_FAILED if permanent else EXIT_OK)
+    _report(result)
+
+
+def _job_config(manifest: JobManifest, flags: dict[str, Any]) -> dict[str, Any]:
+    """A job's own configuration; only how it is displayed may change on resume or retry."""
+    monitoring = {k: v for k, v in _monitoring(flags).items() if v is not None}
+    config = dict(manifest.config)
+    config["monitoring"] = {**config.get("monitoring", {}), **monitoring}
+    return config
+
+
+def result_changed(manifest: JobManifest) -> list[str]:
+    return list(manifest.runs[-1].get("changed_inputs", [])) if manifest.runs else []
 
 
 def main() -> None:

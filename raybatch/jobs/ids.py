@@ -1,10 +1,71 @@
-"""Job identifiers."""
+"""Job identifiers and the local registry that maps them to output locations."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 
 def new_job_id(now: datetime | None = None) -> str:
-    """``batch_YYYYMMDD_HHMMSS`` in local time, as the guide shows."""
+    """``batch_YYYYMMDD_HHMMSS`` in local time, as the guide shows (see :func:`claim_job_id`
+    for one that is unique)."""
     return (now or datetime.now()).strftime("batch_%Y%m%d_%H%M%S")
+
+
+def registry_root() -> Path:
+    """The local registry: ``$RAYBATCH_HOME/jobs`` (default ``~/.raybatch/jobs``), one small
+    JSON file per job naming its output location."""
+    home = os.environ.get("RAYBATCH_HOME") or os.path.join(os.path.expanduser("~"), ".raybatch")
+    root = Path(home) / "jobs"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def claim_job_id(output_root: str, now: datetime | None = None) -> str:
+    """A new job id, unique on this machine even for jobs started in the same second: the
+    registry entry is created exclusively, and a taken id gets a ``_2``, ``_3``... suffix."""
+    base = new_job_id(now)
+    root = registry_root()
+    for n in range(1, 1000):
+        job_id = base if n == 1 else f"{base}_{n}"
+        try:
+            fd = os.open(root / f"{job_id}.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        entry = {"job_id": job_id, "output": output_root, "registered_at": datetime.now(UTC).isoformat()}
+        with os.fdopen(fd, "w") as handle:
+            json.dump(entry, handle)
+        return job_id
+    raise RuntimeError(f"no free job id for {base} in {root}")
+
+
+def register_job(job_id: str, output_root: str) -> None:
+    """Record where an existing job's outputs live (a job resumed on another machine)."""
+    path = registry_root() / f"{job_id}.json"
+    if not path.exists():
+        entry = {"job_id": job_id, "output": output_root, "registered_at": datetime.now(UTC).isoformat()}
+        temp = path.with_suffix(".tmp")
+        temp.write_text(json.dumps(entry))
+        os.replace(temp, path)
+
+
+def registered_jobs() -> list[dict[str, Any]]:
+    """Every job this machine knows, newest first."""
+    entries = []
+    for path in registry_root().glob("*.json"):
+        try:
+            entries.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return sorted(entries, key=lambda e: e.get("registered_at", ""), reverse=True)
+
+
+def job_output(job_id: str) -> str | None:
+    """The output location of a registered job, if this machine knows it."""
+    path = registry_root() / f"{job_id}.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text()).get("output")

@@ -343,3 +343,18 @@ def probe_media(path: str, *, size_bytes: int = 0, timeout_s: float = 120) -> Me
     ]
     end = scan_video_end(path, int(videos[0]["index"]), timeout_s=timeout_s)
     return parse_probe(data, size_bytes=size_bytes, scanned_video_end_s=end)
+
+
+def count_video_packets(path: str, *, timeout_s: float = 120) -> int | None:
+    """Packets of the first video stream, counted without decoding (``None`` if unreadable).
+    For an intra-refresh-free H.264 segment, one packet is one frame."""
+    result = run_command(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", path],
+        timeout_s=timeout_s,
+        capture_stdout=True,
+        check=False,
+        what="ffprobe packet count",
+    )  # fmt: skip
+    text = result.stdout.decode().strip().strip(",")
+    return int(text) if result.returncode == 0 and text.isdigit() else None

@@ -117,6 +117,8 @@ class StageMeasure:
     cpu_s: float = 0.0
     max_rss_bytes: int = 0
     commands: list[str] = field(default_factory=list)
+    #: "reused" when the work was already done (a finished segment found on resume).
+    status: str = "ok"
 
     def add_run(self, run: CommandResult) -> None:
         self.cpu_s += run.cpu_s
@@ -188,7 +190,7 @@ class Stage:
         started, cpu_before = time.time(), _own_cpu()
         try:
             outputs = work(measure) if work else self.process(item, measure)
-            status = "ok"
+            status = measure.status
         except (StageFailure, MediaError, OSError) as exc:
             item.error_json = json.dumps(self._error_record(item, exc))
             outputs, status = [item], "error"

@@ -155,3 +155,32 @@ def assign_video_keys(
             seen[folded] = 1
         unique.append(key)
     return unique
+
+
+def read_file_list(text: str, base: str) -> list[str]:
+    """Inputs named by a list file: one path or URL per line; blank lines and ``#`` comments
+    are skipped; relative paths are relative to ``base`` (the list file's folder)."""
+    entries = []
+    for line in text.splitlines():
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        if "://" not in entry and not posixpath.isabs(entry):
+            entry = posixpath.join(base, entry)
+        entries.append(entry)
+    return entries
+
+
+def input_from_uri(uri: str) -> DiscoveredVideo:
+    """One listed input. A missing one is kept: it fails in the probe with its own clear error
+    while the rest of the list goes on."""
+    fs, path = get_fs(uri)
+    try:
+        info = fs.info(path)
+    except (FileNotFoundError, OSError):
+        info = {}
+    protocol = uri.split("://", 1)[0] + "://" if "://" in uri else ""
+    target = normalise_root(path) if not protocol or protocol == "file://" else uri
+    return DiscoveredVideo(
+        target, posixpath.basename(path), int(info.get("size") or 0), str(info.get("mtime", ""))
+    )

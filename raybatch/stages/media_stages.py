@@ -36,7 +36,7 @@ from raybatch.media.commands import (
     x264_options,
 )
 from raybatch.media.loudness import decode_errors, parse_loudnorm_json
-from raybatch.media.probe import MediaInfo, probe_media
+from raybatch.media.probe import MediaInfo, count_video_packets, probe_media
 from raybatch.media.runner import CommandResult, MediaError, run_command
 from raybatch.media.splice import frames_to_samples, splice, wav_data_offset, write_float_wav
 from raybatch.stages.base import Resources, Stage, StageFailure, StageMeasure, WorkItem
@@ -286,6 +286,13 @@ class EncodeSegmentStage(Stage):
     def process(self, item: WorkItem, measure: StageMeasure) -> list[WorkItem]:
         media = MediaInfo.from_dict(json.loads(item.media_json))
         scratch = scratch_root(self.context.scratch_dir)
+        if segment_is_complete(item.output_uri, item.frame_count, scratch):
+            # Resumed job: segment ids hash source, range and settings, so an output under this
+            # name that holds every frame is this very segment, finished before.
+            measure.status = "reused"
+            measure.frames = item.frame_count
+            item.result_json = json.dumps({"frames": item.frame_count, "reused": True})
+            return [item]
         local = stage_input(item.source_uri, scratch)
         fps = Fraction(media.video.fps)
         facts = json.loads(item.analysis_json) if item.analysis_json else {}
@@ -311,6 +318,15 @@ class EncodeSegmentStage(Stage):
         )
         item.result_json = json.dumps({"frames": item.frame_count})
         return [item]
+
+
+def segment_is_complete(uri: str, frame_count: int, scratch: str) -> bool:
+    """Whether an encoded segment already exists under ``uri`` with all its frames (written
+    atomically, so a crash mid-encode leaves nothing under the final name)."""
+    if not exists(uri):
+        return False
+    with local_copy(uri, scratch) as path:
+        return count_video_packets(path) == frame_count
 
 
 class AssembleStage(Stage):
