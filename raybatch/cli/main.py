@@ -179,7 +179,11 @@ def _run(config: RaybatchConfig, **run_args: Any) -> BatchResult:
     view = ProgressView(enabled=config.monitoring.enable_progress_tracking)
     manifest = run_args.get("manifest")
     try:
-        return run_batch(config, listener=view, **run_args)
+        result = run_batch(config, listener=view, **run_args)
+        for key in result_changed(manifest) if manifest else []:
+            source = manifest.videos[key]["source"]
+            click.echo(f"Note: {source} changed since the job began; its new content was processed.")
+        return result
     except (InputError, ValueError) as exc:
         view.close()
         click.echo(f"Error: {exc}", err=True)
@@ -360,10 +364,6 @@ def resume(
         sys.exit(EXIT_OK if not manifest.keys_in("failed", "cancelled") else EXIT_SOME_FAILED)
     config = _load(ctx, None, _job_config(manifest, flags))
     result = _run(config, manifest=manifest, run_kind="resume")
-    for key in result_changed(manifest):
-        click.echo(
-            f"Note: {manifest.videos[key]['source']} changed since the job began; its new content was used."
-        )
     _report(result)
 
 
@@ -385,25 +385,26 @@ def retry(
     config = _load(ctx, None, _job_config(manifest, flags))
     result = None
     for attempt in range(retry_count):
-        failed = [k for k in manifest.keys_in("failed", "cancelled") if not manifest.is_permanent_failure(k)]
+        failed = manifest.keys_in("failed", "cancelled")
+        if attempt:
+            # After one more try, a bad input (not a video, unreadable) stays bad: only
+            # transient failures are worth waiting for.
+            failed = [k for k in failed if not manifest.is_permanent_failure(k)]
         if not failed:
             break
         if attempt:
             delay = backoff * 2 ** (attempt - 1)
-            click.echo(
-                f"{len(failed)} still failing; attempt {attempt + 1} of {retry_count} in {delay:.0f} s."
-            )
+            click.echo(f"{len(failed)} still failing; attempt {attempt + 1}/{retry_count} in {delay:.0f} s.")
             time.sleep(delay)
         result = _run(config, manifest=manifest, only=failed, run_kind="retry")
-    permanent = [k for k in manifest.keys_in("failed") if manifest.is_permanent_failure(k)]
-    for key in permanent:
-        click.echo(
-            f"Not retried: {manifest.videos[key]['source']}: {manifest.videos[key]['error']['message']}",
-            err=True,
-        )
+    for key in manifest.keys_in("failed"):
+        if manifest.is_permanent_failure(key) and retry_count > 1:
+            video = manifest.videos[key]
+            message = video["error"]["message"]
+            click.echo(f"Not retried again (the input itself): {video['source']}: {message}", err=True)
     if result is None:
-        click.echo(f"Job {job_id} has no failed videos to retry." if not permanent else "Nothing retryable.")
-        sys.exit(EXIT_SOME_FAILED if permanent else EXIT_OK)
+        click.echo(f"Job {job_id} has no failed videos to retry.")
+        sys.exit(EXIT_OK)
     _report(result)
 
 

@@ -1,0 +1,203 @@
+"""Jobs as a user lives them: status, interrupt, kill, resume, checkpoint, retry, file lists.
+
+Real processes and real signals: the CLI runs as a subprocess (local executor, analysis off, so
+each run is quick) and is interrupted or killed while it encodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import make_av, make_video_only
+from tests.helpers import assert_verified_output, load_report
+
+pytestmark = pytest.mark.e2e
+
+FAST = ["--executor", "local", "--quality", "low", "--mode", "fast", "--no-analysis", "--no-progress-bar"]
+
+
+def raybatch(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "raybatch", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "raybatch", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def job_id_of(out: Path) -> str:
+    (job,) = [p.name for p in (out / ".raybatch" / "jobs").iterdir()]
+    return job
+
+
+def manifest_of(out: Path) -> dict:
+    return json.loads((out / ".raybatch" / "jobs" / job_id_of(out) / "manifest.json").read_text())
+
+
+def wait_for(condition, timeout: float = 120, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def finished_segments(out: Path) -> list[Path]:
+    return sorted((out / ".raybatch" / "work").rglob("seg_*.mp4"))
+
+
+@pytest.fixture(scope="module")
+def long_batch(tmp_path_factory):
+    """Two 40 s videos that split into four 10 s segments each (a config sets the size)."""
+    root = tmp_path_factory.mktemp("long_in")
+    make_av(root / "one.mp4", size="320x180", duration=40.0)
+    make_av(root / "two.mp4", size="320x180", duration=40.0)
+    config = root.parent / f"{root.name}.yaml"
+    config.write_text("processing:\n  segment_seconds: 10\n  min_segment_seconds: 10\n")
+    return root, config
+
+
+def test_killed_driver_resumes_without_encoding_finished_segments_again(long_batch, tmp_path):
+    videos, config = long_batch
+    out = tmp_path / "out"
+    proc = start("batch", "process", str(videos), "--output", str(out), "--config", str(config), *FAST)
+    wait_for(lambda: len(finished_segments(out)) >= 2, what="two finished segments")
+    os.kill(proc.pid, signal.SIGKILL)  # no cleanup, no manifest save: a crash
+    proc.wait(timeout=30)
+    before_kill = {p.name.split("_", 2)[2].removesuffix(".mp4") for p in finished_segments(out)}
+    job_id = job_id_of(out)
+
+    status = raybatch("batch", "status")
+    assert job_id in status.stdout and "running" in status.stdout, status.stdout
+
+    result = raybatch("batch", "resume", "--job-id", job_id, "--no-progress-bar")
+    assert result.returncode == 0, result.stderr
+    for name in ("one", "two"):
+        assert_verified_output(
+            out / name / "video" / f"enhanced_{name}.mp4", expected_duration=40.0, fps="25/1", has_audio=True
+        )
+    resumed = pq.read_table(out / "summary" / "metrics" / f"{job_id}.run2.parquet").to_pylist()
+    encodes = [r for r in resumed if r["stage"] == "encode"]
+    reencoded = {r["segment_id"] for r in encodes if r["status"] == "ok"}
+    reused = {r["segment_id"] for r in encodes if r["status"] == "reused"}
+    assert before_kill <= reused, (before_kill, reused)
+    assert not (before_kill & reencoded)
+    manifest = manifest_of(out)
+    assert manifest["state"] == "completed" and [r["kind"] for r in manifest["runs"]] == ["process", "resume"]
+    assert not (out / ".raybatch" / "work" / job_id).exists()
+
+
+def test_ctrl_c_saves_the_job_and_says_how_to_resume(long_batch, tmp_path):
+    videos, config = long_batch
+    out = tmp_path / "out"
+    proc = start("batch", "process", str(videos), "--output", str(out), "--config", str(config), *FAST)
+    wait_for(lambda: len(finished_segments(out)) >= 1, what="a finished segment")
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    job_id = job_id_of(out)
+    assert f"raybatch batch resume --job-id {job_id}" in stderr
+    manifest = manifest_of(out)
+    assert manifest["state"] == "interrupted"
+    assert any(v["state"] in ("queued", "running") for v in manifest["videos"].values())
+    detail = raybatch("batch", "status", "--job-id", job_id)
+    assert "interrupted" in detail.stdout and f"resume --job-id {job_id}" in detail.stdout
+
+    # A checkpoint now, then finish the job, then return to the checkpoint: the videos that
+    # were unfinished at the checkpoint are processed again.
+    assert raybatch("batch", "checkpoint", "--job-id", job_id, "--checkpoint-name", "halfway").returncode == 0
+    assert raybatch("batch", "resume", "--job-id", job_id, "--no-progress-bar").returncode == 0
+    assert manifest_of(out)["state"] == "completed"
+    again = raybatch("batch", "resume", "--job-id", job_id, "--from-checkpoint", "--no-progress-bar")
+    assert again.returncode == 0, again.stderr
+    assert "checkpoint 'halfway'" in again.stdout
+    assert [r["kind"] for r in manifest_of(out)["runs"]][-1] == "resume"
+
+
+def test_process_list_retry_and_status(tmp_path, media):
+    good = tmp_path / "in"
+    good.mkdir()
+    make_video_only(good / "first clip.mp4", duration=2.0)
+    make_video_only(good / "second.mp4", duration=1.0)
+    broken = good / "broken.mp4"
+    broken.write_bytes(b"\x00" * 1000)
+    listing = tmp_path / "videos.txt"
+    listing.write_text(
+        f"# lecture recordings\nin/first clip.mp4\n\n{good / 'second.mp4'}\nin/missing.mp4\nin/broken.mp4\n"
+    )
+    out = tmp_path / "out"
+    result = raybatch("batch", "process-list", str(listing), "--output", str(out), *FAST)
+    assert result.returncode == 1
+    assert "2 done, 2 failed of 4 videos" in result.stdout
+    errors = {e["video"]: e for e in json.loads((out / "summary" / "error_log.json").read_text())["errors"]}
+    assert set(errors) == {"missing", "broken"}
+    assert "missing.mp4" in errors["missing"]["file"] and errors["missing"]["hint"]
+    job_id = job_id_of(out)
+    assert f"raybatch batch retry --job-id {job_id}" in result.stderr
+
+    # The broken file is fixed meanwhile; the missing one appears: retry picks both up.
+    make_video_only(broken, duration=1.0)
+    make_video_only(good / "missing.mp4", duration=1.0)
+    retried = raybatch("batch", "retry", "--job-id", job_id, "--retry-count", "2", "--no-progress-bar")
+    assert retried.returncode == 0, retried.stderr
+    report = load_report(out)
+    assert report["totals"] == {**report["totals"], "videos": 4, "done": 4, "failed": 0}
+    manifest = manifest_of(out)
+    assert manifest["videos"]["broken"]["attempts"] == 2
+    assert manifest["videos"]["first clip"]["attempts"] == 1
+    assert [r["kind"] for r in manifest["runs"]] == ["process", "retry"]
+
+    listed = raybatch("batch", "status")
+    line = next(line for line in listed.stdout.splitlines() if line.startswith(job_id))
+    assert "completed" in line and "4/0/0" in line and str(out) in line
+
+
+def test_two_jobs_in_the_same_second_get_their_own_ids():
+    from datetime import datetime
+
+    from raybatch.jobs.ids import claim_job_id
+
+    now = datetime(2026, 1, 2, 3, 4, 5)
+    first, second = claim_job_id("/a", now), claim_job_id("/b", now)
+    assert first == "batch_20260102_030405" and second == "batch_20260102_030405_2"
+
+
+def test_resume_reports_a_changed_input(tmp_path):
+    videos = tmp_path / "in"
+    videos.mkdir()
+    make_av(videos / "talk.mp4", size="320x180", duration=2.0)
+    make_video_only(videos / "bad.mp4", duration=1.0)
+    out = tmp_path / "out"
+    # Stop on the first failure: "bad" is truncated, "talk" is never reached.
+    (videos / "bad.mp4").write_bytes((videos / "bad.mp4").read_bytes()[:2000])
+    (videos / "bad.mp4").rename(videos / "a_bad.mp4")
+    result = raybatch("batch", "process", str(videos), "-o", str(out), "--error-handling", "stop", *FAST)
+    assert result.returncode == 1
+    job_id = job_id_of(out)
+    assert manifest_of(out)["videos"]["talk"]["state"] == "cancelled"
+    # talk.mp4 changes before the job goes on.
+    make_av(videos / "talk.mp4", size="320x180", duration=3.0)
+    retried = raybatch("batch", "retry", "--job-id", job_id, "--retry-count", "3", "--no-progress-bar")
+    assert retried.returncode == 1
+    assert "not retried again" in retried.stderr.lower() and "a_bad" in retried.stderr
+    assert manifest_of(out)["videos"]["a_bad"]["attempts"] == 2  # the first try, then one retry
+    assert "talk.mp4 changed since the job began" in retried.stdout
+    assert manifest_of(out)["videos"]["talk"]["state"] == "done"
+    assert_verified_output(
+        out / "talk" / "video" / "enhanced_talk.mp4", expected_duration=3.0, fps="25/1", has_audio=True
+    )
