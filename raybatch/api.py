@@ -324,6 +324,8 @@ def run_batch(
             cache_dir=config.output.cache_dir,
             cache_max_bytes=parse_size(config.output.cache_size),
             organize_by_type=config.output.organize_by_type,
+            strict_mode=batch.strict_mode,
+            video_timeout_s=batch.video_timeout_s,
         )
         model_resources = Resources(num_cpus=models.num_cpus, num_gpus=models.num_gpus, pool_size=models.size)
         analysis_stages, shot_stages = [], []

@@ -102,6 +102,15 @@ _BATCH_OPTIONS = [
         help="On a failed video: go on, or stop the batch.",
     ),
     click.option(
+        "--strict-mode/--no-strict-mode", default=None, help="Verification warnings fail the video too."
+    ),
+    click.option(
+        "--timeout",
+        "video_timeout",
+        type=click.FloatRange(min=1),
+        help="Seconds one video may take; then its work is cancelled and it is recorded as timed out.",
+    ),
+    click.option(
         "--executor",
         type=click.Choice(["ray", "local"]),
         help="ray (default) or local (in-process, no Ray).",
@@ -135,6 +144,8 @@ def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
             "executor": flags["executor"],
             "ray_address": flags["ray_address"],
             "group_by_type": flags["group_by_type"],
+            "strict_mode": flags["strict_mode"],
+            "video_timeout_s": flags["video_timeout"],
         },
         "processing": {
             "content_type": flags["content_type"],
@@ -385,7 +396,7 @@ def retry(
     config = _load(ctx, None, _job_config(manifest, flags))
     result = None
     for attempt in range(retry_count):
-        failed = manifest.keys_in("failed", "cancelled")
+        failed = manifest.keys_in("failed", "cancelled", "timed_out")
         if attempt:
             # After one more try, a bad input (not a video, unreadable) stays bad: only
             # transient failures are worth waiting for.

@@ -66,6 +66,10 @@ class BatchSettings(_Section):
     pattern: str | None = None
     recursive: bool = False
     group_by_type: bool = False
+    #: Verification warnings (e.g. loudness left off target on purpose) fail the video.
+    strict_mode: bool = False
+    #: Wall-clock limit per video (seconds); its work is cancelled and it is recorded as timed out.
+    video_timeout_s: float | None = Field(default=None, gt=0)
 
     @field_validator("error_handling", mode="before")
     @classmethod

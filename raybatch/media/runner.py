@@ -8,6 +8,7 @@ process (measured with ``wait4``, which is exact even when other processes run b
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import shlex
 import signal
@@ -49,6 +50,11 @@ def _tail(text: str, lines: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+#: When the current video must be finished (epoch seconds), set per work item by its stage: every
+#: command it runs is cut off then, whatever its own timeout (``--timeout`` per video).
+VIDEO_DEADLINE: contextvars.ContextVar[float] = contextvars.ContextVar("video_deadline", default=0.0)
+
+
 def run_command(
     args: list[str],
     *,
@@ -67,6 +73,10 @@ def run_command(
     blocks ffmpeg). stderr is always captured so that a failure can say what ffmpeg said.
     """
     started = time.monotonic()
+    deadline = VIDEO_DEADLINE.get()
+    if deadline:
+        left = max(0.01, deadline - time.time())
+        timeout_s = min(timeout_s, left) if timeout_s else left
     side = [os.pipe() for _ in side_consumers]
     for index, (_, write_end) in enumerate(side):
         args = [a.replace(SIDE_PIPE.format(index), f"pipe:{write_end}") for a in args]

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from raybatch.config.presets import Preset
-from raybatch.media.runner import CommandResult, MediaError
+from raybatch.media.runner import VIDEO_DEADLINE, CommandResult, MediaError
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class RunContext:
     cache_max_bytes: int = 2 * 1024**3
     max_segment_seconds: float = 120.0
     organize_by_type: bool = False
+    strict_mode: bool = False
+    video_timeout_s: float | None = None
 
     def preset_obj(self) -> Preset:
         return Preset(**self.preset)
@@ -80,6 +82,7 @@ class WorkItem:
     ranges_json: str = ""  # a segment's source frame ranges
     error_json: str = ""
     metrics_json: str = "[]"
+    deadline: float = 0.0  # epoch seconds by which the video must be done (0: no limit)
 
     def to_row(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,12 +191,27 @@ class Stage:
         into the row's error and appending this stage's metrics row to every output."""
         measure = StageMeasure()
         started, cpu_before = time.time(), _own_cpu()
+        if not item.deadline and self.context.video_timeout_s and item.kind == "video":
+            item.deadline = started + self.context.video_timeout_s  # the video's clock starts
+        token = VIDEO_DEADLINE.set(item.deadline)
         try:
+            if item.deadline and started > item.deadline:
+                raise StageFailure("timed out")
             outputs = work(measure) if work else self.process(item, measure)
             status = measure.status
         except (StageFailure, MediaError, OSError) as exc:
-            item.error_json = json.dumps(self._error_record(item, exc))
+            record = self._error_record(item, exc)
+            if item.deadline and time.time() >= item.deadline - 0.05:
+                record.update(
+                    kind="timeout",
+                    message=f"timed out: the video took longer than {self.context.video_timeout_s:g} s "
+                    f"(--timeout); its work was cancelled at {self.name}",
+                    hint="raise --timeout, or split the video; the rest of the batch went on",
+                )
+            item.error_json = json.dumps(record)
             outputs, status = [item], "error"
+        finally:
+            VIDEO_DEADLINE.reset(token)
         ended = time.time()
         node, worker = worker_identity()
         wall = ended - started

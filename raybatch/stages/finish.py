@@ -34,7 +34,7 @@ def failure_outcome(item: WorkItem, error: dict[str, Any], metrics: list[dict[st
         "video": item.video_key,
         "source_uri": item.source_uri,
         "relative_path": item.relative_path,
-        "status": "failed",
+        "status": "timed_out" if error.get("kind") == "timeout" else "failed",
         "error": error,
         "media": media,
         "input_duration_s": media["duration_s"] if media else None,
@@ -75,6 +75,7 @@ def finish_video(
         relative_path=first.relative_path,
         size_bytes=first.size_bytes,
         media_json=first.media_json,
+        deadline=first.deadline,
     )
     assemble, verify = AssembleStage(context), VerifyStage(context)
     verified: dict[str, Any] = {}

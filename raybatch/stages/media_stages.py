@@ -130,6 +130,7 @@ class PlanSegmentsStage(Stage):
             "segment_count": len(plans),
             "has_audio": media.audio is not None,
             "has_shots": bool(ctx.analysis),
+            "deadline": item.deadline,
             "analysis_json": json.dumps(compact),
         }
         items = []
@@ -457,6 +458,8 @@ class VerifyStage(Stage):
                 warnings += [*loud_problems, audio_result.get("note", "") if audio_result else ""]
                 peak_problems = [p for p in loud_problems if "true peak" in p]
                 problems += peak_problems if normalised else []
+        if self.context.strict_mode and warnings:
+            problems += [f"strict mode: {w}" for w in warnings if w]
         if problems:
             raise StageFailure(
                 "verification failed: " + "; ".join(problems),

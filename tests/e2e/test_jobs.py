@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import make_av, make_video_only
+from tests.conftest import ffmpeg, make_av, make_video_only
 from tests.helpers import assert_verified_output, load_report
 
 pytestmark = pytest.mark.e2e
@@ -201,3 +201,41 @@ def test_resume_reports_a_changed_input(tmp_path):
     assert_verified_output(
         out / "talk" / "video" / "enhanced_talk.mp4", expected_duration=3.0, fps="25/1", has_audio=True
     )
+
+
+def test_timeout_cancels_one_video_and_the_batch_goes_on(long_batch, tmp_path):
+    videos, _ = long_batch
+    mixed = tmp_path / "in"
+    mixed.mkdir()
+    (mixed / "long.mp4").symlink_to(videos / "one.mp4")
+    make_video_only(mixed / "short.mp4", duration=1.0)
+    out = tmp_path / "out"
+    result = raybatch("batch", "process", str(mixed), "-o", str(out), "--timeout", "3", *FAST)
+    assert result.returncode == 1
+    entries = {v["video"]: v for v in load_report(out)["videos"]}
+    assert entries["short"]["status"] == "done"
+    assert entries["long"]["status"] == "timed_out"
+    message = entries["long"]["error"]["message"]
+    assert "timed out" in message and "--timeout" in message
+    assert not list((out / "long").rglob("enhanced_*"))
+    assert manifest_of(out)["videos"]["long"]["state"] == "timed_out"
+
+
+def test_strict_mode_turns_warnings_into_failures(tmp_path):
+    videos = tmp_path / "in"
+    videos.mkdir()
+    # Room tone at about -55 LUFS: kept as is (with a warning) rather than lifted 40 dB.
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=3",
+        "-f", "lavfi", "-i", "anoisesrc=a=0.002:c=pink:d=3:r=48000",
+        "-c:v", "libx264", "-c:a", "aac", "-shortest", str(videos / "quiet.mp4"),
+    )  # fmt: skip
+    lenient = raybatch("batch", "process", str(videos), "-o", str(tmp_path / "lenient"), *FAST)
+    assert lenient.returncode == 0, lenient.stderr
+    (entry,) = load_report(tmp_path / "lenient")["videos"]
+    assert entry["warnings"]
+    strict = raybatch("batch", "process", str(videos), "-o", str(tmp_path / "strict"), "--strict-mode", *FAST)
+    assert strict.returncode == 1
+    (entry,) = load_report(tmp_path / "strict")["videos"]
+    assert entry["status"] == "failed" and "strict mode" in entry["error"]["message"]
+    assert not list((tmp_path / "strict").rglob("enhanced_*"))  # nothing committed
