@@ -69,6 +69,9 @@ class RayExecutor:
                     num_cpus=res.num_cpus,
                     num_gpus=res.num_gpus or None,
                     memory=res.memory_bytes or None,
+                    # A worker that dies mid-row is transient: Ray Data restarts the actor and
+                    # retries the row (its defaults; tests/integration/test_faults.py kills one).
+                    # A bad input is an error in the row, never an exception, so it is not retried.
                 )
             else:
                 dataset = dataset.flat_map(stage, num_cpus=self.pool.task_cpus)
