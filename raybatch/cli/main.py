@@ -199,6 +199,15 @@ def _run(config: RaybatchConfig, **run_args: Any) -> BatchResult:
         view.close()
         click.echo(f"Error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except OSError as exc:
+        view.close()
+        job = manifest.job_id if manifest else "JOB"
+        click.echo(f"Error: cannot write the job's outputs: {exc}", err=True)
+        click.echo(
+            f"  fix: free space or make the output writable, then raybatch batch resume --job-id {job}",
+            err=True,
+        )
+        sys.exit(EXIT_SOME_FAILED)
     except KeyboardInterrupt:
         view.close()
         job = manifest.job_id if manifest else "(see raybatch batch status)"

@@ -9,6 +9,7 @@ a crash leaves the previous complete version. Named checkpoints are copies under
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from raybatch.io.storage import exists, join, read_json, write_json_atomic
+
+log = logging.getLogger(__name__)
 
 #: A video's states. ``queued`` and ``running`` are unfinished; the rest are final for an attempt.
 UNFINISHED = ("queued", "running")
@@ -105,7 +108,13 @@ class JobManifest:
         if not force and now - self._last_save < self.SAVE_EVERY_S:
             return
         self.updated_at = _now()
-        write_json_atomic(self.uri, self.to_dict())
+        try:
+            write_json_atomic(self.uri, self.to_dict())
+        except OSError as exc:
+            # A full or read-only output must not stop the videos in flight; the previous
+            # manifest stays intact (atomic writes), and the next save tries again.
+            log.warning("could not save the job manifest %s: %s", self.uri, exc)
+            return
         self._last_save = now
 
     def save_checkpoint(self, name: str) -> str:

@@ -173,9 +173,19 @@ def run_command(
             command=command,
         )
     if check and result.returncode != 0:
+        if NO_SPACE in stderr:
+            raise MediaError(
+                f"{what or args[0]} failed: no space left on the device it writes to",
+                hint="free space on the output (or scratch) disk, then: raybatch batch retry --job-id JOB",
+                stderr_tail=_tail(stderr),
+                command=command,
+            )
         raise MediaError(
             f"{what or args[0]} failed (exit {result.returncode}): {_tail(stderr, 3)}",
             stderr_tail=_tail(stderr),
             command=command,
         )
     return result
+
+
+NO_SPACE = "No space left on device"

@@ -239,3 +239,73 @@ def test_strict_mode_turns_warnings_into_failures(tmp_path):
     (entry,) = load_report(tmp_path / "strict")["videos"]
     assert entry["status"] == "failed" and "strict mode" in entry["error"]["message"]
     assert not list((tmp_path / "strict").rglob("enhanced_*"))  # nothing committed
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB output filesystem (tmpfs); skipped where this machine cannot mount one."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {made.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_a_clear_error_and_the_job_resumes_after_space_is_freed(small_disk, tmp_path):
+    videos = tmp_path / "in"
+    videos.mkdir()
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=8,noise=alls=30:allf=t",
+        "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:d=8",
+        "-c:v", "libx264", "-crf", "18", "-c:a", "aac", "-shortest", str(videos / "big.mp4"),
+    )  # fmt: skip
+    make_video_only(videos / "small.mp4", size="160x120", duration=1.0)
+    out = small_disk / "out"
+    result = raybatch("batch", "process", str(videos), "-o", str(out), *FAST)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "space" in result.stderr.lower()
+    assert not [p for p in out.rglob("enhanced_*") if p.stat().st_size == 0]  # nothing half-written
+    job_id = job_id_of(out)
+    subprocess.run(["mount", "-o", "remount,size=200m", str(small_disk)], check=True)
+    retried = raybatch("batch", "retry", "--job-id", job_id, "--retry-count", "1", "--no-progress-bar")
+    assert retried.returncode == 0, retried.stderr
+    assert_verified_output(
+        out / "big" / "video" / "enhanced_big.mp4", expected_duration=8.0, fps="25/1", has_audio=True
+    )
+
+
+def test_bad_input_corpus_each_gets_one_clear_error(tmp_path):
+    from tests.conftest import sha256
+
+    videos = tmp_path / "in"
+    videos.mkdir()
+    make_av(videos / "source.mp4", size="320x180", duration=4.0)
+    whole = (videos / "source.mp4").read_bytes()
+    (videos / "source.mp4").rename(videos / """it's "quoted" — café.mp4""")  # a good one, odd name
+    (videos / "truncated.mp4").write_bytes(whole[: len(whole) // 2])  # index (moov) at the end: lost
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=4", "-c:v", "libx264",
+        "-movflags", "+faststart", str(tmp_path / "faststart.mp4"),
+    )  # fmt: skip
+    faststart = (tmp_path / "faststart.mp4").read_bytes()
+    (videos / "ends_early.mp4").write_bytes(faststart[: len(faststart) * 6 // 10])  # index says 4 s
+    unreadable = videos / "locked.mp4"
+    unreadable.write_bytes(faststart)
+    unreadable.chmod(0)
+    expected_failures = {"truncated", "ends_early"} | ({"locked"} if os.geteuid() != 0 else set())
+    before = {p: sha256(p) for p in videos.iterdir() if os.access(p, os.R_OK)}
+    out = tmp_path / "out"
+    result = raybatch("batch", "process", str(videos), "-o", str(out), *FAST)
+    assert result.returncode == 1
+    errors = json.loads((out / "summary" / "error_log.json").read_text())["errors"]
+    assert {e["video"] for e in errors} == expected_failures
+    for error in errors:
+        assert error["file"] and error["stage"] and error["message"] and error["hint"], error
+    good = next((out).glob("it*quoted*"))
+    assert_verified_output(
+        good / "video" / f"enhanced_{good.name}.mp4", expected_duration=4.0, fps="25/1", has_audio=True
+    )
+    assert before == {p: sha256(p) for p in before}
