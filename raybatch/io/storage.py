@@ -9,6 +9,7 @@ crash never leaves a truncated file under a final name.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -16,12 +17,15 @@ import os
 import posixpath
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
+
+T = TypeVar("T")
 
 TEMP_MARKER = ".part-"
 
@@ -67,6 +71,32 @@ def _temp_name(uri: str) -> str:
     return f"{head}/{name}" if head else name
 
 
+#: errno values of a storage hiccup worth another try (a dropped connection, a throttled or
+#: busy service); anything else (no space, no permission, no such bucket) fails at once.
+TRANSIENT_ERRNOS = frozenset(
+    {errno.EAGAIN, errno.ETIMEDOUT, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.EBUSY}
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a storage error is a hiccup rather than a verdict."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in TRANSIENT_ERRNOS
+
+
+def with_retries(action: Callable[[], T], *, attempts: int = 4, first_delay_s: float = 0.5) -> T:
+    """``action()``, tried again with exponential backoff after a transient storage error."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except OSError as exc:
+            if attempt == attempts - 1 or not is_transient(exc):
+                raise
+            time.sleep(first_delay_s * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def commit_file(local_source: str, uri: str) -> None:
     """Move (local) or upload (remote) a finished local file to ``uri`` atomically."""
     fs, path = get_fs(uri)
@@ -82,8 +112,8 @@ def commit_file(local_source: str, uri: str) -> None:
     temp = _temp_name(path)
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
     try:
-        fs.put_file(local_source, temp)
-        fs.mv(temp, path)
+        with_retries(lambda: fs.put_file(local_source, temp))
+        with_retries(lambda: fs.mv(temp, path))
     finally:
         with contextlib.suppress(FileNotFoundError, OSError):
             if fs.exists(temp):
@@ -112,8 +142,8 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
         return
     temp = _temp_name(path)
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
-    fs.pipe_file(temp, data)
-    fs.mv(temp, path)
+    with_retries(lambda: fs.pipe_file(temp, data))
+    with_retries(lambda: fs.mv(temp, path))
 
 
 def write_json_atomic(uri: str, payload: Any) -> None:
