@@ -20,7 +20,7 @@ from raybatch.executors.base import Pipeline
 from raybatch.executors.resources import ModelPlan, PoolPlan, plan_encoder_pool, plan_model_actors
 from raybatch.io.cache import content_fingerprint
 from raybatch.io.metrics import write_metrics_parquet
-from raybatch.io.storage import join, normalise_root, remove_tree, write_json_atomic
+from raybatch.io.storage import join, normalise_root, remove_tree, size, write_json_atomic
 from raybatch.jobs.ids import claim_job_id
 from raybatch.jobs.manifest import UNFINISHED, JobManifest
 from raybatch.stages.analysis_stages import (
@@ -269,7 +269,8 @@ def run_batch(
     job_id, output_root, work_root = manifest.job_id, manifest.output, manifest.work
     batch, processing = config.batch, config.processing
     selected = only if only is not None else manifest.keys_in(*UNFINISHED)
-    changed = _note_changed_inputs(manifest, selected)
+    # The first run fingerprinted its inputs a moment ago (new_job); later ones check them.
+    changed = _note_changed_inputs(manifest, selected) if manifest.runs else []
     videos = []
     for key in selected:
         entry = manifest.videos[key]
@@ -281,6 +282,11 @@ def run_batch(
                 source_uri=entry["source"],
                 relative_path=entry["relative_path"],
                 size_bytes=entry["size_bytes"],
+                # The job's fingerprint travels with the video: analysis does not read the input
+                # again for it, and segment ids (hence resume's reuse) depend on the content.
+                analysis_json=json.dumps({"fingerprint": entry["fingerprint"]})
+                if entry["fingerprint"]
+                else "",
             )
         )
     run_number = len(manifest.runs) + 1
@@ -439,7 +445,9 @@ def _note_changed_inputs(manifest: JobManifest, keys: list[str]) -> list[str]:
         if entry["fingerprint"] and now and now != entry["fingerprint"]:
             changed.append(key)
             log.warning("%s changed since job %s began: processing its new content", entry["source"], key)
-            entry.update(fingerprint=now, segments_done=[], changed_since_start=True)
+            entry.update(
+                fingerprint=now, size_bytes=size(entry["source"]), segments_done=[], changed_since_start=True
+            )
     return changed
 
 

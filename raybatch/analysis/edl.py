@@ -34,21 +34,13 @@ class EditPolicy:
 
 def policy_for(content_type: str, mode: str, *, margin_s: float | None = None) -> EditPolicy:
     """The content type's policy at the mode's strength."""
-    if content_type == "educational":
-        return EditPolicy(
-            "educational",
-            True,
-            min_gap_s=DEAD_AIR_BY_MODE[mode],
-            margin_s=0.2 if margin_s is None else margin_s,
-        )
-    if content_type == "general":
-        return EditPolicy(
-            "general",
-            True,
-            min_gap_s=LONG_SILENCE_BY_MODE[mode],
-            margin_s=0.5 if margin_s is None else margin_s,
-        )
-    return EditPolicy(content_type, False)
+    cutting = {"educational": (DEAD_AIR_BY_MODE, 0.2), "general": (LONG_SILENCE_BY_MODE, 0.5)}
+    if content_type not in cutting:
+        return EditPolicy(content_type, False)
+    gaps, default_margin = cutting[content_type]
+    return EditPolicy(
+        content_type, True, min_gap_s=gaps[mode], margin_s=default_margin if margin_s is None else margin_s
+    )
 
 
 @dataclass

@@ -7,7 +7,6 @@ its own process. Results are cached by the input's content fingerprint and the s
 
 from __future__ import annotations
 
-import abc
 import json
 import logging
 import time
@@ -324,7 +323,7 @@ class PictureAnalysisStage(Stage):
         return result
 
 
-class _ModelStage(Stage, abc.ABC):
+class _ModelStage(Stage):
     """A stateful analysis stage whose model loads once per actor."""
 
     stateful = True

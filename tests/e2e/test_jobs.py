@@ -79,7 +79,10 @@ def test_killed_driver_resumes_without_encoding_finished_segments_again(long_bat
     wait_for(lambda: len(finished_segments(out)) >= 2, what="two finished segments")
     os.kill(proc.pid, signal.SIGKILL)  # no cleanup, no manifest save: a crash
     proc.wait(timeout=30)
-    before_kill = {p.name.split("_", 2)[2].removesuffix(".mp4") for p in finished_segments(out)}
+    # (video, segment id): the two inputs have identical content, hence identical segment ids.
+    before_kill = {
+        (path.parent.name, path.name.split("_", 2)[2].removesuffix(".mp4")) for path in finished_segments(out)
+    }
     job_id = job_id_of(out)
 
     status = raybatch("batch", "status")
@@ -93,8 +96,8 @@ def test_killed_driver_resumes_without_encoding_finished_segments_again(long_bat
         )
     resumed = pq.read_table(out / "summary" / "metrics" / f"{job_id}.run2.parquet").to_pylist()
     encodes = [r for r in resumed if r["stage"] == "encode"]
-    reencoded = {r["segment_id"] for r in encodes if r["status"] == "ok"}
-    reused = {r["segment_id"] for r in encodes if r["status"] == "reused"}
+    reencoded = {(r["video"], r["segment_id"]) for r in encodes if r["status"] == "ok"}
+    reused = {(r["video"], r["segment_id"]) for r in encodes if r["status"] == "reused"}
     assert before_kill <= reused, (before_kill, reused)
     assert not (before_kill & reencoded)
     manifest = manifest_of(out)
@@ -121,12 +124,15 @@ def test_ctrl_c_saves_the_job_and_says_how_to_resume(long_batch, tmp_path):
     # A checkpoint now, then finish the job, then return to the checkpoint: the videos that
     # were unfinished at the checkpoint are processed again.
     assert raybatch("batch", "checkpoint", "--job-id", job_id, "--checkpoint-name", "halfway").returncode == 0
+    unfinished_then = sorted(k for k, v in manifest_of(out)["videos"].items() if v["state"] != "done")
     assert raybatch("batch", "resume", "--job-id", job_id, "--no-progress-bar").returncode == 0
     assert manifest_of(out)["state"] == "completed"
     again = raybatch("batch", "resume", "--job-id", job_id, "--from-checkpoint", "--no-progress-bar")
     assert again.returncode == 0, again.stderr
     assert "checkpoint 'halfway'" in again.stdout
-    assert [r["kind"] for r in manifest_of(out)["runs"]][-1] == "resume"
+    last_run = manifest_of(out)["runs"][-1]
+    assert last_run["kind"] == "resume" and sorted(last_run["videos"]) == unfinished_then
+    assert manifest_of(out)["state"] == "completed"
 
 
 def test_process_list_retry_and_status(tmp_path, media):
