@@ -23,6 +23,7 @@ from raybatch.io.metrics import write_metrics_parquet
 from raybatch.io.storage import join, normalise_root, remove_tree, size, write_json_atomic
 from raybatch.jobs.ids import claim_job_id
 from raybatch.jobs.manifest import UNFINISHED, JobManifest
+from raybatch.llm.budget import close_ledger, open_ledger
 from raybatch.stages.analysis_stages import (
     DecideEditStage,
     PictureAnalysisStage,
@@ -332,7 +333,9 @@ def run_batch(
             organize_by_type=config.output.organize_by_type,
             strict_mode=batch.strict_mode,
             video_timeout_s=batch.video_timeout_s,
+            package={"thumbnails": config.thumbnails.model_dump(), "metadata": config.metadata.model_dump()},
         )
+        ledger = open_ledger(job_id, config.metadata.budget_usd, on_ray=batch.executor == "ray")
         model_resources = Resources(num_cpus=models.num_cpus, num_gpus=models.num_gpus, pool_size=models.size)
         analysis_stages, shot_stages = [], []
         if processing.analysis:
@@ -373,6 +376,8 @@ def run_batch(
             manifest.save()
             raise
         stopped = observer.stopped
+        spending = ledger.totals()
+        close_ledger(job_id, ledger)
     finally:
         if started_ray:
             import ray
@@ -428,6 +433,7 @@ def run_batch(
         sampler.peak_bytes,
         models,
         run_number,
+        spending,
     )
     # Finished segments stay for resume and retry until every video of the job is done.
     if not config.output.keep_work_files and manifest.state == "completed":
@@ -538,9 +544,25 @@ def _video_entry(outcome: dict[str, Any], preset: dict[str, Any]) -> dict[str, A
             "note": audio.get("note") or None,
         }
         entry["warnings"] = outcome.get("warnings", [])
+        entry["package"] = outcome.get("package")
     if outcome.get("error"):
         entry["error"] = outcome["error"]
     return entry
+
+
+def api_totals(
+    outcomes: list[dict[str, Any]], budget_usd: float | None, this_run: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Calls, tokens and cost of the whole job (every video's metadata and transcript), and of
+    this run alone (the budget applies per run)."""
+    from raybatch.llm.budget import Spending
+
+    total = Spending()
+    for outcome in outcomes:
+        usage = (outcome.get("package") or {}).get("usage")
+        if usage:
+            total.add({k: v for k, v in usage.items() if hasattr(total, k)})
+    return {**total.to_dict(), "budget_usd": budget_usd, "this_run": this_run}
 
 
 def _type_summary(outcomes: list[dict[str, Any]], context: RunContext) -> dict[str, dict[str, Any]]:
@@ -570,6 +592,7 @@ def _write_reports(
     peak_memory: int,
     models: ModelPlan | None = None,
     run_number: int = 1,
+    spending: dict[str, Any] | None = None,
 ) -> str:
     summary = join(output_root, "summary")
     done = [o for o in outcomes if o["status"] == "done"]
@@ -609,6 +632,7 @@ def _write_reports(
             "output_bytes": sum(o.get("output_size_bytes") or 0 for o in done),
         },
         "content_types": _type_summary(outcomes, context),
+        "api": api_totals(outcomes, config.metadata.budget_usd, spending),
         "videos": [_video_entry(o, context.preset) for o in outcomes],
     }
     write_json_atomic(report_uri, report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -47,6 +48,14 @@ def content_differences(frames: np.ndarray, previous: np.ndarray | None = None) 
     return diffs if previous is not None else np.concatenate([[0.0], diffs]).astype(np.float32)
 
 
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler and Süsstrunk's colourfulness (0 for grey; ~100 for vivid pictures)."""
+    x = rgb.astype(np.float32)
+    rg = x[..., 0] - x[..., 1]
+    yb = 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
+    return float(math.hypot(rg.std(), yb.std()) + 0.3 * math.hypot(rg.mean(), yb.mean()))
+
+
 def laplacian_variance(gray: np.ndarray) -> float:
     """Sharpness: the variance of the 4-neighbour Laplacian (higher is sharper)."""
     g = gray.astype(np.float32)
@@ -79,6 +88,7 @@ class FrameStats:
     saturation: float  # mean HSV saturation, 0-255
     sharpness: float  # variance of the Laplacian
     noise: float  # estimated noise sigma, 0-255
+    colourfulness: float = 0.0  # Hasler and Süsstrunk
 
     def to_dict(self) -> dict[str, float]:
         return {k: round(v, 3) for k, v in asdict(self).items()}
@@ -94,6 +104,7 @@ def frame_stats(rgb: np.ndarray, time_s: float) -> FrameStats:
         saturation=float(rgb_to_hsv(rgb)[..., 1].mean()),
         sharpness=laplacian_variance(y),
         noise=noise_sigma(y),
+        colourfulness=colourfulness(rgb),
     )
 
 

@@ -136,6 +136,105 @@ class MonitoringSettings(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
+class ThumbnailTheme(_Section):
+    """How thumbnails look: one theme can brand a whole series."""
+
+    font: str | None = None  # a TrueType file; a bold system sans when unset
+    font_size: int = Field(default=96, ge=16, le=300)
+    min_font_size: int = Field(default=48, ge=12, le=200)
+    text_color: str = "#FFFFFF"
+    outline_color: str = "#000000"
+    band_color: str = "#101820"
+    band_opacity: float = Field(default=0.72, ge=0, le=1)
+    band_position: Literal["bottom", "top"] = "bottom"
+    accent_color: str = "#FFC400"
+    text_align: Literal["left", "center"] = "left"
+    uppercase: bool = False
+    logo: str | None = None  # a PNG (transparency kept)
+    logo_position: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = "top-right"
+    logo_scale: float = Field(default=0.12, gt=0, le=0.5)
+
+    @field_validator("text_color", "outline_color", "band_color", "accent_color")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        from PIL import ImageColor
+
+        try:
+            ImageColor.getrgb(value)
+        except ValueError:
+            raise ValueError(f"not a colour: {value!r} (use e.g. '#FFCC00' or 'white')") from None
+        return value
+
+    @field_validator("font", "logo")
+    @classmethod
+    def _file_exists(cls, value: str | None) -> str | None:
+        import os
+
+        if value and not os.path.isfile(os.path.expanduser(value)):
+            raise ValueError(f"no such file: {value!r}")
+        return os.path.expanduser(value) if value else value
+
+
+class ThumbnailSettings(_Section):
+    """Which thumbnails each video gets."""
+
+    enabled: bool = True
+    strategies: list[Literal["clean", "title", "closeup"]] = Field(
+        default_factory=lambda: ["clean", "title", "closeup"], min_length=1
+    )
+    candidates: int = Field(default=6, ge=1, le=24)
+    theme: ThumbnailTheme = Field(default_factory=ThumbnailTheme)
+
+
+class LlmSettings(_Section):
+    """An OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp's server...).
+
+    The key is only ever read from the environment variable named here, never from a file."""
+
+    base_url: str | None = None  # else $OPENAI_BASE_URL, else OpenAI's
+    model: str = "gpt-4o-mini"
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    backoff_s: float = Field(default=1.0, ge=0)
+    max_output_tokens: int = Field(default=900, ge=64, le=16384)
+    temperature: float = Field(default=0.3, ge=0, le=2)
+    #: Where responses are cached (any fsspec URL); the user's cache folder by default.
+    cache_dir: str | None = None
+    #: USD per million tokens, by model; a model missing here is priced at ``default_price``.
+    prices: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+            "gpt-4o": {"input": 2.50, "output": 10.00},
+            "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+            "gpt-4.1": {"input": 2.00, "output": 8.00},
+        }
+    )
+    default_price: dict[str, float] = Field(default_factory=lambda: {"input": 0.0, "output": 0.0})
+
+
+class TranscriptSettings(_Section):
+    """An OpenAI-compatible ``audio.transcriptions`` endpoint for captions and chapters."""
+
+    enabled: bool = False
+    base_url: str | None = None  # else the LLM's
+    model: str = "whisper-1"
+    price_per_minute: float = Field(default=0.006, ge=0)
+
+
+class MetadataSettings(_Section):
+    """Publish-ready text for each video."""
+
+    #: auto: the LLM when a key is configured, the offline writer otherwise.
+    writer: Literal["auto", "llm", "offline"] = "auto"
+    language: str = "en"
+    keywords: list[str] = Field(default_factory=list)
+    #: Hard cap on API spending for the whole batch (USD); past it, the offline writer.
+    budget_usd: float | None = Field(default=None, ge=0)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    transcript: TranscriptSettings = Field(default_factory=TranscriptSettings)
+
+
 class RaybatchConfig(_Section):
     """The whole configuration of one batch run."""
 
@@ -144,6 +243,8 @@ class RaybatchConfig(_Section):
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     output: OutputSettings = Field(default_factory=OutputSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    thumbnails: ThumbnailSettings = Field(default_factory=ThumbnailSettings)
+    metadata: MetadataSettings = Field(default_factory=MetadataSettings)
 
     def preset(self) -> Preset:
         return self.processing.preset()

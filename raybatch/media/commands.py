@@ -371,3 +371,28 @@ def voice_cleanup_filters(highpass_hz: int, denoise: bool) -> list[Filter]:
     if denoise:
         chain.append(Filter("afftdn", kwargs=(("nr", 10), ("nf", -50))))
     return chain
+
+
+def frame_grab_args(
+    input_path: str, video: VideoStream, times_s: list[float], output_paths: list[str]
+) -> list[str]:
+    """One PNG per time, at full display resolution (rotation applied, square pixels), in one
+    process: each time opens the input with its own accurate seek (decode from the previous
+    keyframe, keep the frame at the time), so no frame between them is decoded."""
+    width, height = video.display_size
+    outputs = []
+    for time_s, path in zip(times_s, output_paths, strict=True):
+        stream = ffmpeg.input(input_path, ss=f"{max(0.0, time_s):.6f}")[str(video.index)]
+        stream = stream.filter("scale", even(width), even(height), flags="lanczos").filter("setsar", 1)
+        outputs.append(
+            ffmpeg.output(stream, path, format="image2", vcodec="png", compression_level=1, **{"frames:v": 1})
+        )
+    return ffmpeg.merge_outputs(*outputs).global_args(*_BASE_ARGS, "-loglevel", "error").compile(cmd="ffmpeg")
+
+
+def speech_audio_args(input_path: str, output_path: str, start_s: float, duration_s: float) -> list[str]:
+    """A piece of a video's sound as 16 kHz mono MP3 at 32 kb/s: what speech-to-text needs,
+    about 14 MB an hour (under the 25 MB upload limit of OpenAI's endpoint per 20 min piece)."""
+    stream = ffmpeg.input(input_path, ss=f"{start_s:.3f}", t=f"{duration_s:.3f}")["a:0"]
+    out = ffmpeg.output(stream, output_path, format="mp3", ac=1, ar=16000, audio_bitrate="32k", vn=None)
+    return out.global_args(*_BASE_ARGS, "-loglevel", "error").compile(cmd="ffmpeg")

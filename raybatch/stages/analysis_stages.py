@@ -63,6 +63,7 @@ from raybatch.media.commands import analysis_audio_args, analysis_video_args, ev
 from raybatch.media.loudness import parse_loudnorm_json
 from raybatch.media.probe import MediaInfo, VideoStream
 from raybatch.media.runner import SIDE_PIPE, run_command
+from raybatch.package.thumbnails import fade_spans, merge, probability_spans
 from raybatch.stages.base import Resources, RunContext, Stage, StageFailure, StageMeasure, WorkItem
 from raybatch.stages.media_stages import video_work_dir
 from raybatch.stages.planning import total_frames
@@ -249,13 +250,34 @@ def is_cached(context: RunContext, fingerprint: str, part: str, settings: dict[s
     return analysis_cache(context).get(cache_key(fingerprint, part, settings)) is not None
 
 
-PICTURE_SETTINGS = {"small": SMALL_SIZE, "stats": STATS_PER_SECOND, "fusion": FusionSettings().__dict__}
-SHOT_SETTINGS = {**PICTURE_SETTINGS, "model": "transnetv2", "static_gate": STATIC_WINDOW_CHANGE}
+PICTURE_SETTINGS = {
+    "small": SMALL_SIZE,
+    "stats": STATS_PER_SECOND,
+    "fusion": FusionSettings().__dict__,
+    "samples": 2,  # per-sample table with colourfulness
+}
+SHOT_SETTINGS = {
+    **PICTURE_SETTINGS,
+    "model": "transnetv2",
+    "static_gate": STATIC_WINDOW_CHANGE,
+    "transitions": 1,
+}
+
+
+def sample_table(samples: list[FrameStats]) -> dict[str, list[float]]:
+    """Sampled frame statistics as columns (compact in JSON)."""
+    names = ("time_s", "brightness", "contrast", "saturation", "sharpness", "colourfulness")
+    return {name: [round(getattr(s, name), 3) for s in samples] for name in names}
 
 
 def small_frames_uri(context: RunContext, video_key: str) -> str:
     """Where a video's 48x27 frames wait for the shot model (with the work files)."""
     return join(video_work_dir(context.work_root, video_key), "small_frames.rgb24")
+
+
+def frame_samples_uri(context: RunContext, video_key: str) -> str:
+    """Where a video's sampled frame statistics wait for thumbnail selection."""
+    return join(video_work_dir(context.work_root, video_key), "frame_samples.json")
 
 
 def picture_signals_uri(context: RunContext, video_key: str) -> str:
@@ -318,6 +340,8 @@ class PictureAnalysisStage(Stage):
             "black": [[a / rate, b / rate] for a, b in stretches(brightness < BLACK_LUMA, rate, 0.5)],
             "frozen": [[a / rate, b / rate] for a, b in stretches(luma_change < FROZEN_DIFF, rate, 2.0)],
             "statistics": summarise_stats(signals.samples),
+            # Every sampled frame's measures: thumbnail candidates are chosen from these.
+            "samples": sample_table(signals.samples),
             "timings_s": {"wall": round(time.monotonic() - started, 3)},
         }
         return result
@@ -378,6 +402,14 @@ class ShotDetectionStage(_ModelStage):
                 {"frame": f, "time_s": round(f / rate, 3)} for f in detection.shots(content, brightness)
             ],
             "shots_model_only": detection.model_shots(),
+            # Where the picture is between shots (dissolves, fades, dips to black): thumbnails
+            # never come from there.
+            "transitions": [
+                [round(a, 3), round(b, 3)]
+                for a, b in merge(
+                    probability_spans(detection.probabilities, rate) + fade_spans(brightness, rate)
+                )
+            ],
             "device": self.model.device,
             "model_windows": {"run": detection.windows_run, "skipped_static": detection.windows_skipped},
             "timings_s": {
@@ -546,6 +578,9 @@ class DecideEditStage(Stage):
             },
         }
         write_json_atomic(join(work, "metadata", "analysis.json"), document)
+        samples = (analysis.get("picture") or {}).get("samples")
+        if samples:
+            write_json_atomic(frame_samples_uri(self.context, item.video_key), samples)
         write_json_atomic(join(work, "metadata", "edl.json"), {"source": item.source_uri, **decision["edl"]})
         edl = Edl.from_dict(decision["edl"])
         write_bytes_atomic(

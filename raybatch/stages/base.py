@@ -54,6 +54,8 @@ class RunContext:
     organize_by_type: bool = False
     strict_mode: bool = False
     video_timeout_s: float | None = None
+    #: Thumbnail and metadata settings (the config's ``thumbnails`` and ``metadata`` sections).
+    package: dict[str, Any] = field(default_factory=dict)
 
     def preset_obj(self) -> Preset:
         return Preset(**self.preset)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from typing import Any
 
 from raybatch.io.storage import (
@@ -12,6 +14,7 @@ from raybatch.io.storage import (
     join,
     read_bytes,
     scratch_root,
+    stage_input,
     staging_path,
     write_bytes_atomic,
 )
@@ -25,6 +28,7 @@ from raybatch.stages.media_stages import (
     remove_work_files,
     video_work_dir,
 )
+from raybatch.stages.package import Evidence, PackageStage, commit_tree
 
 
 def failure_outcome(item: WorkItem, error: dict[str, Any], metrics: list[dict[str, Any]]) -> dict[str, Any]:
@@ -79,6 +83,8 @@ def finish_video(
     )
     assemble, verify = AssembleStage(context), VerifyStage(context)
     verified: dict[str, Any] = {}
+    staging = ""
+    packaged: dict[str, Any] = {}
     try:
         (done,) = assemble.run_item(video, lambda m: (assemble.assemble(parts, local_out, m), [video])[1])
         metrics += done.metrics
@@ -98,12 +104,43 @@ def finish_video(
         metrics += checked.metrics
         if checked.error_json:
             return failure_outcome(first, checked.error, metrics)
+        staging = tempfile.mkdtemp(prefix="raybatch-package-", dir=scratch)
+        if context.package:
+            package = PackageStage(context)
+
+            def run_package(measure):
+                source_local = stage_input(first.source_uri, scratch)
+                evidence = Evidence.load(context, first.video_key, media, shots.result if shots else None)
+                packaged.update(
+                    package.package(
+                        video_key=first.video_key,
+                        relative_path=first.relative_path,
+                        source_local=source_local,
+                        output_local=local_out,
+                        output_duration_s=verified.get("video_duration_s")
+                        or facts.get("kept_duration_s")
+                        or 0.0,
+                        media=media,
+                        evidence=evidence,
+                        staging=staging,
+                        measure=measure,
+                    )
+                )
+                return [video]
+
+            (done_package,) = package.run_item(video, run_package)
+            metrics += done_package.metrics
+            if done_package.error_json:
+                return failure_outcome(first, done_package.error, metrics)
         output_size = os.path.getsize(local_out)
         commit_file(local_out, final_uri)
         metadata = commit_metadata(context, first.video_key, folder, shots.result if shots else None)
+        commit_tree(staging, join(context.output_root, folder), packaged.get("files", []))
     finally:
         if os.path.exists(local_out):
             os.remove(local_out)
+        if staging:
+            shutil.rmtree(staging, ignore_errors=True)
     if not keep_work_files:
         frames = [small_frames_uri(context, first.video_key), picture_signals_uri(context, first.video_key)]
         remove_work_files([p.output_uri for p in parts if p.output_uri] + (frames if shots else []))
@@ -124,7 +161,8 @@ def finish_video(
         "media": media.to_dict(),
         "audio": audio_result,
         "loudness_after": verified.get("loudness"),
-        "warnings": verified.get("warnings", []),
+        "warnings": verified.get("warnings", []) + packaged.get("warnings", []),
+        "package": {k: v for k, v in packaged.items() if k not in ("files", "warnings")},
         "edit": facts,
         "metadata": metadata,
         "metrics": metrics,
@@ -152,7 +190,7 @@ def with_shots(analysis: dict[str, Any], shots: dict[str, Any]) -> dict[str, Any
         "windows": shots.get("model_windows"),
         "model_only_boundaries": shots.get("shots_model_only"),
     }
-    return {**analysis, "shots": shots.get("shots", [])}
+    return {**analysis, "shots": shots.get("shots", []), "transitions": shots.get("transitions", [])}
 
 
 def commit_metadata(

@@ -1,0 +1,1 @@
+"""OpenAI-compatible endpoints: chat for metadata, transcription for captions; cost, cache, budget."""

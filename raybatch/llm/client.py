@@ -1,0 +1,382 @@
+"""Calls to an OpenAI-compatible server through the official ``openai`` client.
+
+Every call goes: response cache -> budget reservation (worst case) -> the request, retried with
+exponential backoff on 429, 5xx, timeouts and connection errors (and re-asked when the answer is
+not the JSON the schema wants) -> cost from the price table -> the cache. The API key is read
+from the environment only, handed to the client and never written anywhere: every message this
+module produces passes through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from raybatch.io.storage import exists, join, read_json, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=BaseModel)
+
+#: Tokens a chat template adds around each message (an upper bound for the reservation).
+MESSAGE_OVERHEAD_TOKENS = 8
+
+
+class LlmUnavailable(Exception):
+    """The endpoint could not give a usable answer (after retries); the caller falls back."""
+
+
+class BudgetExceeded(LlmUnavailable):
+    """The call was not made: it could take the batch past ``--budget``."""
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with ``secret`` (and any bearer token) masked."""
+    if secret:
+        text = text.replace(secret, "***")
+    return text
+
+
+def default_cache_dir() -> str:
+    """The user's cache folder for responses (``$XDG_CACHE_HOME/raybatch/llm``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "raybatch", "llm")
+
+
+def request_key(kind: str, request: dict[str, Any]) -> str:
+    """The cache key of a request: what was asked, never where or with which key."""
+    canonical = json.dumps({"kind": kind, **request}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def prompt_token_bound(messages: list[dict[str, str]], schema: dict[str, Any] | None) -> int:
+    """An upper bound on a request's prompt tokens: byte-level tokenizers never make more
+    tokens than UTF-8 bytes, plus the template's per-message overhead."""
+    size = sum(len(m["content"].encode()) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+    if schema is not None:
+        size += len(json.dumps(schema).encode())
+    return size + 16
+
+
+def estimate_prompt_tokens(text_bytes: int) -> int:
+    """The usual size of a prompt (about four bytes a token in English)."""
+    return max(1, text_bytes // 4)
+
+
+@dataclass
+class CallRecord:
+    """One logical call (after retries): what it cost and how it went."""
+
+    purpose: str
+    model: str
+    cached: bool = False
+    attempts: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    audio_minutes: float = 0.0
+    cost_usd: float = 0.0
+    error: str | None = None
+
+    def usage(self) -> dict[str, Any]:
+        return {
+            "calls": 0 if self.cached else self.attempts,
+            "cached_calls": 1 if self.cached else 0,
+            "failed_calls": 1 if self.error else 0,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "audio_minutes": self.audio_minutes,
+            "cost_usd": self.cost_usd,
+        }
+
+
+@dataclass
+class Endpoint:
+    """Where and how to call: resolved from the configuration and the environment."""
+
+    base_url: str | None
+    model: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout_s: float = 60.0
+    max_attempts: int = 4
+    backoff_s: float = 1.0
+    max_output_tokens: int = 900
+    temperature: float = 0.3
+    price_in: float = 0.0  # USD per million tokens
+    price_out: float = 0.0
+    price_per_minute: float = 0.0
+    cache_dir: str | None = None
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.price_in + output_tokens * self.price_out) / 1_000_000
+
+    def client(self):
+        from openai import OpenAI
+
+        # Retries are ours (counted, budgeted, and the same for every error kind).
+        return OpenAI(
+            api_key=self.api_key or "none", base_url=self.base_url, timeout=self.timeout_s, max_retries=0
+        )
+
+
+def chat_endpoint(settings: dict[str, Any]) -> Endpoint | None:
+    """The chat endpoint the metadata settings describe; ``None`` when no key is configured."""
+    llm = settings["llm"]
+    key = os.environ.get(llm["api_key_env"]) or None
+    if not key:
+        return None
+    price = llm["prices"].get(llm["model"], llm["default_price"])
+    return Endpoint(
+        base_url=llm["base_url"] or os.environ.get("OPENAI_BASE_URL") or None,
+        model=llm["model"],
+        api_key=key,
+        timeout_s=llm["timeout_s"],
+        max_attempts=llm["max_attempts"],
+        backoff_s=llm["backoff_s"],
+        max_output_tokens=llm["max_output_tokens"],
+        temperature=llm["temperature"],
+        price_in=price.get("input", 0.0),
+        price_out=price.get("output", 0.0),
+        cache_dir=llm["cache_dir"],
+    )
+
+
+def transcription_endpoint(settings: dict[str, Any]) -> Endpoint | None:
+    """The speech-to-text endpoint; ``None`` when transcripts are off or no key is configured."""
+    transcript, llm = settings["transcript"], settings["llm"]
+    key = os.environ.get(llm["api_key_env"]) or None
+    if not transcript["enabled"] or not key:
+        return None
+    return Endpoint(
+        base_url=transcript["base_url"] or llm["base_url"] or os.environ.get("OPENAI_BASE_URL") or None,
+        model=transcript["model"],
+        api_key=key,
+        timeout_s=max(llm["timeout_s"], 300.0),
+        max_attempts=llm["max_attempts"],
+        backoff_s=llm["backoff_s"],
+        price_per_minute=transcript["price_per_minute"],
+        cache_dir=llm["cache_dir"],
+    )
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return min(60.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _is_transient(exc: Exception) -> bool:
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError | openai.RateLimitError):
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
+
+
+class Caller:
+    """Makes budgeted, cached, retried calls to one endpoint; keeps a record of each."""
+
+    def __init__(self, endpoint: Endpoint, ledger: Any, sleep: Callable[[float], None] = time.sleep):
+        self.endpoint = endpoint
+        self.ledger = ledger
+        self.records: list[CallRecord] = []
+        self._sleep = sleep
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self.endpoint.client()
+        return self._client
+
+    def _cache_path(self, key: str) -> str:
+        return join(self.endpoint.cache_dir or default_cache_dir(), key[:2], f"{key}.json")
+
+    def _cached(self, key: str) -> dict[str, Any] | None:
+        path = self._cache_path(key)
+        try:
+            return read_json(path) if exists(path) else None
+        except (OSError, ValueError):
+            return None  # an unreadable entry is a miss; the call replaces it
+
+    def _backoff(self, attempt: int, exc: Exception | None) -> None:
+        delay = _retry_after(exc) if exc is not None else None
+        if delay is None:
+            delay = self.endpoint.backoff_s * (2 ** (attempt - 1)) * (0.75 + 0.5 * random.random())
+        self._sleep(delay)
+
+    def _describe(self, exc: Exception) -> str:
+        status = getattr(exc, "status_code", None)
+        kind = type(exc).__name__
+        message = getattr(exc, "message", None) or str(exc)
+        text = f"{kind} (HTTP {status}): {message}" if status else f"{kind}: {message}"
+        return redact(text, self.endpoint.api_key)[:500]
+
+    def chat_json(self, purpose: str, messages: list[dict[str, str]], schema: type[T]) -> T:
+        """Ask for a JSON object matching ``schema``; raises :class:`LlmUnavailable` (or
+        :class:`BudgetExceeded`) when no valid answer can be had."""
+        endpoint = self.endpoint
+        json_schema = schema.model_json_schema()
+        request = {
+            "model": endpoint.model,
+            "messages": messages,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": purpose, "schema": json_schema, "strict": False},
+            },
+            "max_tokens": endpoint.max_output_tokens,
+            "temperature": endpoint.temperature,
+        }
+        key = request_key("chat", request)
+        record = CallRecord(purpose=purpose, model=endpoint.model)
+        self.records.append(record)
+        hit = self._cached(key)
+        if hit is not None:
+            try:
+                parsed = schema.model_validate_json(hit["content"])
+                record.cached = True
+                self.ledger.settle(0.0, {"cached_calls": 1})
+                return parsed
+            except (ValidationError, KeyError, TypeError):
+                pass
+        worst = endpoint.cost(prompt_token_bound(messages, json_schema), endpoint.max_output_tokens)
+        last_error = "no attempt made"
+        for attempt in range(1, endpoint.max_attempts + 1):
+            if not self.ledger.reserve(worst):
+                record.error = "budget"
+                raise BudgetExceeded(f"the next call could cost up to ${worst:.4f}, past the budget")
+            record.attempts = attempt
+            usage_in = usage_out = 0
+            try:
+                response = self.client.chat.completions.create(**request)
+                usage = getattr(response, "usage", None)
+                usage_in = getattr(usage, "prompt_tokens", 0) or 0
+                usage_out = getattr(usage, "completion_tokens", 0) or 0
+                content = response.choices[0].message.content or ""
+                parsed = schema.model_validate_json(_strip_fences(content))
+            except ValidationError as exc:
+                last_error = f"the answer was not the JSON asked for: {exc.errors()[0]['msg']}"
+                parsed = None
+            except Exception as exc:
+                if not _is_transient(exc) or attempt == endpoint.max_attempts:
+                    record.error = self._describe(exc)
+                    self._settle_attempt(record, worst, 0, 0)
+                    raise LlmUnavailable(record.error) from None
+                last_error = self._describe(exc)
+                self._settle_attempt(record, worst, 0, 0)
+                log.warning(
+                    "%s: %s; retrying (attempt %d of %d)", purpose, last_error, attempt, endpoint.max_attempts
+                )
+                self._backoff(attempt, exc)
+                continue
+            self._settle_attempt(record, worst, usage_in, usage_out)
+            if parsed is not None:
+                write_json_atomic(
+                    self._cache_path(key),
+                    {"content": content, "model": endpoint.model, "usage": [usage_in, usage_out]},
+                )
+                return parsed
+            log.warning(
+                "%s: %s; asking again (attempt %d of %d)", purpose, last_error, attempt, endpoint.max_attempts
+            )
+            self._backoff(attempt, None)
+        record.error = last_error
+        raise LlmUnavailable(last_error)
+
+    def _settle_attempt(self, record: CallRecord, reserved: float, tokens_in: int, tokens_out: int) -> None:
+        cost = self.endpoint.cost(tokens_in, tokens_out)
+        record.input_tokens += tokens_in
+        record.output_tokens += tokens_out
+        record.cost_usd += cost
+        self.ledger.settle(
+            reserved, {"calls": 1, "input_tokens": tokens_in, "output_tokens": tokens_out, "cost_usd": cost}
+        )
+
+    def transcribe(self, audio_path: str, minutes: float, offset_s: float = 0.0) -> dict[str, Any]:
+        """Transcribe one audio file (``verbose_json``: text, language and timed segments,
+        shifted by ``offset_s``)."""
+        endpoint = self.endpoint
+        with open(audio_path, "rb") as stream:
+            digest = hashlib.sha256(stream.read()).hexdigest()
+        key = request_key("transcription", {"model": endpoint.model, "audio": digest})
+        record = CallRecord(purpose="transcription", model=endpoint.model)
+        self.records.append(record)
+        hit = self._cached(key)
+        if hit is None:
+            hit = self._transcribe_call(record, audio_path, minutes)
+            write_json_atomic(self._cache_path(key), hit)
+        else:
+            record.cached = True
+            self.ledger.settle(0.0, {"cached_calls": 1})
+        return {
+            "text": hit.get("text", ""),
+            "language": hit.get("language"),
+            "segments": [(s[0] + offset_s, s[1] + offset_s, s[2]) for s in hit.get("segments", [])],
+        }
+
+    def _transcribe_call(self, record: CallRecord, audio_path: str, minutes: float) -> dict[str, Any]:
+        endpoint = self.endpoint
+        cost = minutes * endpoint.price_per_minute
+        for attempt in range(1, endpoint.max_attempts + 1):
+            if not self.ledger.reserve(cost):
+                record.error = "budget"
+                raise BudgetExceeded(
+                    f"transcribing {minutes:.1f} min could cost ${cost:.4f}, past the budget"
+                )
+            record.attempts = attempt
+            try:
+                with open(audio_path, "rb") as audio:
+                    response = self.client.audio.transcriptions.create(
+                        model=endpoint.model, file=audio, response_format="verbose_json"
+                    )
+            except Exception as exc:
+                self.ledger.settle(cost, {"calls": 1})
+                if not _is_transient(exc) or attempt == endpoint.max_attempts:
+                    record.error = self._describe(exc)
+                    raise LlmUnavailable(record.error) from None
+                log.warning("transcription: %s; retrying", self._describe(exc))
+                self._backoff(attempt, exc)
+                continue
+            record.audio_minutes += minutes
+            record.cost_usd += cost
+            self.ledger.settle(cost, {"calls": 1, "audio_minutes": minutes, "cost_usd": cost})
+            segments = [
+                (float(_get(s, "start")), float(_get(s, "end")), str(_get(s, "text")).strip())
+                for s in (getattr(response, "segments", None) or [])
+            ]
+            return {"text": getattr(response, "text", ""), "language": getattr(response, "language", None),
+                    "segments": segments}  # fmt: skip
+        raise LlmUnavailable("transcription failed")
+
+    def usage(self) -> dict[str, Any]:
+        """This caller's totals."""
+        from raybatch.llm.budget import Spending
+
+        total = Spending()
+        for record in self.records:
+            total.add(record.usage())
+        return total.to_dict()
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name)
+
+
+def _strip_fences(content: str) -> str:
+    """Some servers wrap JSON in a Markdown fence even when asked for JSON."""
+    text = content.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text

@@ -1,0 +1,1 @@
+"""What a creator publishes beside the video: thumbnails, metadata, chapters, captions."""
