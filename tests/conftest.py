@@ -74,6 +74,10 @@ def job_registry(tmp_path_factory):
     (CLI subprocesses inherit it)."""
     home = tmp_path_factory.mktemp("raybatch_home")
     os.environ["RAYBATCH_HOME"] = str(home)
+    # The LLM response cache too; and a developer's own key never makes the tests call out.
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user_cache"))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        os.environ.pop(name, None)
     return home
 
 

@@ -57,6 +57,28 @@ def _with(options: list[Callable]) -> Callable:
     return decorate
 
 
+#: Metadata and thumbnail options (process, process-list, estimate).
+_METADATA_OPTIONS = [
+    click.option(
+        "--budget",
+        type=click.FloatRange(min=0),
+        help="Hard cap on API spending for the batch, in USD; past it, metadata is written offline.",
+    ),
+    click.option(
+        "--metadata-writer",
+        type=click.Choice(["auto", "llm", "offline"]),
+        help="auto (default): the LLM when $OPENAI_API_KEY is set, else offline.",
+    ),
+    click.option("--llm-model", help="Chat model for metadata [default: gpt-4o-mini]."),
+    click.option("--llm-base-url", help="OpenAI-compatible server [default: $OPENAI_BASE_URL, else OpenAI]."),
+    click.option(
+        "--transcribe/--no-transcribe",
+        default=None,
+        help="Transcribe the kept speech (captions.srt/.vtt, chapters by topic) via audio.transcriptions.",
+    ),
+    click.option("--thumbnails/--no-thumbnails", default=None, help="Render thumbnails (default on)."),
+]
+
 #: The options of every command that starts a run (process, process-list).
 _BATCH_OPTIONS = [
     click.option("--output", "-o", help="Output folder or URL [default: ./batch_output]."),
@@ -124,6 +146,7 @@ _BATCH_OPTIONS = [
     ),
     click.option("--verbose", "-v", is_flag=True, help="Log every step (same as --log-level DEBUG)."),
     click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view."),
+    *_METADATA_OPTIONS,
 ]
 batch_options = _with(_BATCH_OPTIONS)
 
@@ -160,6 +183,19 @@ def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
             "cache_dir": flags["cache_dir"],
         },
         "monitoring": _monitoring(flags),
+        **_metadata_overrides(flags),
+    }
+
+
+def _metadata_overrides(flags: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "budget_usd": flags.get("budget"),
+            "writer": flags.get("metadata_writer"),
+            "llm": {"model": flags.get("llm_model"), "base_url": flags.get("llm_base_url")},
+            "transcript": {"enabled": flags.get("transcribe")},
+        },
+        "thumbnails": {"enabled": flags.get("thumbnails")},
     }
 
 
@@ -277,6 +313,29 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
         sys.exit(EXIT_USAGE)
     manifest = _start(config, sources)
     _report(_run(config, manifest=manifest))
+
+
+@batch.command("estimate")
+@click.argument("input_path", metavar="INPUT")
+@click.option("--pattern", help="Glob for file names.")
+@click.option("--recursive/--no-recursive", default=None, help="Descend into sub-folders.")
+@click.option("--config", type=click.Path(dir_okay=False), help="YAML config file (flags override it).")
+@_with(_METADATA_OPTIONS)
+@click.pass_context
+def estimate(ctx: click.Context, input_path: str, **flags: Any) -> None:
+    """Expected API calls, tokens and cost of processing INPUT, before anything runs (only the
+    inputs are probed; nothing is analysed, encoded or sent)."""
+    from raybatch.cli.estimate import estimate_batch, render_estimate
+
+    overrides = {"input": input_path, "batch": {"pattern": flags["pattern"], "recursive": flags["recursive"]},
+                 **_metadata_overrides(flags)}  # fmt: skip
+    config = _load(ctx, flags.pop("config"), overrides)
+    try:
+        report = estimate_batch(config)
+    except (InputError, ValueError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(render_estimate(report))
 
 
 def _find_manifest(job_id: str, output: str | None, checkpoint: str | None = None) -> JobManifest:

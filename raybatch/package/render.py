@@ -154,7 +154,7 @@ def jpeg_bytes(image: Image.Image, max_bytes: int = MAX_JPEG_BYTES) -> tuple[byt
     """``image`` as a JPEG under ``max_bytes``: the highest quality from 92 down that fits."""
     for quality in (92, 88, 84, 80, 75, 70, 60, 50):
         buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=quality, optimize=True, progressive=True, subsampling=0)
+        image.save(buffer, format="JPEG", quality=quality, subsampling=0)
         if buffer.tell() <= max_bytes:
             return buffer.getvalue(), quality
     raise ValueError(f"a {image.size} thumbnail did not fit {max_bytes} bytes even at quality 50")

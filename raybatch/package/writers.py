@@ -123,6 +123,14 @@ def series_and_episode(name: str) -> tuple[str | None, int | None]:
     return (title_case(series) if series else None), episode
 
 
+def episode_title(name: str) -> str | None:
+    """The words after an episode marker (``python_tutorial_ep03_loops`` -> ``Loops``)."""
+    words = _words(name)
+    match = _EPISODE.search(words)
+    rest = " ".join(_NOISE.sub(" ", words[match.end() :]).split()) if match else ""
+    return title_case(rest) if rest else None
+
+
 def title_case(text: str) -> str:
     """Headline case that leaves acronyms and small words alone."""
     words = text.split()
@@ -162,8 +170,9 @@ class OfflineWriter:
         base = title_from_file_name(facts.file_name)
         if facts.series and facts.episode is not None:
             title = f"{facts.series} – Episode {facts.episode}"
-            if base and base.lower() != facts.series.lower():
-                title += f": {base}"
+            part = episode_title(facts.file_name)
+            if part:
+                title += f": {part}"
         elif facts.episode is not None:
             title = f"{base} – Episode {facts.episode}"
         else:

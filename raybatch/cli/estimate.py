@@ -1,0 +1,76 @@
+"""``raybatch batch estimate``: the API cost of a batch before it runs."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from raybatch.config.model import RaybatchConfig
+from raybatch.io.storage import normalise_root, scratch_root, stage_input
+from raybatch.llm.estimate import estimate_video, writer_uses_llm
+from raybatch.media.probe import probe_media
+from raybatch.media.runner import MediaError
+from raybatch.stages.discover import discover_inputs
+
+
+def estimate_batch(config: RaybatchConfig) -> dict[str, Any]:
+    """Probe every input and estimate its metadata calls; inputs that do not probe are listed
+    with their error (they would fail in the run and cost nothing)."""
+    settings = config.metadata.model_dump()
+    found = discover_inputs(
+        config.input or "", pattern=config.batch.pattern, recursive=config.batch.recursive,
+        exclude=(normalise_root(config.output.directory),),
+    )  # fmt: skip
+    scratch = scratch_root(config.output.scratch_dir)
+    videos, skipped = [], []
+    for video in found:
+        try:
+            media = probe_media(stage_input(video.uri, scratch), size_bytes=video.size_bytes)
+        except (MediaError, OSError) as exc:
+            skipped.append({"video": video.relative_path, "error": getattr(exc, "message", str(exc))})
+            continue
+        videos.append(estimate_video(video.relative_path, media.duration_s or 0.0, settings))
+    names = ("calls", "input_tokens", "output_tokens", "audio_minutes", "cost_usd", "worst_case_usd")
+    totals = {k: round(sum(v[k] for v in videos), 6) for k in names}
+    llm = settings["llm"]
+    return {
+        "writer": "llm" if writer_uses_llm(settings) else "offline",
+        "model": llm["model"],
+        "endpoint": llm["base_url"] or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1",
+        "transcript": settings["transcript"]["enabled"],
+        "budget_usd": settings["budget_usd"],
+        "videos": videos,
+        "skipped": skipped,
+        "totals": totals,
+    }
+
+
+def render_estimate(report: dict[str, Any]) -> str:
+    """The estimate as a table with totals and the budget's verdict."""
+    lines = []
+    if report["writer"] == "offline":
+        lines.append(
+            "Metadata writer: offline (no API key configured, or --metadata-writer offline): no calls, $0."
+        )
+    else:
+        lines.append(f"Metadata writer: {report['model']} at {report['endpoint']}"
+                     + (" + transcription" if report["transcript"] else ""))  # fmt: skip
+    lines.append(f"{'video':40} {'dur':>7} {'calls':>5} {'tok in':>8} {'tok out':>8} {'cost $':>9}")
+    for v in report["videos"]:
+        lines.append(f"{v['video'][:40]:40} {v['duration_s']:7.1f} {v['calls']:5d} {v['input_tokens']:8d} "
+                     f"{v['output_tokens']:8d} {v['cost_usd']:9.4f}")  # fmt: skip
+    t = report["totals"]
+    lines.append(f"{'total':40} {'':7} {int(t['calls']):5d} {int(t['input_tokens']):8d} "
+                 f"{int(t['output_tokens']):8d} {t['cost_usd']:9.4f}")  # fmt: skip
+    lines.append(f"Worst case (what --budget reserves per call): ${t['worst_case_usd']:.4f}. "
+                 "Cached responses cost nothing; this assumes none are cached.")  # fmt: skip
+    for s in report["skipped"]:
+        lines.append(f"  skipped {s['video']}: {s['error']}")
+    budget = report["budget_usd"]
+    if budget is not None:
+        if t["worst_case_usd"] <= budget:
+            lines.append(f"Budget ${budget:.4f}: enough for every call.")
+        else:
+            lines.append(f"Budget ${budget:.4f}: not enough for every call at worst case; videos past it get "
+                         "offline metadata.")  # fmt: skip
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""What metadata for a video is expected to cost, before anything runs."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from raybatch.llm.client import estimate_prompt_tokens, prompt_token_bound
+from raybatch.package.chapters import chapter_count
+from raybatch.package.writers import MAX_TRANSCRIPT_CHARS, MetadataDraft, VideoFacts, llm_messages
+
+#: Typical answer length of the metadata call (tokens), and speech density (characters a minute).
+TYPICAL_OUTPUT_TOKENS = 450
+SPEECH_CHARS_PER_MINUTE = 900
+
+
+def writer_uses_llm(settings: dict[str, Any]) -> bool:
+    """Whether the run would call the chat endpoint (writer not offline and a key in the env)."""
+    return settings["writer"] != "offline" and bool(os.environ.get(settings["llm"]["api_key_env"]))
+
+
+def estimate_video(name: str, duration_s: float, settings: dict[str, Any]) -> dict[str, Any]:
+    """Expected and worst-case calls, tokens and cost for one video of ``duration_s`` (as if
+    nothing were cut and nothing cached: an upper estimate)."""
+    llm = settings["llm"]
+    transcribing = settings["transcript"]["enabled"] and writer_uses_llm({**settings, "writer": "llm"})
+    chapters = chapter_count(duration_s)
+    speech_chars = (
+        min(MAX_TRANSCRIPT_CHARS, int(duration_s / 60 * SPEECH_CHARS_PER_MINUTE)) if transcribing else 0
+    )
+    facts = VideoFacts(
+        file_name=name, duration_s=duration_s, source_duration_s=duration_s, content_type="general",
+        language=settings["language"], chapter_count=chapters, chapter_evidence=["shot"] * chapters,
+        keywords=list(settings["keywords"]), transcript="x" * speech_chars,
+        chapter_texts=["x" * min(800, speech_chars // max(1, chapters))] * chapters if speech_chars else [],
+    )  # fmt: skip
+    messages = llm_messages(facts)
+    schema = MetadataDraft.model_json_schema()
+    price = llm["prices"].get(llm["model"], llm["default_price"])
+    result: dict[str, Any] = {"video": name, "duration_s": round(duration_s, 3), "calls": 0,
+                              "input_tokens": 0, "output_tokens": 0, "audio_minutes": 0.0,
+                              "cost_usd": 0.0, "worst_case_usd": 0.0}  # fmt: skip
+    if writer_uses_llm(settings):
+        prompt_bytes = sum(len(m["content"].encode()) for m in messages) + len(str(schema))
+        tokens_in = estimate_prompt_tokens(prompt_bytes)
+        result.update(calls=1, input_tokens=tokens_in, output_tokens=TYPICAL_OUTPUT_TOKENS)
+        result["cost_usd"] = (tokens_in * price["input"] + TYPICAL_OUTPUT_TOKENS * price["output"]) / 1e6
+        bound = prompt_token_bound(messages, schema)
+        result["worst_case_usd"] = (bound * price["input"] + llm["max_output_tokens"] * price["output"]) / 1e6
+    if transcribing:
+        minutes = duration_s / 60
+        cost = minutes * settings["transcript"]["price_per_minute"]
+        result["calls"] += 1
+        result["audio_minutes"] = round(minutes, 3)
+        result["cost_usd"] += cost
+        result["worst_case_usd"] += cost
+    result["cost_usd"] = round(result["cost_usd"], 6)
+    result["worst_case_usd"] = round(result["worst_case_usd"], 6)
+    return result
