@@ -130,7 +130,7 @@ class OpenAIStub:
                         "finish_reason": "stop",
                         "message": {"role": "assistant", "content": content},
                     }
-                ],  # fmt: skip
+                ],
                 "usage": {
                     "prompt_tokens": len(prompt) // 4,
                     "completion_tokens": len(content) // 4,

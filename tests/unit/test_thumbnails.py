@@ -132,7 +132,7 @@ def test_renders_are_1280x720_jpegs_under_2mb(size):
         render.titled(render.clean(image), "A long title that has to wrap onto two lines at least", theme),
         render.crop_to(image, t.aspect_box(image.width, image.height, 16 / 9, scale=0.5)),
     ):
-        data, quality = render.jpeg_bytes(picture)
+        data, _ = render.jpeg_bytes(picture)
         assert len(data) <= render.MAX_JPEG_BYTES
         decoded = Image.open(io.BytesIO(data))
         assert decoded.format == "JPEG" and decoded.size == render.SIZE
