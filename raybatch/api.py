@@ -76,6 +76,8 @@ class Progress:
     segments_done: int = 0
     seconds_total: float = 0.0
     seconds_encoded: float = 0.0
+    api_cost_usd: float = 0.0
+    api_calls: int = 0
     started: float = field(default_factory=time.monotonic)
     events: list[str] = field(default_factory=list)
     seen_videos: set[str] = field(default_factory=set)
@@ -124,6 +126,9 @@ class _RunObserver:
 
     def on_video(self, outcome: dict[str, Any]) -> None:
         self.manifest.finish_video(outcome["video"], outcome)
+        usage = (outcome.get("package") or {}).get("usage") or {}
+        self.progress.api_cost_usd += usage.get("cost_usd", 0.0)
+        self.progress.api_calls += usage.get("calls", 0)
         if outcome["status"] == "done":
             self.progress.done += 1
         else:
@@ -335,7 +340,15 @@ def run_batch(
             video_timeout_s=batch.video_timeout_s,
             package={"thumbnails": config.thumbnails.model_dump(), "metadata": config.metadata.model_dump()},
         )
-        ledger = open_ledger(job_id, config.metadata.budget_usd, on_ray=batch.executor == "ray")
+        key_name = config.metadata.llm.api_key_env
+        ledger = open_ledger(
+            job_id,
+            config.metadata.budget_usd,
+            on_ray=batch.executor == "ray",
+            # Workers on other nodes may lack the driver's environment; the key reaches them in
+            # memory, through the job's ledger, and is never written anywhere.
+            secrets={key_name: os.environ[key_name]} if os.environ.get(key_name) else None,
+        )
         model_resources = Resources(num_cpus=models.num_cpus, num_gpus=models.num_gpus, pool_size=models.size)
         analysis_stages, shot_stages = [], []
         if processing.analysis:

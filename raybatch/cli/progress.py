@@ -70,8 +70,12 @@ class ProgressView:
         return (
             f"[{p.done + p.failed}/{p.total_videos} videos, {p.failed} failed; "
             f"{p.segments_done}/{p.segments_total} segments; elapsed {_clock(elapsed)}; "
-            f"remaining {_clock(p.eta_s())}]"
+            f"remaining {_clock(p.eta_s())}{self._costs()}]"
         )
+
+    def _costs(self) -> str:
+        p = self.progress
+        return f"; API {p.api_calls} calls, ${p.api_cost_usd:.4f}" if p.api_calls else ""
 
     def _render(self) -> Table:
         p = self.progress
@@ -91,6 +95,13 @@ class ProgressView:
             Text(
                 f"📊 segments {p.segments_done}/{p.segments_total} · failed {p.failed} · "
                 f"elapsed {_clock(time.monotonic() - p.started)} · remaining {_clock(p.eta_s())}"
+            )
+        )
+        table.add_row(
+            Text(
+                f"💵 API costs: ${p.api_cost_usd:.4f} total ({p.api_calls} calls)"
+                if p.api_calls
+                else "💵 API costs: $0 (offline metadata)"
             )
         )
         return table

@@ -38,8 +38,10 @@ class Spending:
 class BudgetLedger:
     """Reservations against an optional cap (USD) and the totals of what was spent."""
 
-    def __init__(self, budget_usd: float | None = None):
+    def __init__(self, budget_usd: float | None = None, secrets: dict[str, str] | None = None):
         self.budget_usd = budget_usd
+        # The driver's API key, for workers whose environment lacks it (held in memory only).
+        self._secrets = dict(secrets or {})
         self.reserved = 0.0
         self.spent = Spending()
         self._lock = threading.Lock()
@@ -64,6 +66,12 @@ class BudgetLedger:
     def totals(self) -> dict[str, Any]:
         with self._lock:
             return {**self.spent.to_dict(), "budget_usd": self.budget_usd}
+
+    def secret(self, name: str) -> str | None:
+        return self._secrets.get(name)
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"BudgetLedger(budget_usd={self.budget_usd})"
 
 
 _LOCAL: dict[str, BudgetLedger] = {}
@@ -94,6 +102,11 @@ class _RemoteLedger:
 
         return ray.get(self.handle.totals.remote())
 
+    def secret(self, name: str) -> str | None:
+        import ray
+
+        return ray.get(self.handle.secret.remote(name))
+
 
 def _ray_ready() -> bool:
     try:
@@ -103,14 +116,16 @@ def _ray_ready() -> bool:
     return ray.is_initialized()
 
 
-def open_ledger(job_id: str, budget_usd: float | None, on_ray: bool) -> Any:
+def open_ledger(
+    job_id: str, budget_usd: float | None, on_ray: bool, secrets: dict[str, str] | None = None
+) -> Any:
     """Create the job's ledger (the driver does this before any worker needs it)."""
     if on_ray:
         import ray
 
         actor = ray.remote(num_cpus=0)(BudgetLedger).options(name=_actor_name(job_id), get_if_exists=True)
-        return _RemoteLedger(actor.remote(budget_usd))
-    _LOCAL[job_id] = BudgetLedger(budget_usd)
+        return _RemoteLedger(actor.remote(budget_usd, secrets))
+    _LOCAL[job_id] = BudgetLedger(budget_usd, secrets)
     return _LOCAL[job_id]
 
 

@@ -127,10 +127,16 @@ class Endpoint:
         )
 
 
-def chat_endpoint(settings: dict[str, Any]) -> Endpoint | None:
+def api_key(settings: dict[str, Any], ledger: Any = None) -> str | None:
+    """The API key: this process's environment, else the driver's (through the job's ledger)."""
+    name = settings["llm"]["api_key_env"]
+    return os.environ.get(name) or (ledger.secret(name) if ledger is not None else None) or None
+
+
+def chat_endpoint(settings: dict[str, Any], ledger: Any = None) -> Endpoint | None:
     """The chat endpoint the metadata settings describe; ``None`` when no key is configured."""
     llm = settings["llm"]
-    key = os.environ.get(llm["api_key_env"]) or None
+    key = api_key(settings, ledger)
     if not key:
         return None
     price = llm["prices"].get(llm["model"], llm["default_price"])
@@ -149,10 +155,10 @@ def chat_endpoint(settings: dict[str, Any]) -> Endpoint | None:
     )
 
 
-def transcription_endpoint(settings: dict[str, Any]) -> Endpoint | None:
+def transcription_endpoint(settings: dict[str, Any], ledger: Any = None) -> Endpoint | None:
     """The speech-to-text endpoint; ``None`` when transcripts are off or no key is configured."""
     transcript, llm = settings["transcript"], settings["llm"]
-    key = os.environ.get(llm["api_key_env"]) or None
+    key = api_key(settings, ledger)
     if not transcript["enabled"] or not key:
         return None
     return Endpoint(

@@ -153,7 +153,10 @@ def title_from_file_name(name: str) -> str:
     if match:
         words = (words[: match.start()] + " " + words[match.end() :]).strip()
     cleaned = " ".join(_NOISE.sub(" ", words).split())
-    return title_case(cleaned) if cleaned else "Untitled Video"
+    if not cleaned:
+        return "Untitled Video"
+    # A name too short to be a title ("a.mp4") still names the video.
+    return title_case(cleaned) if len(cleaned) >= 3 else f"Video {cleaned.upper()}"
 
 
 def _minutes(seconds: float) -> str:

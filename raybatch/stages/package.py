@@ -208,7 +208,7 @@ class PackageStage(Stage):
     # --- transcript, chapters, text -------------------------------------------------------
 
     def _transcript(self, output_local, duration_s, ledger, warnings, measure) -> dict | None:
-        endpoint = transcription_endpoint(self.settings["metadata"])
+        endpoint = transcription_endpoint(self.settings["metadata"], ledger)
         if endpoint is None or not duration_s:
             return None
         caller = Caller(endpoint, ledger)
@@ -250,7 +250,7 @@ class PackageStage(Stage):
 
     def _write(self, facts: VideoFacts, ledger, warnings) -> tuple[MetadataDraft, dict, dict]:
         settings = self.settings["metadata"]
-        endpoint = chat_endpoint(settings) if settings["writer"] != "offline" else None
+        endpoint = chat_endpoint(settings, ledger) if settings["writer"] != "offline" else None
         info: dict[str, Any] = {"kind": "offline"}
         caller = None
         draft = None

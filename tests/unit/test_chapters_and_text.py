@@ -117,6 +117,7 @@ def test_captions_srt_and_vtt():
         ("the.art.of.war.mkv", "The Art of War"),
         ("python_tutorial_ep03_loops.mp4", "Python Tutorial Loops"),
         ("VID_20240101.mp4", "Untitled Video"),
+        ("a.mp4", "Video A"),
     ],
 )
 def test_titles_from_file_names(name, title):

@@ -1,0 +1,194 @@
+"""Thumbnails and metadata end to end through the CLI: the offline writer, then an
+OpenAI-speaking server on loopback (LLM metadata, transcript, captions, cost, cache, budget)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from raybatch.package.chapters import MIN_CHAPTER_S
+from raybatch.package.thumbnails import TRANSITION_MARGIN_S
+from tests.conftest import ffmpeg
+from tests.helpers import load_report
+from tests.openai_server import OpenAIStub
+
+pytestmark = pytest.mark.e2e
+
+KEY = "sk-e2e-DO-NOT-LEAK-5f2c9a"
+
+
+def raybatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "raybatch", *args],
+        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lesson(tmp_path_factory) -> Path:
+    """36 s in three shots (the second fades out to black), a tone throughout; and a 6 s clip."""
+    root = tmp_path_factory.mktemp("publish_in")
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=12",
+        "-f", "lavfi", "-i", "mandelbrot=size=640x360:rate=25",
+        "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25:duration=12",
+        "-f", "lavfi", "-i", "sine=frequency=300:duration=36",
+        "-filter_complex",
+        "[1:v]trim=duration=12,setpts=PTS-STARTPTS,fade=t=out:st=10.5:d=1.5[m];"
+        "[0:v][m][2:v]concat=n=3:v=1:a=0,format=yuv420p[v]",
+        "-map", "[v]", "-map", "3:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+        str(root / "python_tutorial_ep03_loops.mp4"),
+    )  # fmt: skip
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6", "-f", "lavfi", "-i",
+           "sine=duration=6", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest",
+           str(root / "short.mp4"))  # fmt: skip
+    return root
+
+
+RUN_FLAGS = ("--executor", "local", "--quality", "low", "--mode", "fast", "--no-progress-bar")
+
+
+def assert_thumbnails_obey_the_rules(folder: Path) -> dict:
+    index = json.loads((folder / "thumbnails" / "thumbnails.json").read_text())
+    analysis = json.loads((folder / "metadata" / "analysis.json").read_text())
+    edl = json.loads((folder / "metadata" / "edl.json").read_text())
+    strategies = {t["strategy"] for t in index["thumbnails"]}
+    assert strategies == {"clean", "title", "closeup"}
+    for thumb in index["thumbnails"]:
+        path = folder / "thumbnails" / thumb["file"]
+        with Image.open(path) as image:
+            assert image.format == "JPEG" and image.size == (1280, 720)
+        assert path.stat().st_size < 2 * 1024 * 1024
+        t = thumb["source_time_s"]
+        assert TRANSITION_MARGIN_S <= t <= analysis["duration_s"] - TRANSITION_MARGIN_S
+        for shot in analysis["shots"]:
+            assert abs(t - shot["time_s"]) >= TRANSITION_MARGIN_S, (t, shot)
+        for start, end in analysis["transitions"]:
+            assert not start - TRANSITION_MARGIN_S <= t <= end + TRANSITION_MARGIN_S, (t, start, end)
+        assert any(k["source"]["start_s"] <= t < k["source"]["end_s"] for k in edl["keep"])
+        assert thumb["quality"]["brightness"] >= 24 and thumb["scores"]["total"] > 0
+    return index
+
+
+def assert_valid_chapters(metadata: dict) -> None:
+    chapters = metadata["chapters"]
+    assert chapters[0]["start_s"] == 0 and len(chapters) >= 3
+    ends = [c["start_s"] for c in chapters[1:]] + [metadata["duration_s"]]
+    assert all(end - c["start_s"] >= MIN_CHAPTER_S for c, end in zip(chapters, ends, strict=True))
+    lines = metadata["chapters_text"].splitlines()
+    assert lines[0].startswith("00:00 ") and len(lines) == len(chapters)
+    assert metadata["chapters_text"] in metadata["description"]
+
+
+def test_offline_metadata_and_thumbnails(lesson, tmp_path):
+    out = tmp_path / "out"
+    result = raybatch("batch", "process", str(lesson), "--output", str(out), *RUN_FLAGS)
+    assert result.returncode == 0, result.stderr
+    episode = out / "python_tutorial_ep03_loops"
+    assert_thumbnails_obey_the_rules(episode)
+    metadata = json.loads((episode / "metadata" / "metadata.json").read_text())
+    assert metadata["writer"]["kind"] == "offline"
+    assert metadata["title"] == "Python Tutorial – Episode 3: Loops"
+    assert metadata["series"] == {"name": "Python Tutorial", "episode": 3}
+    assert_valid_chapters(metadata)
+    short = json.loads((out / "short" / "metadata" / "metadata.json").read_text())
+    assert short["chapters"] == [] and short["chapters_text"] == ""
+    assert len(list((out / "short" / "thumbnails").glob("*.jpg"))) == 3
+    report = load_report(out)
+    assert report["api"]["calls"] == 0 and report["api"]["cost_usd"] == 0
+
+
+@pytest.fixture(scope="module")
+def stub():
+    server = OpenAIStub().start()
+    yield server
+    server.stop()
+
+
+def llm_config(path: Path, cache: Path) -> Path:
+    path.write_text(yaml.safe_dump({"metadata": {"llm": {
+        "model": "stub-model", "cache_dir": str(cache), "backoff_s": 0.01,
+        "prices": {"stub-model": {"input": 50.0, "output": 100.0}}},
+        "transcript": {"price_per_minute": 0.01}}}))  # fmt: skip
+    return path
+
+
+def test_llm_metadata_with_transcript_cache_and_budget(lesson, stub, tmp_path):
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": stub.base_url}
+    config = llm_config(tmp_path / "llm.yaml", tmp_path / "llm-cache")
+    out = tmp_path / "out"
+    stub.script.extend(["429", "malformed"])  # one rate limit and one bad answer on the way
+    first = raybatch("batch", "process", str(lesson), "--output", str(out), "--config", str(config),
+                     "--transcribe", "--budget", "5", *RUN_FLAGS, env=env)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    episode = out / "python_tutorial_ep03_loops"
+    metadata = json.loads((episode / "metadata" / "metadata.json").read_text())
+    assert metadata["writer"] == {"kind": "llm", "model": "stub-model", "cached": False}
+    assert metadata["title"] == "Python Loops Explained"
+    assert [c["title"] for c in metadata["chapters"]][:2] == ["Section 1", "Section 2"]
+    assert_valid_chapters(metadata)
+    srt = (episode / "metadata" / "captions.srt").read_text()
+    assert srt.startswith("1\n00:00:00,400 --> ") and "for loop" in srt
+    assert (episode / "metadata" / "captions.vtt").read_text().startswith("WEBVTT")
+    index = assert_thumbnails_obey_the_rules(episode)
+    assert next(t for t in index["thumbnails"] if t["strategy"] == "title")["text"] == "Loops in Python"
+    requests_after_first = len(stub.requests)
+    assert len(stub.chat_requests()) == 4  # 2 videos + a retried 429 + a re-asked bad answer
+    assert len(stub.transcription_requests()) == 2
+    api = load_report(out)["api"]
+    assert api["calls"] == 6 and 0 < api["cost_usd"] <= 5 and api["budget_usd"] == 5
+    assert api["this_run"]["cost_usd"] == pytest.approx(api["cost_usd"], abs=1e-6)
+
+    # Into another folder: every answer comes from the cache.
+    again = tmp_path / "again"
+    second = raybatch("batch", "process", str(lesson), "--output", str(again), "--config", str(config),
+                      "--transcribe", "--budget", "5", *RUN_FLAGS, env=env)  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    assert len(stub.requests) == requests_after_first
+    api = load_report(again)["api"]
+    assert api["calls"] == 0 and api["cached_calls"] == 4 and api["cost_usd"] == 0
+
+    # A budget too small for one call: no call is made, the metadata is written offline.
+    poor = tmp_path / "poor"
+    third = raybatch("batch", "process", str(lesson), "--output", str(poor), "--config",
+                     str(llm_config(tmp_path / "other.yaml", tmp_path / "empty-cache")),
+                     "--budget", "0.0001", *RUN_FLAGS, env=env)  # fmt: skip
+    assert third.returncode == 0, third.stderr
+    assert len(stub.requests) == requests_after_first
+    metadata = json.loads((poor / "python_tutorial_ep03_loops" / "metadata" / "metadata.json").read_text())
+    assert metadata["writer"] == {"kind": "offline", "fallback_reason": "budget"}
+    report = load_report(poor)
+    assert report["api"]["this_run"]["refused"] >= 1 and report["api"]["cost_usd"] == 0
+    assert any("--budget reached" in w for v in report["videos"] for w in v["warnings"])
+
+    # The key is nowhere: outputs, reports, manifests, logs, the cache, the job registry.
+    for result in (first, second, third):
+        assert KEY not in result.stdout + result.stderr
+    roots = [out, again, poor, tmp_path / "llm-cache", Path(os.environ["RAYBATCH_HOME"])]
+    for root in roots:
+        for path in root.rglob("*"):
+            if path.is_file():
+                assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_estimate_before_running(lesson, stub, tmp_path):
+    config = llm_config(tmp_path / "llm.yaml", tmp_path / "cache")
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": stub.base_url}
+    before = len(stub.requests)
+    result = raybatch("batch", "estimate", str(lesson), "--config", str(config), "--transcribe",
+                      "--budget", "0.0001", env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "python_tutorial_ep03_loops.mp4" in result.stdout and "short.mp4" in result.stdout
+    total = next(line for line in result.stdout.splitlines() if line.startswith("total"))
+    assert int(total.split()[1]) == 4  # a metadata call and a transcription per video
+    assert "not enough for every call" in result.stdout
+    assert len(stub.requests) == before  # nothing was sent
+    offline = raybatch("batch", "estimate", str(lesson))
+    assert "offline" in offline.stdout and offline.returncode == 0
