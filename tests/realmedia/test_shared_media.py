@@ -7,8 +7,14 @@ import shutil
 
 import pytest
 
+from raybatch.package.thumbnails import BLUR_FLOOR
 from tests.conftest import SHARED_MEDIA
-from tests.helpers import assert_verified_output, load_report
+from tests.helpers import (
+    assert_thumbnails_obey_the_rules,
+    assert_valid_chapters,
+    assert_verified_output,
+    load_report,
+)
 
 pytestmark = [
     pytest.mark.realmedia,
@@ -30,6 +36,8 @@ DECODABLE = [
     "pyscenedetect/delayed_start.mp4",
     "pyscenedetect/goldeneye-vfr-drop3.mp4",
     "pyscenedetect/issue-134-rotate.mp4",
+    "moviepy/big_buck_bunny_0_30.webm",
+    "auto-editor/example.mp4",
 ]
 NOT_VIDEO = ["moviepy/with-attached-pic.mp3", "auto-editor/aac.m4a"]
 
@@ -100,3 +108,27 @@ def test_files_without_video_are_clear_errors(real_run):
     messages = {e["file"].rsplit("/", 1)[1]: e["message"] for e in errors}
     assert "only cover art" in messages["with-attached-pic.mp3"]
     assert "streams found: audio" in messages["aac.m4a"]
+
+
+def test_every_video_gets_thumbnails_and_long_ones_chapters(real_run):
+    _, out = real_run
+    report = load_report(out)
+    for entry in (v for v in report["videos"] if v["status"] == "done"):
+        folder = out / entry["video"]
+        analysis = json.loads((folder / "metadata" / "analysis.json").read_text())
+        black = sum(b - a for a, b in analysis["picture"]["black"])
+        detail = analysis["picture"]["statistics"]["sharpness"]
+        if black >= analysis["duration_s"] - 0.1 or detail < BLUR_FLOOR:
+            # Nothing but black (no_duration.webm) or a flat field (delayed_start.mp4): no frame
+            # may become a thumbnail, and the video says so.
+            assert not (folder / "thumbnails").exists()
+            assert any("no usable frame" in w for w in entry["warnings"])
+            continue
+        assert_thumbnails_obey_the_rules(folder)
+        metadata = json.loads((folder / "metadata" / "metadata.json").read_text())
+        if metadata["duration_s"] >= 30:
+            assert_valid_chapters(metadata)
+        else:
+            assert metadata["chapters"] == [], entry["video"]
+    bunny = json.loads((out / "big_buck_bunny_0_30" / "metadata" / "metadata.json").read_text())
+    assert len(bunny["chapters"]) == 3

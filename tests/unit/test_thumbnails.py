@@ -160,3 +160,14 @@ def test_bad_theme_is_a_clear_error():
         ThumbnailTheme(text_color="blurple")
     with pytest.raises(ValueError, match="no such file"):
         ThumbnailTheme(logo="/nonexistent/logo.png")
+
+
+def test_free_spans_and_spread_give_candidates_clear_of_transitions():
+    avoid = t.avoid_zones(2.4, boundaries_s=[], transitions_s=[(0.86, 1.14)])
+    free = t.free_spans([(0.0, 2.4)], avoid)
+    assert free == [(pytest.approx(1.64), pytest.approx(1.9))]
+    free = t.free_spans([(0.0, 10.0), (12.0, 20.0)], t.avoid_zones(20.0, [5.0], []))
+    assert free[0] == (12.0, 19.5) and len(free) == 3
+    times = t.spread(free, 6)
+    assert len(times) == 6 and not any(t.inside(x, t.avoid_zones(20.0, [5.0], [])) for x in times)
+    assert all(any(a <= x <= b for a, b in free) for x in times)
