@@ -74,6 +74,7 @@ def test_segments_of_one_video_run_on_several_encoders(ray_run):
         "encode",
         "assemble",
         "verify",
+        "package",
     }
 
 
