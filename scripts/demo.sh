@@ -12,6 +12,9 @@ set -e
 echo
 echo "Enhanced videos:"
 find demo_output -name 'enhanced_*.mp4' | sort | sed 's/^/  /'
+echo "Thumbnails and metadata:"
+find demo_output -path '*/thumbnails/*.jpg' | sort | sed 's/^/  /'
+find demo_output -name metadata.json -not -path '*/.raybatch/*' | sort | sed 's/^/  /'
 echo "Reports: demo_output/summary/ (batch_report.json, processing_metrics.json, error_log.json, metrics/*.parquet)"
 # Exit 1 means 'some videos failed': expected here, the sample has one broken file on purpose.
 [ "$code" -le 1 ] || exit "$code"
