@@ -570,12 +570,8 @@ def api_totals(
     this run alone (the budget applies per run)."""
     from raybatch.llm.budget import Spending
 
-    total = Spending()
-    for outcome in outcomes:
-        usage = (outcome.get("package") or {}).get("usage")
-        if usage:
-            total.add({k: v for k, v in usage.items() if hasattr(total, k)})
-    return {**total.to_dict(), "budget_usd": budget_usd, "this_run": this_run}
+    total = Spending.total((outcome.get("package") or {}).get("usage") for outcome in outcomes)
+    return {**total, "budget_usd": budget_usd, "this_run": this_run}
 
 
 def _type_summary(outcomes: list[dict[str, Any]], context: RunContext) -> dict[str, dict[str, Any]]:

@@ -76,6 +76,19 @@ class Edl:
                 return out_start + source_frame - start
         return None
 
+    def to_output_times(self, source_times_s: list[float]) -> list[float]:
+        """Source times on the edited timeline (seconds); times the edit removed are dropped."""
+        rate = Fraction(self.fps)
+        # Times arrive rounded to the millisecond: a twentieth of a frame of slack keeps a frame's
+        # own start time on that frame.
+        frames = (self.to_output_frame(math.floor(t * rate + 0.05)) for t in source_times_s)
+        return [float(f / rate) for f in frames if f is not None]
+
+    def cut_times(self) -> list[float]:
+        """Where the edit joins two kept ranges, on the edited timeline (seconds)."""
+        rate = Fraction(self.fps)
+        return [float(start / rate) for start, _ in self.output_ranges()[1:]]
+
     def source_ranges(self, out_start: int, out_end: int) -> list[Range]:
         """The source ranges that make up edited frames ``[out_start, out_end)``."""
         pieces = []

@@ -7,6 +7,7 @@ One ledger per job: in-process for the local executor, a named Ray actor for the
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,7 +27,17 @@ class Spending:
 
     def add(self, other: dict[str, Any]) -> None:
         for name, value in other.items():
-            setattr(self, name, getattr(self, name) + value)
+            if name in self.__dataclass_fields__:
+                setattr(self, name, getattr(self, name) + value)
+
+    @classmethod
+    def total(cls, usages: Iterable[dict[str, Any] | None]) -> dict[str, Any]:
+        """The sum of usage dicts (``None`` and unknown keys are skipped)."""
+        spending = cls()
+        for usage in usages:
+            if usage:
+                spending.add(usage)
+        return spending.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

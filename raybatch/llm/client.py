@@ -369,10 +369,7 @@ class Caller:
         """This caller's totals."""
         from raybatch.llm.budget import Spending
 
-        total = Spending()
-        for record in self.records:
-            total.add(record.usage())
-        return total.to_dict()
+        return Spending.total(record.usage() for record in self.records)
 
 
 def _get(item: Any, name: str) -> Any:

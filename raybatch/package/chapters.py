@@ -136,29 +136,6 @@ def chapter_text(chapters: list[Chapter], duration_s: float) -> str:
     return "\n".join(f"{timestamp(c.start_s, duration_s)} {c.title}" for c in chapters)
 
 
-def edited_times(source_times_s: list[float], keep_s: list[tuple[float, float]]) -> list[float]:
-    """Source times mapped onto the edited timeline; times inside removed ranges are dropped."""
-    mapped, position, bounds = [], 0.0, []
-    for start, end in keep_s:
-        bounds.append((start, end, position))
-        position += end - start
-    for time_s in source_times_s:
-        for start, end, out in bounds:
-            if start <= time_s < end:
-                mapped.append(out + time_s - start)
-                break
-    return mapped
-
-
-def cut_points(keep_s: list[tuple[float, float]]) -> list[float]:
-    """Where the edit joins two kept ranges, on the edited timeline."""
-    points, position = [], 0.0
-    for start, end in keep_s[:-1]:
-        position += end - start
-        points.append(position)
-    return points
-
-
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}", re.UNICODE)
 STOPWORDS = frozenset(
     [

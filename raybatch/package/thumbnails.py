@@ -12,7 +12,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from raybatch.analysis.picture import BLACK_LUMA, colourfulness, laplacian_variance, luma, rgb_to_hsv
+from raybatch.analysis.edl import complement, intersect, merge_spans
+from raybatch.analysis.picture import (
+    BLACK_LUMA,
+    colourfulness,
+    laplacian_variance,
+    luma,
+    rgb_to_hsv,
+    stretches,
+)
 
 #: Nothing within this many seconds of a cut, a fade or the video's ends is ever picked.
 TRANSITION_MARGIN_S = 0.5
@@ -105,17 +113,6 @@ def typical_sharpness(qualities: list[FrameQuality]) -> float | None:
 Span = tuple[float, float]
 
 
-def merge(spans: list[Span]) -> list[Span]:
-    """Overlapping or touching spans joined, in order."""
-    merged: list[list[float]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(a, b) for a, b in merged]
-
-
 def avoid_zones(
     duration_s: float,
     boundaries_s: list[float],
@@ -127,23 +124,13 @@ def avoid_zones(
     spans = [(0.0, margin_s), (max(0.0, duration_s - margin_s), duration_s)]
     spans += [(t - margin_s, t + margin_s) for t in boundaries_s]
     spans += [(a - margin_s, b + margin_s) for a, b in transitions_s]
-    return merge(spans)
+    return merge_spans(spans)
 
 
 def free_spans(kept: list[Span], avoid: list[Span]) -> list[Span]:
     """The parts of the kept ranges outside every zone to avoid, longest first."""
-    free: list[Span] = []
-    for start, end in kept:
-        cursor = start
-        for a, b in merge(avoid):
-            if b <= cursor or a >= end:
-                continue
-            if a > cursor:
-                free.append((cursor, a))
-            cursor = max(cursor, b)
-        if cursor < end:
-            free.append((cursor, end))
-    return sorted(free, key=lambda span: span[0] - span[1])
+    end = max((b for _, b in kept), default=0.0)
+    return sorted(intersect(kept, complement(avoid, end)), key=lambda span: span[0] - span[1])
 
 
 def spread(spans: list[Span], count: int) -> list[float]:
@@ -191,29 +178,12 @@ def fade_spans(
             steps += 1
         spans.append((start / fps, stop / fps))
         index = end
-    return merge(spans)
+    return merge_spans(spans)
 
 
 def probability_spans(probabilities: np.ndarray, fps: float, threshold: float = 0.1) -> list[Span]:
     """The frames a shot model saw as part of a transition (a gradual one spans many)."""
-    above = np.asarray(probabilities) >= threshold
-    spans: list[Span] = []
-    index = 0
-    while index < len(above):
-        if above[index]:
-            end = index
-            while end < len(above) and above[end]:
-                end += 1
-            spans.append((index / fps, end / fps))
-            index = end
-        else:
-            index += 1
-    return spans
-
-
-def kept_source_spans(keep_frames: list[tuple[int, int]], fps: float) -> list[Span]:
-    """The EDL's keep-ranges in source seconds."""
-    return [(a / fps, b / fps) for a, b in keep_frames]
+    return [(a / fps, b / fps) for a, b in stretches(np.asarray(probabilities) >= threshold, fps, 0.0)]
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 
-from raybatch.analysis.edl import Edl, build_edl, policy_for
+from raybatch.analysis.edl import Edl, build_edl, merge_spans, policy_for
 from raybatch.analysis.enhance import derive_enhancement
 from raybatch.analysis.otio_export import edl_to_otio
 from raybatch.analysis.picture import (
@@ -63,7 +63,7 @@ from raybatch.media.commands import analysis_audio_args, analysis_video_args, ev
 from raybatch.media.loudness import parse_loudnorm_json
 from raybatch.media.probe import MediaInfo, VideoStream
 from raybatch.media.runner import SIDE_PIPE, run_command
-from raybatch.package.thumbnails import fade_spans, merge, probability_spans
+from raybatch.package.thumbnails import fade_spans, probability_spans
 from raybatch.stages.base import Resources, RunContext, Stage, StageFailure, StageMeasure, WorkItem
 from raybatch.stages.media_stages import video_work_dir
 from raybatch.stages.planning import total_frames
@@ -406,7 +406,7 @@ class ShotDetectionStage(_ModelStage):
             # never come from there.
             "transitions": [
                 [round(a, 3), round(b, 3)]
-                for a, b in merge(
+                for a, b in merge_spans(
                     probability_spans(detection.probabilities, rate) + fade_spans(brightness, rate)
                 )
             ],

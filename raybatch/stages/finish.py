@@ -113,7 +113,6 @@ def finish_video(
                 evidence = Evidence.load(context, first.video_key, media, shots.result if shots else None)
                 packaged.update(
                     package.package(
-                        video_key=first.video_key,
                         relative_path=first.relative_path,
                         source_local=source_local,
                         output_local=local_out,

@@ -21,7 +21,7 @@ import numpy as np
 
 from raybatch.analysis.edl import Edl
 from raybatch.io.storage import exists, join, read_json
-from raybatch.llm.budget import find_ledger
+from raybatch.llm.budget import Spending, find_ledger
 from raybatch.llm.client import BudgetExceeded, Caller, LlmUnavailable, chat_endpoint, transcription_endpoint
 from raybatch.media.commands import frame_grab_args, speech_audio_args
 from raybatch.media.probe import MediaInfo
@@ -47,16 +47,20 @@ class Evidence:
     """Everything the analysis left about one video, on the source timeline."""
 
     duration_s: float  # source
-    fps: float
     content_type: str
-    keep_s: list[tuple[float, float]]
-    removed_s: float = 0.0
+    edl: Edl
     shots_s: list[float] = field(default_factory=list)
     transitions_s: list[tuple[float, float]] = field(default_factory=list)
     silences_s: list[tuple[float, float]] = field(default_factory=list)
     speech_s: float | None = None
     samples: dict[str, list[float]] | None = None
     loudness_lufs: float | None = None
+
+    @property
+    def keep_s(self) -> list[tuple[float, float]]:
+        """The EDL's keep-ranges in source seconds."""
+        rate = Fraction(self.edl.fps)
+        return [(float(a / rate), float(b / rate)) for a, b in self.edl.keep]
 
     @classmethod
     def load(cls, context: RunContext, video_key: str, media: MediaInfo, shots: dict | None) -> Evidence:
@@ -71,10 +75,8 @@ class Evidence:
         speech = analysis.get("speech") or []
         return cls(
             duration_s=media.duration_s or edl.source_frames / fps,
-            fps=fps,
             content_type=(analysis.get("content_type") or {}).get("value") or context.preset["content_type"],
-            keep_s=[(a / fps, b / fps) for a, b in edl.keep],
-            removed_s=(edl.source_frames - edl.kept_frames) / fps,
+            edl=edl,
             shots_s=[s["time_s"] for s in (shots or {}).get("shots", [])],
             transitions_s=[tuple(t) for t in (shots or {}).get("transitions", [])],
             silences_s=[tuple(s) for s in analysis.get("silences") or []],
@@ -96,7 +98,6 @@ class PackageStage(Stage):
     def package(
         self,
         *,
-        video_key: str,
         relative_path: str,
         source_local: str,
         output_local: str,
@@ -109,13 +110,14 @@ class PackageStage(Stage):
         """Write ``thumbnails/`` and ``metadata/`` files under ``staging``; returns what was made
         (files relative to the video's folder, writer, usage, warnings)."""
         metadata_settings = self.settings["metadata"]
-        self._transcript_usage: dict | None = None
         ledger = find_ledger(self.context.job_id)
         warnings: list[str] = []
         files: list[str] = []
         os.makedirs(join(staging, "metadata"), exist_ok=True)
 
-        transcript = self._transcript(output_local, output_duration_s, ledger, warnings, measure)
+        transcript, transcript_usage = self._transcript(
+            output_local, output_duration_s, ledger, warnings, measure
+        )
         boundaries = self._boundaries(evidence, transcript)
         planned = chapter_rules.plan_chapters(output_duration_s, boundaries)
         chapter_texts = [
@@ -135,7 +137,9 @@ class PackageStage(Stage):
             speech_ratio=round(evidence.speech_s / evidence.duration_s, 3)
             if evidence.speech_s is not None and evidence.duration_s
             else None,
-            removed_s=round(evidence.removed_s, 3),
+            removed_s=round(
+                (evidence.edl.source_frames - evidence.edl.kept_frames) / float(Fraction(evidence.edl.fps)), 3
+            ),
             cuts=max(0, len(evidence.keep_s) - 1),
             loudness_lufs=evidence.loudness_lufs,
             resolution="x".join(str(v) for v in media.video.display_size),
@@ -145,7 +149,8 @@ class PackageStage(Stage):
             series=series,
             episode=episode,
         )
-        draft, writer_info, usage = self._write(facts, ledger, warnings)
+        draft, writer_info, chat_usage = self._write(facts, ledger, warnings)
+        usage = Spending.total([chat_usage, transcript_usage])
         for chapter, title in zip(planned, draft.chapter_titles, strict=False):
             chapter.title = title
         chapter_list = chapter_rules.chapter_text(planned, output_duration_s)
@@ -205,10 +210,13 @@ class PackageStage(Stage):
 
     # --- transcript, chapters, text -------------------------------------------------------
 
-    def _transcript(self, output_local, duration_s, ledger, warnings, measure) -> dict | None:
+    def _transcript(
+        self, output_local, duration_s, ledger, warnings, measure
+    ) -> tuple[dict | None, dict | None]:
+        """The kept speech transcribed (on the edited timeline), and what that used."""
         endpoint = transcription_endpoint(self.settings["metadata"], ledger)
         if endpoint is None or not duration_s:
-            return None
+            return None, None
         caller = Caller(endpoint, ledger)
         segments, texts, language = [], [], None
         with tempfile.TemporaryDirectory(prefix="raybatch-speech-") as folder:
@@ -226,19 +234,20 @@ class PackageStage(Stage):
                     language = language or part["language"]
             except (LlmUnavailable, BudgetExceeded) as exc:
                 warnings.append(f"no transcript: {exc}")
-                self._transcript_usage = caller.usage()
-                return None
-        self._transcript_usage = caller.usage()
-        return {"segments": segments, "text": " ".join(texts).strip(), "language": _language_code(language)}
+                return None, caller.usage()
+        transcript = {
+            "segments": segments,
+            "text": " ".join(texts).strip(),
+            "language": _language_code(language),
+        }
+        return transcript, caller.usage()
 
     def _boundaries(self, evidence: Evidence, transcript: dict | None) -> list[chapter_rules.Boundary]:
-        keep = evidence.keep_s
-        boundaries = [
-            chapter_rules.Boundary(t, "shot") for t in chapter_rules.edited_times(evidence.shots_s, keep)
-        ]
-        boundaries += [chapter_rules.Boundary(t, "cut") for t in chapter_rules.cut_points(keep)]
+        edl = evidence.edl
+        boundaries = [chapter_rules.Boundary(t, "shot") for t in edl.to_output_times(evidence.shots_s)]
+        boundaries += [chapter_rules.Boundary(t, "cut") for t in edl.cut_times()]
         pauses = [(a + b) / 2 for a, b in evidence.silences_s if b - a >= PAUSE_S]
-        boundaries += [chapter_rules.Boundary(t, "pause") for t in chapter_rules.edited_times(pauses, keep)]
+        boundaries += [chapter_rules.Boundary(t, "pause") for t in edl.to_output_times(pauses)]
         if transcript:
             boundaries += [
                 chapter_rules.Boundary(t, "topic")
@@ -275,8 +284,7 @@ class PackageStage(Stage):
                 info["fallback_reason"] = str(exc)
         if draft is None:
             draft = OfflineWriter().write(facts)
-        usage = _sum_usage(caller.usage() if caller else None, self._transcript_usage)
-        return draft, info, usage
+        return draft, info, caller.usage() if caller else None
 
     # --- thumbnails ------------------------------------------------------------------------
 
@@ -399,7 +407,7 @@ class PackageStage(Stage):
                 "file": name,
                 "strategy": strategy,
                 "source_time_s": round(chosen.time_s, 3),
-                "edited_time_s": _round(chapter_rules.edited_times([chosen.time_s], evidence.keep_s)),
+                "edited_time_s": _round(evidence.edl.to_output_times([chosen.time_s])),
                 "text": used_text,
                 "focus": focus if strategy == "closeup" else None,
                 "scores": chosen.scores,
@@ -443,16 +451,6 @@ def _language_code(language: str | None) -> str | None:
         "portuguese": "pt", "dutch": "nl", "japanese": "ja", "chinese": "zh", "korean": "ko",
     }  # fmt: skip
     return names.get(language.lower(), language.lower())
-
-
-def _sum_usage(*parts: dict | None) -> dict[str, Any]:
-    from raybatch.llm.budget import Spending
-
-    total = Spending()
-    for part in parts:
-        if part:
-            total.add({k: v for k, v in part.items() if k != "budget_usd"})
-    return total.to_dict()
 
 
 def _write_text(path: str, text: str) -> None:

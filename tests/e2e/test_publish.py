@@ -57,6 +57,11 @@ def test_offline_metadata_and_thumbnails(lesson, tmp_path):
     result = raybatch("batch", "process", str(lesson), "--output", str(out), *RUN_FLAGS)
     assert result.returncode == 0, result.stderr
     episode = out / "python_tutorial_ep03_loops"
+    analysis = json.loads((episode / "metadata" / "analysis.json").read_text())
+    # The rules below are only as strong as what they are checked against: the two shot changes
+    # and the fade to black (22.5-24 s) must have been found.
+    assert [round(s["time_s"]) for s in analysis["shots"]] == [12, 24]
+    assert any(a <= 23.0 and b >= 23.9 for a, b in analysis["transitions"]), analysis["transitions"]
     assert_thumbnails_obey_the_rules(episode)
     metadata = json.loads((episode / "metadata" / "metadata.json").read_text())
     assert metadata["writer"]["kind"] == "offline"

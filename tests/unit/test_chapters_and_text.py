@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from raybatch.analysis.edl import Edl
 from raybatch.package import captions
 from raybatch.package import chapters as ch
 from raybatch.package.writers import (
@@ -47,16 +48,21 @@ def test_starts_are_whole_seconds_and_stay_ten_seconds_apart():
 def test_cuts_that_merge_two_chapters():
     # Two shot changes at 40 s and 48 s of the source; the edit removes 41-47 s, so on the
     # edited timeline they are 2 s apart: they cannot both start chapters.
-    keep = [(0.0, 41.0), (47.0, 70.0)]
-    edited = ch.edited_times([20.0, 40.0, 48.0, 44.0], keep)
+    edl = Edl(fps="25", source_frames=70 * 25, keep=[(0, 41 * 25), (47 * 25, 70 * 25)])
+    edited = edl.to_output_times([20.0, 40.0, 48.0, 44.0])
     assert edited == [20.0, 40.0, 42.0]  # 44 s was cut away
-    boundaries = [ch.Boundary(t, "shot") for t in edited] + [
-        ch.Boundary(t, "cut") for t in ch.cut_points(keep)
-    ]
+    assert edl.cut_times() == [41.0]
+    boundaries = [ch.Boundary(t, "shot") for t in edited] + [ch.Boundary(t, "cut") for t in edl.cut_times()]
     chapters = ch.plan_chapters(64.0, boundaries)
     assert valid(chapters, 64.0)
     starts = [c.start_s for c in chapters]
     assert not ({40.0, 42.0} <= set(starts))
+
+
+def test_millisecond_rounded_times_stay_on_their_frame():
+    edl = Edl(fps="30000/1001", source_frames=300, keep=[(0, 100), (150, 300)])
+    source = [round(f * 1001 / 30000, 3) for f in (10, 99, 100, 149, 150, 151)]
+    assert [round(t * 30000 / 1001) for t in edl.to_output_times(source)] == [10, 99, 100, 101]
 
 
 def test_a_chapter_that_would_start_after_the_end_is_never_made():
