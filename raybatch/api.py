@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -17,10 +18,34 @@ import psutil
 from raybatch.config.model import RaybatchConfig, parse_size
 from raybatch.config.presets import CONTENT_TYPES
 from raybatch.executors.base import Pipeline
-from raybatch.executors.resources import ModelPlan, PoolPlan, plan_encoder_pool, plan_model_actors
+from raybatch.executors.placement import (
+    LOCAL_NVENC_SESSIONS,
+    NVENC_RESOURCE,
+    choose_video_encoder,
+    nvenc_device_present,
+    probe_on_cluster,
+    try_encoder,
+)
+from raybatch.executors.resources import (
+    ModelPlan,
+    PoolPlan,
+    plan_encoder_pool,
+    plan_model_actors,
+    plan_nvenc_pool,
+)
 from raybatch.io.cache import content_fingerprint
 from raybatch.io.metrics import write_metrics_parquet
-from raybatch.io.storage import join, normalise_root, remove_tree, size, write_json_atomic
+from raybatch.io.storage import (
+    check_output_location,
+    configure_storage,
+    explain_storage_error,
+    is_local,
+    join,
+    normalise_root,
+    remove_tree,
+    size,
+    write_json_atomic,
+)
 from raybatch.jobs.ids import claim_job_id
 from raybatch.jobs.manifest import UNFINISHED, JobManifest
 from raybatch.llm.budget import close_ledger, open_ledger
@@ -180,20 +205,76 @@ class _MemorySampler:
 
 
 def connect_ray(address: str | None) -> bool:
-    """Connect to Ray: the given address, the cluster this process runs in (``RAY_ADDRESS``, set
-    by ``ray job submit``), else an embedded local instance. Returns whether we started it."""
+    """Connect to Ray and return whether this process started it.
+
+    ``address`` (``--ray-address``: ``host:port``, ``ray://host:10001`` or ``auto`` for the
+    cluster this machine belongs to) wins; else the cluster this process runs in: ``ray job
+    submit`` sets ``RAY_ADDRESS`` for its entrypoint, so a submitted batch joins that cluster and
+    never starts or stops one. Otherwise an embedded Ray on this machine only; ``local`` is
+    explicit because Ray's own default would silently join any ``ray start`` cluster here."""
     import ray
 
     if ray.is_initialized():
         return False
     target = address or os.environ.get("RAY_ADDRESS")
     if target and target != "local":
-        ray.init(address=target, logging_level=logging.WARNING, log_to_driver=False)
+        try:
+            ray.init(address=target, logging_level=logging.WARNING, log_to_driver=False)
+        except ConnectionError as exc:
+            raise ValueError(
+                f"cannot reach the Ray cluster at {target}: {exc}; check --ray-address / RAY_ADDRESS "
+                "(and, with token auth, RAY_AUTH_TOKEN or ~/.ray/auth_token)"
+            ) from None
         return False
     # Embedded: bind loopback only, no dashboard; nothing outside this machine can reach it.
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    # A workstation's own GPU encoder counts like a cluster node's (the test encode decides).
+    resources = {NVENC_RESOURCE: LOCAL_NVENC_SESSIONS} if nvenc_device_present() else None
+    ray.init(
+        address="local",
+        include_dashboard=False,
+        resources=resources,
+        logging_level=logging.WARNING,
+        log_to_driver=False,
+    )
     return True
+
+
+def cluster_nodes() -> list[dict[str, Any]]:
+    """The live nodes of the connected cluster: id, address and resources (for the report, and
+    to tell which node ran what in the metrics)."""
+    import ray
+
+    return [
+        {
+            "node": node["NodeID"][:12],
+            "address": node["NodeManagerAddress"],
+            "resources": {k: v for k, v in node["Resources"].items() if not k.startswith("node:")},
+        }
+        for node in ray.nodes()
+        if node.get("Alive")
+    ]
+
+
+def cpu_node_cpus(nodes: list[dict[str, Any]]) -> float:
+    """CPUs of the nodes without GPUs: the x264 pool is sized from these, so that encoders do
+    not fill the GPU nodes' CPUs that their model actors need (Ray itself places CPU-only work
+    on GPU nodes only when the CPU nodes are full). 0 when every node has a GPU."""
+    return sum(node["resources"].get("CPU", 0) for node in nodes if not node["resources"].get("GPU"))
+
+
+def warn_about_local_paths(nodes: list[dict[str, Any]], *uris: str) -> list[str]:
+    """A warning for each local path when the cluster spans several machines: every node must
+    see the same files there (a shared filesystem), or the path should be a bucket URL."""
+    hosts = {node["address"] for node in nodes}
+    if len(hosts) < 2:
+        return []
+    return [
+        f"{uri} is a local path but the cluster spans {len(hosts)} machines: every node must mount it at "
+        "the same place (NFS, EFS, Filestore), or use object storage (s3://, gs://)"
+        for uri in uris
+        if uri and is_local(uri)
+    ]
 
 
 def cluster_capacity(executor: str) -> tuple[float, float | None]:
@@ -220,7 +301,9 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
     job: a unique id, and a manifest with every input's content fingerprint."""
     if not config.input and sources is None:
         raise ValueError("no input given: set `input` in the config or pass INPUT on the command line")
+    configure_storage(config.storage.options)
     output_root = normalise_root(config.output.directory)
+    check_output_location(output_root)
     batch = config.batch
     if sources is None:
         found = discover_inputs(
@@ -238,12 +321,15 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
         output=output_root,
         work=join(output_root, ".raybatch", "work", job_id),
         input=config.input or "(file list)",
-        config=config.model_dump(mode="json"),
+        config=config.public_dump(),
     )
     for video, key in zip(found, keys, strict=True):
         fingerprint = _fingerprint_or_empty(video.uri)
         manifest.add_video(key, video.uri, video.relative_path, video.size_bytes, fingerprint)
-    manifest.save()
+    try:
+        manifest.save()
+    except OSError as exc:
+        raise explain_storage_error(output_root, exc, writing=True) from None
     return manifest
 
 
@@ -301,23 +387,59 @@ def run_batch(
     manifest.state = "running"
     manifest.save()
 
-    started_ray = connect_ray(batch.ray_address) if batch.executor == "ray" else False
+    on_ray = batch.executor == "ray"
+    started_ray = connect_ray(batch.ray_address) if on_ray else False
     try:
         cpus, memory = cluster_capacity(batch.executor)
         gpus = cluster_gpus(batch.executor)
-        preset = processing.preset()
+        nodes = cluster_nodes() if on_ray else []
+        run_warnings = warn_about_local_paths(nodes, config.input or "", output_root)
+        if on_ray:
+            nvenc = sum(node["resources"].get(NVENC_RESOURCE, 0) for node in nodes)
+            choice = choose_video_encoder(processing.encoder, nvenc, probe_on_cluster)
+        else:
+            nvenc = LOCAL_NVENC_SESSIONS if nvenc_device_present() else 0
+            choice = choose_video_encoder(processing.encoder, nvenc, try_encoder)
+        run_warnings += [choice.warning] if choice.warning else []
+        for warning in run_warnings:
+            log.warning(warning)
+        preset = dataclasses.replace(processing.preset(), encoder=choice.encoder)
         models = plan_model_actors(cpus, gpus, processing.model_gpus)
-        pool = plan_encoder_pool(
-            cpus,
-            memory,
-            encoder_cpus=processing.encoder_cpus,
-            encoder_memory_bytes=preset.encoder_memory_bytes,
-            max_concurrent=batch.max_concurrent_jobs,
-            max_memory_bytes=batch.max_memory_gb * 1024**3 if batch.max_memory_gb else None,
-            sequential=batch.processing_mode == "sequential",
-            fixed=batch.resource_management == "fixed",
-            models_cpus=2 * models.size * models.num_cpus if processing.analysis else 0.0,
+        models_cpus = 2 * models.size * models.num_cpus if processing.analysis else 0.0
+        cpu_nodes = cpu_node_cpus(nodes)
+        if choice.hardware:
+            pool = plan_nvenc_pool(
+                nvenc, cpus, encoder_memory_bytes=preset.encoder_memory_bytes, models_cpus=models_cpus
+            )
+        else:
+            pool = plan_encoder_pool(
+                cpu_nodes or cpus,
+                memory,
+                encoder_cpus=processing.encoder_cpus,
+                encoder_memory_bytes=preset.encoder_memory_bytes,
+                max_concurrent=batch.max_concurrent_jobs,
+                max_memory_bytes=batch.max_memory_gb * 1024**3 if batch.max_memory_gb else None,
+                sequential=batch.processing_mode == "sequential",
+                fixed=batch.resource_management == "fixed",
+                # Model actors with a GPU claim run on GPU nodes, not on the CPU nodes counted here.
+                models_cpus=0.0 if cpu_nodes and models.num_gpus else models_cpus,
+            )
+        # On a cluster the pool follows its resources as nodes join; an embedded Ray, or any
+        # explicit bound (--max-concurrent, --sequential, fixed), keeps the planned size.
+        autoscale = (
+            on_ray
+            and not started_ray
+            and batch.resource_management == "adaptive"
+            and batch.processing_mode == "parallel"
+            and not batch.max_concurrent_jobs
         )
+        placement = {
+            "nodes": nodes,
+            "encoder": {"name": choice.encoder, "reason": choice.reason},
+            "autoscaling_encoder_pool": autoscale,
+            "inside_ray_job": "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ,
+            "warnings": run_warnings,
+        }
         context = RunContext(
             job_id=job_id,
             output_root=output_root,
@@ -339,6 +461,7 @@ def run_batch(
             strict_mode=batch.strict_mode,
             video_timeout_s=batch.video_timeout_s,
             package={"thumbnails": config.thumbnails.model_dump(), "metadata": config.metadata.model_dump()},
+            storage_options=config.storage.options,
         )
         key_name = config.metadata.llm.api_key_env
         ledger = open_ledger(
@@ -366,7 +489,13 @@ def run_batch(
                 *shot_stages,
                 EncodeSegmentStage(
                     context,
-                    Resources(num_cpus=pool.num_cpus, memory_bytes=pool.memory_bytes, pool_size=pool.size),
+                    Resources(
+                        num_cpus=pool.num_cpus,
+                        memory_bytes=pool.memory_bytes,
+                        pool_size=pool.size,
+                        custom={NVENC_RESOURCE: 1} if choice.hardware else {},
+                        autoscale=autoscale,
+                    ),
                 ),
             ],
             finish=finish_video,
@@ -447,6 +576,7 @@ def run_batch(
         models,
         run_number,
         spending,
+        placement,
     )
     # Finished segments stay for resume and retry until every video of the job is done.
     if not config.output.keep_work_files and manifest.state == "completed":
@@ -602,6 +732,7 @@ def _write_reports(
     models: ModelPlan | None = None,
     run_number: int = 1,
     spending: dict[str, Any] | None = None,
+    placement: dict[str, Any] | None = None,
 ) -> str:
     summary = join(output_root, "summary")
     done = [o for o in outcomes if o["status"] == "done"]
@@ -626,11 +757,12 @@ def _write_reports(
         "input": config.input,
         "output": output_root,
         "executor": config.batch.executor,
-        "config": config.model_dump(mode="json"),
+        "config": config.public_dump(),
         "preset": context.preset,
         "encoder_settings": encoder_settings(context),
         "pool": pool.to_dict(),
         "models": models.to_dict() if models and context.analysis else None,
+        "placement": placement,
         "totals": {
             "videos": len(outcomes),
             "done": len(done),

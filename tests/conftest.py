@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def job_registry(tmp_path_factory):
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user_cache"))
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         os.environ.pop(name, None)
+    # Ray's token auth stays on, with a token of the test run's own: every Ray process the
+    # tests start (embedded, `ray start`, `ray job submit`, CLI subprocesses) reads it from
+    # here, and a developer's ~/.ray/auth_token is neither used nor created.
+    token = tmp_path_factory.mktemp("ray_auth") / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)
+    os.environ.pop("RAY_AUTH_TOKEN", None)
+    os.environ.pop("RAY_ADDRESS", None)
     return home
 
 
@@ -90,6 +100,7 @@ def ray_session():
     ray = pytest.importorskip("ray")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     if not ray.is_initialized():
-        ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+        # "local": a fresh instance even while a test cluster (tests/cluster) runs on this machine.
+        ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

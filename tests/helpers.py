@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -34,6 +36,25 @@ def assert_verified_output(path: Path, *, expected_duration: float, fps: str, ha
     ).stderr
     assert errors.strip() == ""
     return info
+
+
+def run_raybatch(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess, as a user runs it (``env`` adds to this environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "raybatch", *args],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+def read_metrics(out: Path) -> list[dict]:
+    """Every row of the run's Parquet stage metrics."""
+    import pyarrow.parquet as pq
+
+    files = sorted((out / "summary" / "metrics").glob("*.parquet"))
+    assert files, f"no metrics under {out}"
+    return [row for path in files for row in pq.read_table(path).to_pylist()]
 
 
 def video_md5s(path: Path) -> list[str]:

@@ -24,7 +24,7 @@ from raybatch.cli.status import render_job, render_job_list
 from raybatch.config.loader import ConfigError, load_config
 from raybatch.config.model import RaybatchConfig
 from raybatch.config.presets import CONTENT_TYPES, MODES, QUALITIES
-from raybatch.io.storage import normalise_root
+from raybatch.io.storage import normalise_root, without_redacted
 from raybatch.jobs.ids import job_output, register_job, registered_jobs, registry_root
 from raybatch.jobs.manifest import UNFINISHED, JobManifest, list_manifests
 from raybatch.stages.discover import InputError, read_file_list
@@ -138,6 +138,12 @@ _BATCH_OPTIONS = [
         help="ray (default) or local (in-process, no Ray).",
     ),
     click.option(
+        "--encoder",
+        type=click.Choice(["auto", "libx264", "h264_nvenc", "hevc_nvenc"]),
+        help="Video encoder: auto (default) uses NVENC on nodes advertising the `nvenc` resource when "
+        "a test encode there works, else x264 on CPU.",
+    ),
+    click.option(
         "--ray-address",
         help="Ray cluster address [default: the cluster this runs in, else an embedded Ray].",
     ),
@@ -176,6 +182,7 @@ def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
             "mode": flags["mode"],
             "auto_detect_type": flags["auto_detect_type"],
             "analysis": flags["analysis"],
+            "encoder": flags["encoder"],
         },
         "output": {
             "directory": flags["output"],
@@ -492,6 +499,8 @@ def _job_config(manifest: JobManifest, flags: dict[str, Any]) -> dict[str, Any]:
     monitoring = {k: v for k, v in _monitoring(flags).items() if v is not None}
     config = dict(manifest.config)
     config["monitoring"] = {**config.get("monitoring", {}), **monitoring}
+    if "storage" in config:
+        config["storage"] = {"options": without_redacted(config["storage"].get("options", {}))}
     return config
 
 

@@ -95,6 +95,9 @@ class ProcessingSettings(_Section):
     auto_detect_type: bool = False
     speech_margin_s: float | None = Field(default=None, ge=0, le=2)
     model_gpus: float = Field(default=0.25, gt=0, le=1)
+    #: auto: NVENC on nodes advertising the ``nvenc`` resource when a test encode there works,
+    #: else x264 on CPU nodes.
+    encoder: Literal["auto", "libx264", "h264_nvenc", "hevc_nvenc"] = "auto"
 
     def preset(self) -> Preset:
         """The preset with any explicit loudness override applied."""
@@ -235,6 +238,17 @@ class MetadataSettings(_Section):
     transcript: TranscriptSettings = Field(default_factory=TranscriptSettings)
 
 
+class StorageSettings(_Section):
+    """How inputs and outputs are reached (any fsspec URL: s3://, gs://, abfs://, memory://).
+
+    ``options`` are fsspec storage options per protocol, e.g. ``{"s3": {"endpoint_url":
+    "http://minio:9000"}}``; they reach every worker. Credentials are best left to the standard
+    environment (AWS_* variables, profiles, instance roles); any given here are redacted from
+    reports and manifests."""
+
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class RaybatchConfig(_Section):
     """The whole configuration of one batch run."""
 
@@ -245,6 +259,16 @@ class RaybatchConfig(_Section):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     thumbnails: ThumbnailSettings = Field(default_factory=ThumbnailSettings)
     metadata: MetadataSettings = Field(default_factory=MetadataSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
 
     def preset(self) -> Preset:
         return self.processing.preset()
+
+    def public_dump(self) -> dict[str, Any]:
+        """The configuration as JSON-ready data with every secret redacted (for reports and
+        manifests, which anyone reading the output may see)."""
+        from raybatch.io.storage import redact_options
+
+        data = self.model_dump(mode="json")
+        data["storage"]["options"] = redact_options(data["storage"]["options"])
+        return data

@@ -25,6 +25,7 @@ class _StageActor:
 
     def __init__(self, stage: Stage):
         self.stage = stage
+        stage.context.apply_storage()
         stage.setup()
         stage._ready = True
 
@@ -62,13 +63,23 @@ class RayExecutor:
         for stage in stages:
             res = stage.resources()
             if stage.stateful:
+                # Autoscaling: Ray Data adds actors while rows queue and the cluster has room
+                # (nodes that joined included); ``pool_size`` is the floor. It measures demand
+                # by rows in flight per actor, so an autoscaling pool lets each actor hold a
+                # second row; a fixed one sends a row only to an idle actor.
+                sizes = (
+                    {"min_size": res.pool_size, "max_size": None, "max_tasks_in_flight_per_actor": 2}
+                    if res.autoscale
+                    else {"size": res.pool_size, "max_tasks_in_flight_per_actor": 1}
+                )
                 dataset = dataset.flat_map(
                     _StageActor,
                     fn_constructor_args=(stage,),
-                    compute=ray.data.ActorPoolStrategy(size=res.pool_size, max_tasks_in_flight_per_actor=1),
+                    compute=ray.data.ActorPoolStrategy(**sizes),
                     num_cpus=res.num_cpus,
                     num_gpus=res.num_gpus or None,
                     memory=res.memory_bytes or None,
+                    resources=res.custom or None,
                     # A worker that dies mid-row is transient: Ray Data restarts the actor and
                     # retries the row (its defaults; tests/integration/test_faults.py kills one).
                     # A bad input is an error in the row, never an exception, so it is not retried.

@@ -98,3 +98,22 @@ def plan_encoder_pool(
         task_cpus=round(min(0.25, reserved / 2), 3),
         reserved_cpus=reserved,
     )
+
+
+def plan_nvenc_pool(
+    nvenc_sessions: float, cluster_cpus: float, *, encoder_memory_bytes: int, models_cpus: float = 0.0
+) -> PoolPlan:
+    """One encoder actor per advertised NVENC session. Each still decodes and filters on the CPU
+    of its (GPU) node, so it claims a CPU when the cluster has them to spare."""
+    size = max(1, math.floor(nvenc_sessions + 1e-9))
+    reserved = min(reserved_cpus_for(cluster_cpus), cluster_cpus / 2)
+    usable = max(0.1 * cluster_cpus, cluster_cpus - reserved - models_cpus)
+    num_cpus = math.floor(min(1.0, usable / size) * 1000) / 1000
+    return PoolPlan(
+        size=size,
+        num_cpus=num_cpus,
+        memory_bytes=encoder_memory_bytes,
+        threads=2,
+        task_cpus=round(min(0.25, reserved / 2), 3),
+        reserved_cpus=reserved,
+    )

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 import time
@@ -29,11 +30,97 @@ T = TypeVar("T")
 
 TEMP_MARKER = ".part-"
 
+#: Storage option names whose values are secrets: never written to a report or a log.
+SECRET_OPTION = re.compile(r"(secret|password|token|credential|private|(^|_)key$)", re.IGNORECASE)
+
+
+class StorageError(ValueError):
+    """A storage location that cannot be used as given: a missing bucket, refused credentials."""
+
 
 def get_fs(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem and the protocol-less path for ``uri``."""
     fs, path = fsspec.core.url_to_fs(uri)
     return fs, path
+
+
+def configure_storage(options: dict[str, dict[str, Any]] | None) -> None:
+    """Default options per protocol (``{"s3": {"endpoint_url": ...}}``) for every filesystem this
+    process opens from now on. Each worker applies the run's options before touching storage:
+    a remote node has none of the driver's configuration."""
+    for protocol, settings in (options or {}).items():
+        if fsspec.config.conf.get(protocol) != settings:
+            fsspec.config.conf[protocol] = dict(settings)
+
+
+def redact_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with every secret value replaced, at any depth."""
+    redacted: dict[str, Any] = {}
+    for name, value in options.items():
+        if isinstance(value, dict):
+            redacted[name] = redact_options(value)
+        elif SECRET_OPTION.search(name) and value:
+            redacted[name] = "***"
+        else:
+            redacted[name] = value
+    return redacted
+
+
+def without_redacted(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` minus the values :func:`redact_options` hid (a resumed job takes its
+    secrets from the environment again)."""
+    kept: dict[str, Any] = {}
+    for name, value in options.items():
+        if isinstance(value, dict):
+            kept[name] = without_redacted(value)
+        elif value != "***":
+            kept[name] = value
+    return kept
+
+
+def _bucket_of(uri: str) -> str:
+    protocol, rest = uri.split("://", 1)
+    return f"{protocol}://{rest.split('/', 1)[0]}"
+
+
+def explain_storage_error(uri: str, exc: BaseException, *, writing: bool = False) -> StorageError:
+    """A clear error for a storage failure at ``uri``: what is wrong and how to fix it. The
+    message never contains credentials (the services' own messages do not carry them)."""
+    remote = "://" in uri and not is_local(uri)
+    reason = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, PermissionError):
+        fix = (
+            "check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, the node's "
+            "instance role, or `storage.options` in the config) and that they may "
+            + ("write to" if writing else "read")
+            + " this location"
+            if remote
+            else "check the folder's permissions"
+        )
+        return StorageError(f"{uri}: access denied ({reason}); {fix}")
+    if isinstance(exc, FileNotFoundError) and remote and "bucket" in reason.lower():
+        bucket = _bucket_of(uri)
+        return StorageError(
+            f"{uri}: the bucket {bucket} does not exist; create it or correct the URL "
+            "(for an S3-compatible service, set AWS_ENDPOINT_URL or storage.options.s3.endpoint_url)"
+        )
+    if isinstance(exc, FileNotFoundError):
+        return StorageError(f"{uri}: no such file or folder; check the path or URL")
+    return StorageError(f"{uri}: storage error: {reason}; check the URL, the network and the credentials")
+
+
+def check_output_location(uri: str) -> None:
+    """Fail early, with a clear error, when the output location cannot be written: a missing
+    bucket or refused credentials would otherwise surface only after the work was done."""
+    if is_local(uri):
+        return
+    fs, path = get_fs(uri)
+    probe = posixpath.join(path, ".raybatch", f".write-check-{uuid.uuid4().hex[:12]}")
+    try:
+        fs.pipe_file(probe, b"")
+        fs.rm(probe)
+    except OSError as exc:
+        raise explain_storage_error(uri, exc, writing=True) from None
 
 
 def is_local(uri: str) -> bool:

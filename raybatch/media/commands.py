@@ -113,10 +113,37 @@ def keyframe_interval(fps: str) -> int:
     return max(1, round(2 * Fraction(fps)))
 
 
-def x264_options(preset: Preset, fps: str, threads: int) -> dict[str, object]:
+#: The video encoders a run can use: x264 on CPU nodes, NVENC on nodes advertising ``nvenc``.
+VIDEO_ENCODERS: tuple[str, ...] = ("libx264", "h264_nvenc", "hevc_nvenc")
+#: x264 preset -> NVENC preset of a similar speed/quality trade-off (p1 fastest .. p7 best).
+_NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p2", "veryfast": "p3", "faster": "p4", "fast": "p4",
+                  "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7"}  # fmt: skip
+#: NVENC's constant-quality scale lands a little above x264's CRF at the same number.
+NVENC_CQ_OFFSET = 2
+
+
+def video_encoder_options(preset: Preset, fps: str, threads: int) -> dict[str, object]:
     """Encoder options shared by every segment of every video: identical settings are what
-    make stream-copy concatenation valid."""
+    make stream-copy concatenation valid. Closed GOPs of a fixed two-second length either way."""
     gop = keyframe_interval(fps)
+    if preset.encoder in ("h264_nvenc", "hevc_nvenc"):
+        return {
+            "c:v": preset.encoder,
+            "preset": _NVENC_PRESETS.get(preset.x264_preset, "p5"),
+            "tune": "hq",
+            "rc": "vbr",
+            "cq": preset.crf + NVENC_CQ_OFFSET,
+            "b:v": 0,
+            "profile:v": "high" if preset.encoder == "h264_nvenc" else "main",
+            "pix_fmt": "yuv420p",
+            "g": gop,
+            "keyint_min": gop,
+            "no-scenecut": 1,
+            "forced-idr": 1,
+            "spatial-aq": 1,
+            # Apple players want HEVC in MP4 tagged hvc1.
+            **({"tag:v": "hvc1"} if preset.encoder == "hevc_nvenc" else {}),
+        }
     return {
         "c:v": preset.encoder,
         "preset": preset.x264_preset,
@@ -160,7 +187,7 @@ def segment_encode_args(
         sn=None,
         dn=None,
         **{"frames:v": frame_count, "map_metadata": -1},
-        **x264_options(preset, video.fps, threads),
+        **video_encoder_options(preset, video.fps, threads),
     )
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from raybatch.config.presets import Preset
+from raybatch.io.storage import configure_storage
 from raybatch.media.runner import VIDEO_DEADLINE, CommandResult, MediaError
 
 
@@ -27,7 +28,11 @@ class Resources:
     num_cpus: float = 0.25
     num_gpus: float = 0.0
     memory_bytes: int = 0
-    pool_size: int = 1  # actors, for stateful stages
+    pool_size: int = 1  # actors, for stateful stages (the pool's floor when it autoscales)
+    #: Custom Ray resources each instance claims, e.g. ``{"nvenc": 1}`` (one NVENC session).
+    custom: dict[str, float] = field(default_factory=dict)
+    #: Grow the pool beyond ``pool_size`` while the cluster has room (nodes joining).
+    autoscale: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,15 @@ class RunContext:
     video_timeout_s: float | None = None
     #: Thumbnail and metadata settings (the config's ``thumbnails`` and ``metadata`` sections).
     package: dict[str, Any] = field(default_factory=dict)
+    #: fsspec options per protocol (the config's ``storage.options``), applied on every worker.
+    storage_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def preset_obj(self) -> Preset:
         return Preset(**self.preset)
+
+    def apply_storage(self) -> None:
+        """Make this process's filesystems use the run's storage options."""
+        configure_storage(self.storage_options)
 
 
 @dataclass
@@ -182,6 +193,7 @@ class Stage:
         if item.kind not in self.handles or item.error_json:
             return [item.to_row()]
         if not self._ready:
+            self.context.apply_storage()
             self.setup()
             self._ready = True
         return [out.to_row() for out in self.run_item(item)]

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from raybatch.config.model import DEFAULT_AUDIO_EXTENSIONS, DEFAULT_VIDEO_EXTENSIONS
-from raybatch.io.storage import get_fs, normalise_root
+from raybatch.io.storage import StorageError, explain_storage_error, get_fs, normalise_root
 
 
 class InputError(ValueError):
@@ -47,9 +47,22 @@ def discover_inputs(
     Hidden files, raybatch's own temporary files and anything under ``exclude`` (the output
     folder, when it lies inside the input) are skipped.
     """
+    try:
+        return _discover(input_uri, pattern=pattern, recursive=recursive, exclude=exclude)
+    except StorageError:
+        raise
+    except OSError as exc:
+        raise explain_storage_error(input_uri, exc) from None
+
+
+def _discover(input_uri: str, *, pattern: str | None, recursive: bool, exclude: tuple[str, ...]):
     fs, root = get_fs(input_uri)
     protocol = input_uri.split("://", 1)[0] + "://" if "://" in input_uri else ""
     if not fs.exists(root):
+        if protocol and protocol != "file://":
+            # ``exists`` hides why: listing the bucket raises the real cause (no such bucket,
+            # refused credentials), which the caller turns into a clear error.
+            fs.ls(root.split("/", 1)[0])
         raise InputError(f"{input_uri}: no such file or folder; check the path or URL")
     excluded = tuple(normalise_root(e).rstrip("/") for e in exclude)
 

@@ -52,6 +52,7 @@ def finish_video(
 ) -> dict[str, Any]:
     """Assemble a video from its encoded segments and audio, verify it, and commit it to
     ``OUT/<video>/video/enhanced_<video>.mp4`` only if it verifies. Returns the video's result."""
+    context.apply_storage()
     parts = [WorkItem.from_row(r) for r in rows]
     first = parts[0]
     media = MediaInfo.from_dict(json.loads(first.media_json))

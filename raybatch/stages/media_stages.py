@@ -32,8 +32,8 @@ from raybatch.media.commands import (
     output_dimensions,
     segment_encode_args,
     verify_decode_args,
+    video_encoder_options,
     voice_cleanup_filters,
-    x264_options,
 )
 from raybatch.media.loudness import decode_errors, parse_loudnorm_json
 from raybatch.media.probe import MediaInfo, count_video_packets, probe_media
@@ -481,7 +481,7 @@ class VerifyStage(Stage):
 def encoder_settings(context) -> dict[str, Any]:
     """The encoder settings every segment of the run used (for the report)."""
     preset = context.preset_obj()
-    options = x264_options(preset, "30", context.encoder_threads)
+    options = video_encoder_options(preset, "30", context.encoder_threads)
     options.pop("g")
     options.pop("keyint_min")
     options["keyframe_interval_s"] = 2

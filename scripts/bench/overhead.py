@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from raybatch.config.presets import resolve_preset
-from raybatch.media.commands import enhancement_filters, render_chain, x264_options
+from raybatch.media.commands import enhancement_filters, render_chain, video_encoder_options
 from raybatch.media.loudness import parse_loudnorm_json
 from raybatch.media.probe import probe_media
 
@@ -73,7 +73,7 @@ def plain_ffmpeg(source: Path, out: Path, quality: str, mode: str, content_type:
         f"{loud}:measured_I={m['input_i']}:measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}"
         f":measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true,aresample=48000"
     )
-    options = x264_options(preset, media.video.fps, threads=0)
+    options = video_encoder_options(preset, media.video.fps, threads=0)
     options.pop("threads")  # plain ffmpeg gets its own (best) threading
     args = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-v", "error", "-i", str(source)]
     args += ["-vf", render_chain(enhancement_filters(media.video, preset)), "-af", second]

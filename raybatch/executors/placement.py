@@ -1,0 +1,108 @@
+"""Where the work runs: which video encoder a run uses, and on which nodes.
+
+Nodes with a hardware encoder advertise the custom Ray resource ``nvenc`` (its count is the
+number of concurrent NVENC sessions the node allows; see ``cluster/*.yaml``). A run uses one
+encoder for every segment of every video, because stream-copy concatenation needs identical
+settings: NVENC when it was asked for or (``auto``) when nodes advertise it and a test encode
+there succeeds; x264 on CPU nodes otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from raybatch.media.runner import MediaError, run_command
+
+NVENC_RESOURCE = "nvenc"
+NVENC_ENCODERS = ("h264_nvenc", "hevc_nvenc")
+#: NVENC sessions an embedded Ray advertises on a workstation whose GPU encodes (consumer
+#: drivers allow a handful of concurrent sessions; data-centre GPUs more).
+LOCAL_NVENC_SESSIONS = 3
+
+
+@dataclass(frozen=True)
+class EncoderChoice:
+    """The run's video encoder and why it was chosen."""
+
+    encoder: str
+    reason: str
+    warning: str | None = None
+
+    @property
+    def hardware(self) -> bool:
+        return self.encoder in NVENC_ENCODERS
+
+
+def choose_video_encoder(
+    requested: str, nvenc_sessions: float, probe: Callable[[str], str | None]
+) -> EncoderChoice:
+    """Decide the encoder. ``requested``: ``auto``, ``libx264`` or an NVENC encoder;
+    ``nvenc_sessions``: the cluster's total ``nvenc`` resource; ``probe(encoder)``: ``None`` when
+    a test encode on an NVENC node works, else what went wrong. Raises ``ValueError`` when an
+    explicitly requested NVENC encoder cannot run."""
+    if requested == "libx264":
+        return EncoderChoice("libx264", "requested")
+    if requested == "auto":
+        if nvenc_sessions < 1:
+            return EncoderChoice("libx264", "no node advertises the nvenc resource")
+        problem = probe("h264_nvenc")
+        if problem is None:
+            sessions = f"{nvenc_sessions:g} NVENC sessions advertised"
+            return EncoderChoice("h264_nvenc", f"{sessions}; test encode ok")
+        return EncoderChoice(
+            "libx264",
+            "NVENC test encode failed",
+            warning=f"nodes advertise {NVENC_RESOURCE} but h264_nvenc failed there ({problem}); "
+            "encoding with libx264 on CPU. Check the NVIDIA driver and that ffmpeg was built with NVENC.",
+        )
+    if requested not in NVENC_ENCODERS:
+        raise ValueError(f"unknown encoder {requested!r}: use auto, libx264, h264_nvenc or hevc_nvenc")
+    if nvenc_sessions < 1:
+        raise ValueError(
+            f"--encoder {requested}: no node advertises the {NVENC_RESOURCE!r} resource; start GPU "
+            f"nodes with `ray start --resources '{{\"{NVENC_RESOURCE}\": 3}}'` (see cluster/README.md) "
+            "or use --encoder auto"
+        )
+    problem = probe(requested)
+    if problem is not None:
+        raise ValueError(
+            f"--encoder {requested}: the test encode on an NVENC node failed ({problem}); check the NVIDIA "
+            "driver and ffmpeg's NVENC support there, or use --encoder auto"
+        )
+    return EncoderChoice(requested, "requested; test encode ok")
+
+
+def nvenc_test_args(encoder: str) -> list[str]:
+    """A fraction of a second of generated video through ``encoder``, output discarded."""
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+            "testsrc2=size=320x240:rate=25:duration=0.4", "-c:v", encoder, "-f", "null", "-"]  # fmt: skip
+
+
+def try_encoder(encoder: str, timeout_s: float = 60.0) -> str | None:
+    """``None`` when ``encoder`` works on this machine, else ffmpeg's complaint."""
+    try:
+        run_command(nvenc_test_args(encoder), timeout_s=timeout_s, what=f"{encoder} test encode")
+    except MediaError as exc:
+        lines = [line for line in (exc.stderr_tail or str(exc)).splitlines() if line.strip()]
+        return lines[-1] if lines else str(exc)
+    return None
+
+
+def nvenc_device_present() -> bool:
+    """Whether this machine has an NVIDIA device node (cheap; the test encode decides)."""
+    return os.path.exists("/dev/nvidiactl")
+
+
+def probe_on_cluster(encoder: str, timeout_s: float = 120.0) -> str | None:
+    """Run :func:`try_encoder` on a node that advertises ``nvenc``."""
+    import ray
+
+    remote = ray.remote(num_cpus=0, resources={NVENC_RESOURCE: 1}, max_retries=0)(try_encoder)
+    ref = remote.remote(encoder)
+    ready, _ = ray.wait([ref], timeout=timeout_s)
+    if not ready:
+        ray.cancel(ref, force=True)
+        return f"no answer from an {NVENC_RESOURCE} node within {timeout_s:g} s"
+    return ray.get(ref)
