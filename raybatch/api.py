@@ -424,14 +424,14 @@ def run_batch(
                 # Model actors with a GPU claim run on GPU nodes, not on the CPU nodes counted here.
                 models_cpus=0.0 if cpu_nodes and models.num_gpus else models_cpus,
             )
-        # On a cluster the pool follows its resources as nodes join; an embedded Ray, or any
-        # explicit bound (--max-concurrent, --sequential, fixed), keeps the planned size.
+        # On a cluster the pool follows its resources as nodes join, up to --max-concurrent; an
+        # embedded Ray (one machine, nothing joins), --sequential and fixed keep the planned size.
         autoscale = (
             on_ray
             and not started_ray
+            and not choice.hardware  # NVENC sessions are counted exactly
             and batch.resource_management == "adaptive"
             and batch.processing_mode == "parallel"
-            and not batch.max_concurrent_jobs
         )
         placement = {
             "nodes": nodes,
@@ -495,6 +495,7 @@ def run_batch(
                         pool_size=pool.size,
                         custom={NVENC_RESOURCE: 1} if choice.hardware else {},
                         autoscale=autoscale,
+                        max_pool_size=batch.max_concurrent_jobs,
                     ),
                 ),
             ],

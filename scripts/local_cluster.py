@@ -39,6 +39,20 @@ def _describe(node, spec: dict[str, Any]) -> dict[str, Any]:
     return {"id": node.node_id, "resources": {k: v for k, v in resources.items() if v}}
 
 
+def _add_node(cluster, spec: dict[str, Any]):
+    """Add a node; ``cpu_affinity`` (a list of core numbers) pins the node's raylet, and so its
+    workers and their ffmpeg, to those cores: one machine's cores stand in for separate machines."""
+    spec = dict(spec)
+    cores = spec.pop("cpu_affinity", None)
+    everything = os.sched_getaffinity(0)
+    if cores is not None:
+        os.sched_setaffinity(0, set(cores))
+    try:
+        return cluster.add_node(node_ip_address="127.0.0.1", **spec)
+    finally:
+        os.sched_setaffinity(0, everything)
+
+
 def serve(node_specs: list[dict[str, Any]], head_cpus: float) -> None:
     """Start the cluster, print its description, then obey standard input until it closes."""
     # Loopback only: every node and worker of this cluster binds 127.0.0.1.
@@ -59,7 +73,7 @@ def serve(node_specs: list[dict[str, Any]], head_cpus: float) -> None:
     nodes = {cluster.head_node.node_id: cluster.head_node}
     described = [_describe(cluster.head_node, {"num_cpus": head_cpus})]
     for spec in node_specs:
-        node = cluster.add_node(node_ip_address="127.0.0.1", **spec)
+        node = _add_node(cluster, spec)
         nodes[node.node_id] = node
         described.append(_describe(node, spec))
     cluster.wait_for_nodes()
@@ -82,7 +96,7 @@ def serve(node_specs: list[dict[str, Any]], head_cpus: float) -> None:
             command = json.loads(line)
             try:
                 if "add" in command:
-                    node = cluster.add_node(node_ip_address="127.0.0.1", **command["add"])
+                    node = _add_node(cluster, command["add"])
                     nodes[node.node_id] = node
                     cluster.wait_for_nodes()
                     answer = _describe(node, command["add"])

@@ -67,9 +67,14 @@ class RayExecutor:
                 # (nodes that joined included); ``pool_size`` is the floor. It measures demand
                 # by rows in flight per actor, so an autoscaling pool lets each actor hold a
                 # second row; a fixed one sends a row only to an idle actor.
+                grows = res.autoscale and (res.max_pool_size or res.pool_size + 1) > res.pool_size
                 sizes = (
-                    {"min_size": res.pool_size, "max_size": None, "max_tasks_in_flight_per_actor": 2}
-                    if res.autoscale
+                    {
+                        "min_size": res.pool_size,
+                        "max_size": res.max_pool_size,
+                        "max_tasks_in_flight_per_actor": 2,
+                    }
+                    if grows
                     else {"size": res.pool_size, "max_tasks_in_flight_per_actor": 1}
                 )
                 dataset = dataset.flat_map(

@@ -31,8 +31,10 @@ class Resources:
     pool_size: int = 1  # actors, for stateful stages (the pool's floor when it autoscales)
     #: Custom Ray resources each instance claims, e.g. ``{"nvenc": 1}`` (one NVENC session).
     custom: dict[str, float] = field(default_factory=dict)
-    #: Grow the pool beyond ``pool_size`` while the cluster has room (nodes joining).
+    #: Grow the pool beyond ``pool_size`` while the cluster has room (nodes joining), up to
+    #: ``max_pool_size`` actors (None: no bound but the cluster's).
     autoscale: bool = False
+    max_pool_size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from raybatch.media.commands import enhancement_filters, render_chain, video_enc
 from raybatch.media.loudness import parse_loudnorm_json
 from raybatch.media.probe import probe_media
 
-SIZES = {"1080p": "1920x1080", "720p": "1280x720"}
+SIZES = {"1080p": "1920x1080", "720p": "1280x720", "540p": "960x540"}
 
 
 def generate(kind: str, duration: float, folder: Path) -> Path:

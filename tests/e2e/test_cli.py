@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -14,14 +12,9 @@ import pytest
 
 from tests.conftest import ffmpeg, make_av, make_video_only, sha256
 from tests.helpers import assert_verified_output, load_report
+from tests.helpers import run_raybatch as raybatch
 
 pytestmark = pytest.mark.e2e
-
-
-def raybatch(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "raybatch", *args], capture_output=True, text=True, timeout=600
-    )
 
 
 @pytest.fixture(scope="module")

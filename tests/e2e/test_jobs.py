@@ -18,16 +18,11 @@ import pytest
 
 from tests.conftest import ffmpeg, make_av, make_video_only
 from tests.helpers import assert_verified_output, load_report
+from tests.helpers import run_raybatch as raybatch
 
 pytestmark = pytest.mark.e2e
 
 FAST = ["--executor", "local", "--quality", "low", "--mode", "fast", "--no-analysis", "--no-progress-bar"]
-
-
-def raybatch(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "raybatch", *args], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def start(*args: str) -> subprocess.Popen:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,18 +12,12 @@ import yaml
 
 from tests.conftest import ffmpeg
 from tests.helpers import assert_thumbnails_obey_the_rules, assert_valid_chapters, load_report
+from tests.helpers import run_raybatch as raybatch
 from tests.openai_server import OpenAIStub
 
 pytestmark = pytest.mark.e2e
 
 KEY = "sk-e2e-DO-NOT-LEAK-5f2c9a"
-
-
-def raybatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "raybatch", *args],
-        capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
