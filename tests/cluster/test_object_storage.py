@@ -115,10 +115,23 @@ def test_a_batch_from_s3_to_s3_produces_what_a_local_run_does(s3, batch_inputs, 
     for path in batch_inputs.iterdir():
         client.upload_file(str(path), "media-in", f"raw/{path.name}")
     options = ("--quality", "low", "--mode", "fast", "--no-progress-bar")
-    remote = run_raybatch(
-        "batch", "process", "s3://media-in/raw", "--output", "s3://media-out/run", *options, env=s3["env"]
+    # The endpoint and the keys come from the config's storage options this time (this process's
+    # environment has none of them): they must reach every Ray worker, and stay out of every
+    # file written.
+    env = s3["env"]
+    config = tmp_path / "storage.yaml"
+    config.write_text(
+        "storage:\n  options:\n    s3:\n"
+        f"      endpoint_url: {env['AWS_ENDPOINT_URL']}\n"
+        f"      key: {env['AWS_ACCESS_KEY_ID']}\n"
+        f"      secret: {env['AWS_SECRET_ACCESS_KEY']}\n"
     )
+    remote = run_raybatch(
+        "batch", "process", "s3://media-in/raw", "--output", "s3://media-out/run", "--config", str(config),
+        *options,
+    )  # fmt: skip
     assert remote.returncode == 0, remote.stderr[-3000:]
+    assert env["AWS_SECRET_ACCESS_KEY"] not in remote.stdout + remote.stderr
     local_out = tmp_path / "local"
     local = run_raybatch("batch", "process", str(batch_inputs), "--output", str(local_out), *options)
     assert local.returncode == 0, local.stderr[-3000:]
@@ -135,6 +148,11 @@ def test_a_batch_from_s3_to_s3_produces_what_a_local_run_does(s3, batch_inputs, 
     client.download_file("media-out", "run/summary/batch_report.json", str(report_path))
     report = json.loads(report_path.read_text())
     assert report["output"] == "s3://media-out/run"
+    assert report["config"]["storage"]["options"]["s3"]["secret"] == "***"
+    for key in keys:
+        if key.endswith(".json"):
+            text = client.get_object(Bucket="media-out", Key=f"run/{key}")["Body"].read().decode()
+            assert env["AWS_SECRET_ACCESS_KEY"] not in text, f"the secret was written to {key}"
     assert {v["status"] for v in report["videos"]} == {"done"}
     local_report = load_report(local_out)
     for remote_video, local_video in zip(report["videos"], local_report["videos"], strict=True):
