@@ -40,6 +40,7 @@ from raybatch.io.storage import (
     configure_storage,
     explain_storage_error,
     is_local,
+    is_storage_failure,
     join,
     normalise_root,
     remove_tree,
@@ -328,7 +329,9 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
         manifest.add_video(key, video.uri, video.relative_path, video.size_bytes, fingerprint)
     try:
         manifest.save()
-    except OSError as exc:
+    except Exception as exc:
+        if not is_storage_failure(exc):
+            raise
         raise explain_storage_error(output_root, exc, writing=True) from None
     return manifest
 

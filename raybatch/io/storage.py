@@ -83,12 +83,23 @@ def _bucket_of(uri: str) -> str:
     return f"{protocol}://{rest.split('/', 1)[0]}"
 
 
+#: Packages whose exceptions are storage failures too (cloud SDKs raise their own types for, say,
+#: missing credentials, instead of an OSError).
+_STORAGE_SDKS = frozenset({"botocore", "aiobotocore", "google", "azure", "gcsfs", "adlfs"})
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` came from reaching storage (I/O, network, a cloud SDK), as opposed to a
+    programming error that should surface as such."""
+    return isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in _STORAGE_SDKS
+
+
 def explain_storage_error(uri: str, exc: BaseException, *, writing: bool = False) -> StorageError:
     """A clear error for a storage failure at ``uri``: what is wrong and how to fix it. The
     message never contains credentials (the services' own messages do not carry them)."""
     remote = "://" in uri and not is_local(uri)
     reason = str(exc).strip() or type(exc).__name__
-    if isinstance(exc, PermissionError):
+    if isinstance(exc, PermissionError) or "Credentials" in type(exc).__name__:
         fix = (
             "check the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, the node's "
             "instance role, or `storage.options` in the config) and that they may "
@@ -119,7 +130,9 @@ def check_output_location(uri: str) -> None:
     try:
         fs.pipe_file(probe, b"")
         fs.rm(probe)
-    except OSError as exc:
+    except Exception as exc:
+        if not is_storage_failure(exc):
+            raise
         raise explain_storage_error(uri, exc, writing=True) from None
 
 

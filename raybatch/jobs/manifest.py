@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from raybatch.io.storage import exists, join, read_json, write_json_atomic
+from raybatch.io.storage import exists, is_storage_failure, join, read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,12 @@ def list_manifests(output_roots: list[tuple[str, str]]) -> list[dict[str, Any]]:
     for job_id, output in output_roots:
         try:
             data = read_json(manifest_uri(output, job_id))
-        except (OSError, ValueError):
-            summaries.append({"job_id": job_id, "output": output, "state": "unknown (manifest unreadable)"})
+        except Exception as exc:
+            # One unreachable output (a bucket without credentials here) must not hide the rest.
+            if not (is_storage_failure(exc) or isinstance(exc, ValueError)):
+                raise
+            state = f"unknown (manifest unreadable: {type(exc).__name__})"
+            summaries.append({"job_id": job_id, "output": output, "state": state})
             continue
         summaries.append(
             {

@@ -8,7 +8,13 @@ import re
 from dataclasses import dataclass
 
 from raybatch.config.model import DEFAULT_AUDIO_EXTENSIONS, DEFAULT_VIDEO_EXTENSIONS
-from raybatch.io.storage import StorageError, explain_storage_error, get_fs, normalise_root
+from raybatch.io.storage import (
+    StorageError,
+    explain_storage_error,
+    get_fs,
+    is_storage_failure,
+    normalise_root,
+)
 
 
 class InputError(ValueError):
@@ -49,9 +55,11 @@ def discover_inputs(
     """
     try:
         return _discover(input_uri, pattern=pattern, recursive=recursive, exclude=exclude)
-    except StorageError:
+    except (StorageError, InputError):
         raise
-    except OSError as exc:
+    except Exception as exc:
+        if not is_storage_failure(exc):
+            raise
         raise explain_storage_error(input_uri, exc) from None
 
 

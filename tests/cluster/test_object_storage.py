@@ -211,3 +211,19 @@ def test_bad_credentials_are_a_clear_error_that_never_shows_them(s3, batch_input
     assert "s3://media-out/denied: access denied" in result.stderr
     assert wrong not in result.stdout + result.stderr
     assert not _keys(s3["client"], "media-out", "denied/")
+
+
+def test_no_credentials_at_all_is_a_clear_error_and_status_still_lists_every_job(s3, tmp_path):
+    """Run after the batch above registered a job whose output is on S3."""
+    nowhere = str(tmp_path / "none")
+    env = {
+        "AWS_ENDPOINT_URL": s3["endpoint"],
+        "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+        "AWS_CONFIG_FILE": nowhere,
+    }
+    result = run_raybatch("batch", "process", "s3://media-in/raw", "--output", str(tmp_path / "o"), env=env)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "s3://media-in/raw: access denied" in result.stderr and "Traceback" not in result.stderr
+    status = run_raybatch("batch", "status", env=env)
+    assert status.returncode == 0, status.stderr[-2000:]
+    assert "s3://media-out/run" in status.stdout and "manifest unreadable" in status.stdout
