@@ -315,15 +315,22 @@ def assemble_args(list_path: str, audio_path: str | None, output_path: str) -> l
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 
 
-def verify_decode_args(path: str, preset: Preset, *, has_audio: bool) -> list[str]:
-    """Decode every frame and sample; measure the audio's loudness in the same pass."""
+def verify_decode_args(path: str, preset: Preset, *, has_audio: bool, video: bool = True) -> list[str]:
+    """Decode every sample (and, with ``video``, every frame); measure the audio's loudness in
+    the same pass."""
     source = ffmpeg.input(path)
-    streams = [source["v:0"]]
+    streams = [source["v:0"]] if video else []
     if has_audio:
         loud = loudnorm_filter(preset)
         streams.append(source["a:0"].filter(loud.name, **dict(loud.kwargs)))
     out = ffmpeg.output(*streams, "-", format="null")
     return out.global_args("-hide_banner", "-nostdin", "-loglevel", "repeat+level+info").compile(cmd="ffmpeg")
+
+
+def segment_decode_args(path: str) -> list[str]:
+    """Decode every frame of an encoded segment, output discarded: errors go to stderr."""
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "repeat+level+error", "-i", path,
+            "-map", "0:v:0", "-f", "null", "-"]  # fmt: skip
 
 
 def analysis_video_args(

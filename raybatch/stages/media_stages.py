@@ -30,6 +30,7 @@ from raybatch.media.commands import (
     concat_list,
     edit_audio_decode_args,
     output_dimensions,
+    segment_decode_args,
     segment_encode_args,
     verify_decode_args,
     video_encoder_options,
@@ -312,6 +313,16 @@ class EncodeSegmentStage(Stage):
             )
             run = run_command(args, timeout_s=self.context.command_timeout_s, what="segment encode")
             measure.add_run(run)
+            # Decoded here, in parallel with the other segments, rather than once more in the
+            # serial verification of the assembled file (which concatenates without re-encoding).
+            check = run_command(
+                segment_decode_args(out_path),
+                timeout_s=self.context.command_timeout_s,
+                check=False,
+                what="segment decode check",
+            )
+            measure.add_run(check)
+            _raise_on_decode_errors(check, "the encoded segment")
             measure.bytes_out = os.path.getsize(out_path)
         measure.frames = item.frame_count
         measure.bytes_in = round(
@@ -319,6 +330,15 @@ class EncodeSegmentStage(Stage):
         )
         item.result_json = json.dumps({"frames": item.frame_count})
         return [item]
+
+
+def _raise_on_decode_errors(run: CommandResult, what: str) -> None:
+    errors = decode_errors(run.stderr)
+    if run.returncode != 0 or errors:
+        raise StageFailure(
+            f"{what} does not decode cleanly: " + "; ".join(errors[:3] or [f"exit {run.returncode}"]),
+            hint="re-run the video; if it fails again the source has damaged frames (try --quality low)",
+        )
 
 
 def segment_is_complete(uri: str, frame_count: int, scratch: str) -> bool:
@@ -411,19 +431,19 @@ class VerifyStage(Stage):
         if audio_result and audio_result.get("target_lufs") is not None:
             preset = dataclasses.replace(preset, loudness_target_lufs=audio_result["target_lufs"])
         has_audio = media.audio is not None
-        run = run_command(
-            verify_decode_args(local_out, preset, has_audio=has_audio),
-            timeout_s=self.context.command_timeout_s,
-            check=False,
-            what="verification decode",
-        )
-        measure.add_run(run)
-        errors = decode_errors(run.stderr)
-        if run.returncode != 0 or errors:
-            raise StageFailure(
-                "the output does not decode cleanly: " + "; ".join(errors[:3] or [f"exit {run.returncode}"]),
-                hint="re-run the video; if it fails again the source has damaged frames (try --quality low)",
+        # Every segment's frames were decoded where it was encoded (in parallel); here the
+        # assembled file's sound is decoded and measured, and its video checked structurally
+        # (frames in the index = packets in the file), since concatenation re-encodes nothing.
+        run = None
+        if has_audio:
+            run = run_command(
+                verify_decode_args(local_out, preset, has_audio=True, video=False),
+                timeout_s=self.context.command_timeout_s,
+                check=False,
+                what="verification decode",
             )
+            measure.add_run(run)
+            _raise_on_decode_errors(run, "the output")
         streams = json.loads(
             run_command(
                 ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", local_out],
@@ -438,15 +458,19 @@ class VerifyStage(Stage):
         frame_s = float(1 / fps)
         frames = int(video.get("nb_frames") or 0)
         measure.frames = frames
+        packets = count_video_packets(local_out)
         video_s = float(video["duration"]) if video.get("duration") else None
         audio_s = float(audio["duration"]) if audio and audio.get("duration") else None
         expected = media.duration_s if expected_s is None else expected_s
         problems = check_durations(expected, video_s, audio_s, frame_s)
+        if packets != frames:
+            problems.append(f"the video holds {packets} frames but its index states {frames}")
         if has_audio and audio is None:
             problems.append("the output lost its audio track")
         warnings = []
         loudness = None
         if has_audio:
+            assert run is not None
             loudness = parse_loudnorm_json(run.stderr)
             reachable = bool(audio_result and audio_result.get("target_reachable", True))
             normalised = bool(audio_result and audio_result.get("normalised"))

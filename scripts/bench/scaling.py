@@ -56,7 +56,12 @@ def run_on(nodes: int, cpus_per_node: int, source: Path, work: Path, extra: list
     rows = [r for p in (summary / "metrics").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
     encodes = [r for r in rows if r["stage"] == "encode" and r["status"] == "ok"]
     phase = max(r["end"] for r in encodes) - min(r["start"] for r in encodes)
+    first_start = min(r["start"] for r in rows)
+    last_encode = max(r["end"] for r in encodes)
+    tail = {r["stage"]: round(r["wall_s"], 1) for r in rows if r["start"] >= last_encode}
     return {
+        "before_first_row_s": (min(r["start"] for r in encodes) - first_start).total_seconds(),
+        "after_last_encode": tail,
         "nodes": nodes,
         "wall_s": metrics["wall_time_s"],
         "encode_phase_s": phase.total_seconds(),
@@ -95,6 +100,10 @@ def main() -> None:
         print(
             f"{run['nodes']} node(s): wall {run['wall_s']:.1f} s, "
             f"encode phase {run['encode_phase_s']:.1f} s, {run['segments']} segments ({counts})"
+        )
+        print(
+            f"  first encode {run['before_first_row_s']:.1f} s after the first stage started; "
+            f"after the last encode: {run['after_last_encode']}"
         )
     print(f"speedup {speedup:.2f}x, efficiency {speedup / 2:.2f} (target >= 0.90)")
     print(f"encode phase: speedup {encode_speedup:.2f}x, efficiency {encode_speedup / 2:.2f}")
