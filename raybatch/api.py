@@ -257,11 +257,16 @@ def cluster_nodes() -> list[dict[str, Any]]:
     ]
 
 
+def resource_total(nodes: list[dict[str, Any]], name: str) -> float:
+    """How much of resource ``name`` the nodes have together."""
+    return float(sum(node["resources"].get(name, 0) for node in nodes))
+
+
 def cpu_node_cpus(nodes: list[dict[str, Any]]) -> float:
     """CPUs of the nodes without GPUs: the x264 pool is sized from these, so that encoders do
     not fill the GPU nodes' CPUs that their model actors need (Ray itself places CPU-only work
     on GPU nodes only when the CPU nodes are full). 0 when every node has a GPU."""
-    return sum(node["resources"].get("CPU", 0) for node in nodes if not node["resources"].get("GPU"))
+    return resource_total([node for node in nodes if not node["resources"].get("GPU")], "CPU")
 
 
 def warn_about_local_paths(nodes: list[dict[str, Any]], *uris: str) -> list[str]:
@@ -278,23 +283,13 @@ def warn_about_local_paths(nodes: list[dict[str, Any]], *uris: str) -> list[str]
     ]
 
 
-def cluster_capacity(executor: str) -> tuple[float, float | None]:
-    """CPUs and memory the executor can use."""
-    if executor == "ray":
-        import ray
-
-        resources = ray.cluster_resources()
-        return float(resources.get("CPU", 1)), float(resources.get("memory", 0)) or None
-    return float(os.cpu_count() or 1), float(psutil.virtual_memory().available)
-
-
-def cluster_gpus(executor: str) -> float:
-    """GPUs the executor can schedule model actors on (none for the local executor)."""
-    if executor != "ray":
-        return 0.0
-    import ray
-
-    return float(ray.cluster_resources().get("GPU", 0))
+def cluster_capacity(nodes: list[dict[str, Any]]) -> tuple[float, float | None, float]:
+    """CPUs, memory and GPUs to plan with: the connected cluster's nodes, or (no nodes: the
+    local executor) this machine, whose GPUs it does not schedule."""
+    if nodes:
+        cpus, memory, gpus = (resource_total(nodes, name) for name in ("CPU", "memory", "GPU"))
+        return cpus or 1.0, memory or None, gpus
+    return float(os.cpu_count() or 1), float(psutil.virtual_memory().available), 0.0
 
 
 def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobManifest:
@@ -393,16 +388,14 @@ def run_batch(
     on_ray = batch.executor == "ray"
     started_ray = connect_ray(batch.ray_address) if on_ray else False
     try:
-        cpus, memory = cluster_capacity(batch.executor)
-        gpus = cluster_gpus(batch.executor)
         nodes = cluster_nodes() if on_ray else []
+        cpus, memory, gpus = cluster_capacity(nodes)
         run_warnings = warn_about_local_paths(nodes, config.input or "", output_root)
         if on_ray:
-            nvenc = sum(node["resources"].get(NVENC_RESOURCE, 0) for node in nodes)
-            choice = choose_video_encoder(processing.encoder, nvenc, probe_on_cluster)
+            nvenc = resource_total(nodes, NVENC_RESOURCE)
         else:
             nvenc = LOCAL_NVENC_SESSIONS if nvenc_device_present() else 0
-            choice = choose_video_encoder(processing.encoder, nvenc, try_encoder)
+        choice = choose_video_encoder(processing.encoder, nvenc, probe_on_cluster if on_ray else try_encoder)
         run_warnings += [choice.warning] if choice.warning else []
         for warning in run_warnings:
             log.warning(warning)

@@ -13,10 +13,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from raybatch.media.commands import NVENC_ENCODERS
 from raybatch.media.runner import MediaError, run_command
 
 NVENC_RESOURCE = "nvenc"
-NVENC_ENCODERS = ("h264_nvenc", "hevc_nvenc")
 #: NVENC sessions an embedded Ray advertises on a workstation whose GPU encodes (consumer
 #: drivers allow a handful of concurrent sessions; data-centre GPUs more).
 LOCAL_NVENC_SESSIONS = 3

@@ -67,7 +67,7 @@ class RayExecutor:
                 # (nodes that joined included); ``pool_size`` is the floor. It measures demand
                 # by rows in flight per actor, so an autoscaling pool lets each actor hold a
                 # second row; a fixed one sends a row only to an idle actor.
-                grows = res.autoscale and (res.max_pool_size or res.pool_size + 1) > res.pool_size
+                grows = res.autoscale and res.max_pool_size != res.pool_size
                 sizes = (
                     {
                         "min_size": res.pool_size,

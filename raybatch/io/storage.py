@@ -32,6 +32,8 @@ TEMP_MARKER = ".part-"
 
 #: Storage option names whose values are secrets: never written to a report or a log.
 SECRET_OPTION = re.compile(r"(secret|password|token|credential|private|(^|_)key$)", re.IGNORECASE)
+#: What a redacted secret reads as.
+REDACTED = "***"
 
 
 class StorageError(ValueError):
@@ -60,7 +62,7 @@ def redact_options(options: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, dict):
             redacted[name] = redact_options(value)
         elif SECRET_OPTION.search(name) and value:
-            redacted[name] = "***"
+            redacted[name] = REDACTED
         else:
             redacted[name] = value
     return redacted
@@ -73,7 +75,7 @@ def without_redacted(options: dict[str, Any]) -> dict[str, Any]:
     for name, value in options.items():
         if isinstance(value, dict):
             kept[name] = without_redacted(value)
-        elif value != "***":
+        elif value != REDACTED:
             kept[name] = value
     return kept
 

@@ -113,8 +113,8 @@ def keyframe_interval(fps: str) -> int:
     return max(1, round(2 * Fraction(fps)))
 
 
-#: The video encoders a run can use: x264 on CPU nodes, NVENC on nodes advertising ``nvenc``.
-VIDEO_ENCODERS: tuple[str, ...] = ("libx264", "h264_nvenc", "hevc_nvenc")
+#: The hardware encoders a run can use (on nodes advertising ``nvenc``); x264 otherwise.
+NVENC_ENCODERS: tuple[str, ...] = ("h264_nvenc", "hevc_nvenc")
 #: x264 preset -> NVENC preset of a similar speed/quality trade-off (p1 fastest .. p7 best).
 _NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p2", "veryfast": "p3", "faster": "p4", "fast": "p4",
                   "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7"}  # fmt: skip
@@ -126,7 +126,7 @@ def video_encoder_options(preset: Preset, fps: str, threads: int) -> dict[str, o
     """Encoder options shared by every segment of every video: identical settings are what
     make stream-copy concatenation valid. Closed GOPs of a fixed two-second length either way."""
     gop = keyframe_interval(fps)
-    if preset.encoder in ("h264_nvenc", "hevc_nvenc"):
+    if preset.encoder in NVENC_ENCODERS:
         return {
             "c:v": preset.encoder,
             "preset": _NVENC_PRESETS.get(preset.x264_preset, "p5"),
@@ -315,15 +315,10 @@ def assemble_args(list_path: str, audio_path: str | None, output_path: str) -> l
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 
 
-def verify_decode_args(path: str, preset: Preset, *, has_audio: bool, video: bool = True) -> list[str]:
-    """Decode every sample (and, with ``video``, every frame); measure the audio's loudness in
-    the same pass."""
-    source = ffmpeg.input(path)
-    streams = [source["v:0"]] if video else []
-    if has_audio:
-        loud = loudnorm_filter(preset)
-        streams.append(source["a:0"].filter(loud.name, **dict(loud.kwargs)))
-    out = ffmpeg.output(*streams, "-", format="null")
+def verify_audio_args(path: str, preset: Preset) -> list[str]:
+    """Decode every sample of the first audio stream and measure its loudness in the same pass."""
+    loud = loudnorm_filter(preset)
+    out = ffmpeg.output(ffmpeg.input(path)["a:0"].filter(loud.name, **dict(loud.kwargs)), "-", format="null")
     return out.global_args("-hide_banner", "-nostdin", "-loglevel", "repeat+level+info").compile(cmd="ffmpeg")
 
 

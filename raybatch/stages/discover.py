@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from raybatch.config.model import DEFAULT_AUDIO_EXTENSIONS, DEFAULT_VIDEO_EXTENSIONS
 from raybatch.io.storage import (
-    StorageError,
     explain_storage_error,
     get_fs,
     is_storage_failure,
@@ -55,8 +54,6 @@ def discover_inputs(
     """
     try:
         return _discover(input_uri, pattern=pattern, recursive=recursive, exclude=exclude)
-    except (StorageError, InputError):
-        raise
     except Exception as exc:
         if not is_storage_failure(exc):
             raise

@@ -32,7 +32,7 @@ from raybatch.media.commands import (
     output_dimensions,
     segment_decode_args,
     segment_encode_args,
-    verify_decode_args,
+    verify_audio_args,
     video_encoder_options,
     voice_cleanup_filters,
 )
@@ -437,7 +437,7 @@ class VerifyStage(Stage):
         run = None
         if has_audio:
             run = run_command(
-                verify_decode_args(local_out, preset, has_audio=True, video=False),
+                verify_audio_args(local_out, preset),
                 timeout_s=self.context.command_timeout_s,
                 check=False,
                 what="verification decode",

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from raybatch import run_batch
+from tests.conftest import make_video_only
 from tests.helpers import assert_verified_output, batch_config, load_report, video_md5s
 
 pytestmark = pytest.mark.ray
@@ -100,3 +101,24 @@ def test_local_and_ray_executors_produce_the_same_video(ray_run, batch_dir, tmp_
         ray_file = ray_out / name / "video" / f"enhanced_{name}.mp4"
         local_file = tmp_path / name / "video" / f"enhanced_{name}.mp4"
         assert video_md5s(ray_file) == video_md5s(local_file)
+
+
+def test_a_damaged_segment_fails_the_decode_check_its_encoder_runs(tmp_path):
+    """Verification decodes every frame in the encoders now: the check they run must catch a
+    segment whose bitstream is damaged, and pass an intact one."""
+    from raybatch.media.commands import segment_decode_args
+    from raybatch.media.loudness import decode_errors
+    from raybatch.media.runner import run_command
+
+    intact = make_video_only(tmp_path / "segment.mp4", duration=2.0)
+    data = bytearray(intact.read_bytes())
+    mdat = data.index(b"mdat")
+    for offset in range(mdat + 2000, len(data) - 2000, 997):  # scribble over slices of frames
+        data[offset : offset + 64] = bytes(64)
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+
+    ok = run_command(segment_decode_args(str(intact)), check=False)
+    assert ok.returncode == 0 and decode_errors(ok.stderr) == []
+    bad = run_command(segment_decode_args(str(damaged)), check=False)
+    assert bad.returncode != 0 or decode_errors(bad.stderr), bad.stderr[-500:]
