@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Set everything up, then run the lint and the whole test suite.
+# Set everything up, then run the lint and the whole test suite (slowest tests listed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check raybatch tests scripts
 .venv/bin/ruff format --check raybatch tests scripts
-# Ray's token auth stays on (tests/conftest.py gives the run a token of its own). Embedded Ray
-# binds loopback only; the multi-node test clusters do the same (tests/cluster.py).
-export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
-exec .venv/bin/python -m pytest -q "$@"
+# Ray's token auth stays on (tests/conftest.py gives the run a token of its own); raybatch keeps
+# every Ray it starts on loopback by itself, so nothing here sets RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER.
+exec .venv/bin/python -m pytest -q --durations=15 "$@"

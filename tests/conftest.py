@@ -1,4 +1,8 @@
-"""Shared fixtures: media generated with ffmpeg, and one Ray session for the whole run."""
+"""Shared fixtures: media generated with ffmpeg, and one Ray session for the whole run.
+
+Every test belongs to one tier, from its folder: ``unit`` (no Ray, no subprocess of raybatch),
+``integration`` (the shared 2-CPU Ray session), ``e2e`` (the CLI as a user runs it), ``cluster``
+(Ray clusters and an S3 server of their own) and ``realmedia`` (``../shared/media``)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,17 @@ from pathlib import Path
 
 import pytest
 
+TIERS = ("unit", "integration", "e2e", "cluster", "realmedia")
 SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark every test with its tier (its folder under tests/)."""
+    root = Path(__file__).resolve().parent
+    for item in items:
+        tier = Path(item.fspath).resolve().relative_to(root).parts[0]
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 def ffmpeg(*args: str) -> None:
@@ -88,8 +102,9 @@ def job_registry(tmp_path_factory):
     os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)
     os.environ.pop("RAY_AUTH_TOKEN", None)
     os.environ.pop("RAY_ADDRESS", None)
-    # Every Ray process of the tests binds loopback (scripts/test.sh exports it too).
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    # No loopback variable here: raybatch must keep its embedded Ray on 127.0.0.1 by itself
+    # (tests/e2e/test_loopback.py checks it the way a user starts it).
+    os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
     return home
 
 
@@ -100,9 +115,11 @@ def ray_session():
     It also declares one (fake) GPU: model actors are then scheduled with their fractional GPU
     request, as on a GPU cluster, and must still run correctly on the CPU they find."""
     ray = pytest.importorskip("ray")
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    from raybatch.executors.cluster import loopback_only
+
     if not ray.is_initialized():
         # "local": a fresh instance even while a test cluster (tests/cluster) runs on this machine.
-        ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+        with loopback_only():
+            ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

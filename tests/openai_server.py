@@ -103,8 +103,9 @@ class OpenAIStub:
     def _chat(self, handler, request: dict[str, Any]) -> None:
         action = self._next(self.script)
         if action == "429":
-            handler._send(429, {"error": {"message": "Rate limit reached", "type": "rate_limit"}},
-                          {"Retry-After": "0"})  # fmt: skip
+            handler._send(
+                429, {"error": {"message": "Rate limit reached", "type": "rate_limit"}}, {"Retry-After": "0"}
+            )
             return
         if action == "500":
             handler._send(500, {"error": {"message": "upstream failed", "type": "server_error"}})

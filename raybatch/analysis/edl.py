@@ -197,6 +197,42 @@ def removable_spans(
     return spans
 
 
+def frame_cuts(
+    duration_s: float, rate: Fraction, source_frames: int, spans: list[tuple[Span, str]], policy: EditPolicy
+) -> list[dict]:
+    """Removable spans as frame-exact cuts, each with its reason; cuts too short to be worth a
+    seam are dropped."""
+    cuts = []
+    for (start_s, end_s), reason in spans:
+        # Round inwards: a cut never reaches into the margin it was given.
+        start = min(source_frames, math.ceil(start_s * rate - 1e-9))
+        end = source_frames if end_s >= duration_s else min(source_frames, math.floor(end_s * rate + 1e-9))
+        if end - start < max(1, math.ceil(policy.min_cut_s * rate)):
+            continue
+        cuts.append(
+            {
+                "start_frame": start,
+                "end_frame": end,
+                "start_s": round(float(start / rate), 6),
+                "end_s": round(float(end / rate), 6),
+                "reason": reason,
+            }
+        )
+    return cuts
+
+
+def complement_frames(removed: list[Range], source_frames: int) -> list[Range]:
+    """The frame ranges left between sorted removed ranges."""
+    keep, position = [], 0
+    for start, end in removed:
+        if start > position:
+            keep.append((position, start))
+        position = max(position, end)
+    if position < source_frames:
+        keep.append((position, source_frames))
+    return keep
+
+
 def build_edl(
     duration_s: float,
     fps: str,
@@ -218,33 +254,10 @@ def build_edl(
             "dead-air cutting would remove the whole video, so nothing is cut"
         )
         return everything
-    cuts: list[dict] = []
-    removed: list[Range] = []
-    for (start_s, end_s), reason in removable_spans(duration_s, speech, silences, policy):
-        # Round inwards: a cut never reaches into the margin it was given.
-        start = min(source_frames, math.ceil(start_s * rate - 1e-9))
-        end = min(source_frames, math.floor(end_s * rate + 1e-9))
-        if end_s >= duration_s:
-            end = source_frames
-        if end - start < max(1, math.ceil(policy.min_cut_s * rate)):
-            continue
-        removed.append((start, end))
-        cuts.append(
-            {
-                "start_frame": start,
-                "end_frame": end,
-                "start_s": round(float(start / rate), 6),
-                "end_s": round(float(end / rate), 6),
-                "reason": reason,
-            }
-        )
-    keep, position = [], 0
-    for start, end in removed:
-        if start > position:
-            keep.append((position, start))
-        position = max(position, end)
-    if position < source_frames:
-        keep.append((position, source_frames))
+    cuts = frame_cuts(
+        duration_s, rate, source_frames, removable_spans(duration_s, speech, silences, policy), policy
+    )
+    keep = complement_frames([(c["start_frame"], c["end_frame"]) for c in cuts], source_frames)
     kept = sum(e - s for s, e in keep)
     if not keep or kept < policy.min_kept_fraction * source_frames:
         everything.decision = (

@@ -40,39 +40,10 @@ def derive_enhancement(stats: dict, content_type: str, preset_strength: float = 
     that is already sharp is not sharpened. ``preset_strength`` scales the whole (the mode)."""
     if not stats:
         return Enhancement(reasons=("no picture statistics: neutral settings",))
-    reasons = []
-    brightness = stats["brightness"]
-    gamma, offset = 1.0, 0.0
-    if brightness < TARGET_BRIGHTNESS - 25:
-        # Gamma lifts shadows and mids without clipping highlights; cap the lift.
-        gamma = _clamp((TARGET_BRIGHTNESS / max(brightness, 10.0)) ** 0.5, 1.0, 1.6)
-        reasons.append(f"dark picture (median luma {brightness:.0f}): gamma {gamma:.2f}")
-    elif brightness > TARGET_BRIGHTNESS + 60:
-        offset = _clamp(-(brightness - TARGET_BRIGHTNESS - 60) / 255.0, -0.12, 0.0)
-        reasons.append(f"bright picture (median luma {brightness:.0f}): brightness {offset:+.2f}")
-    contrast = 1.0
-    if stats["contrast"] < TARGET_CONTRAST * 0.7:
-        contrast = _clamp(TARGET_CONTRAST * 0.85 / max(stats["contrast"], 5.0), 1.0, 1.35)
-        reasons.append(f"flat picture (luma spread {stats['contrast']:.0f}): contrast {contrast:.2f}")
-    saturation = 1.0
-    if stats["saturation"] < TARGET_SATURATION * 0.6 and stats["saturation"] > 8:
-        saturation = _clamp(TARGET_SATURATION * 0.75 / stats["saturation"], 1.0, 1.3)
-        reasons.append(
-            f"washed-out colour (saturation {stats['saturation']:.0f}): saturation {saturation:.2f}"
-        )
-    noise = stats["noise"]
-    denoise = round(_clamp((noise - 1.0) * 1.2, 0.0, 6.0) * preset_strength, 2)
-    if denoise > 0:
-        reasons.append(f"noise sigma {noise:.1f}: denoise {denoise:.2f}")
-    sharpen = 0.0
-    # Sharpness is the Laplacian variance at analysis size; already-sharp footage scores high,
-    # and sharpening noise only amplifies it.
-    if stats["sharpness"] < 150 and noise < 3.0:
-        sharpen = round(_clamp((150 - stats["sharpness"]) / 150, 0.0, 1.0) * 0.6 * preset_strength, 2)
-        if sharpen > 0:
-            reasons.append(f"soft picture (sharpness {stats['sharpness']:.0f}): sharpen {sharpen:.2f}")
-    else:
-        reasons.append(f"sharp enough (sharpness {stats['sharpness']:.0f}) or noisy: no sharpening")
+    reasons: list[str] = []
+    gamma, offset = _exposure(stats["brightness"], reasons)
+    contrast, saturation = _contrast_and_colour(stats, reasons)
+    denoise, sharpen = _noise_and_detail(stats, preset_strength, reasons)
     voice_hp, voice_dn = 0, False
     if content_type == "educational":
         voice_hp, voice_dn = 80, True
@@ -90,3 +61,48 @@ def derive_enhancement(stats: dict, content_type: str, preset_strength: float = 
         voice_denoise=voice_dn,
         reasons=tuple(reasons),
     )
+
+
+def _exposure(brightness: float, reasons: list[str]) -> tuple[float, float]:
+    """(gamma, brightness offset) for the median luma."""
+    if brightness < TARGET_BRIGHTNESS - 25:
+        # Gamma lifts shadows and mids without clipping highlights; cap the lift.
+        gamma = _clamp((TARGET_BRIGHTNESS / max(brightness, 10.0)) ** 0.5, 1.0, 1.6)
+        reasons.append(f"dark picture (median luma {brightness:.0f}): gamma {gamma:.2f}")
+        return gamma, 0.0
+    if brightness > TARGET_BRIGHTNESS + 60:
+        offset = _clamp(-(brightness - TARGET_BRIGHTNESS - 60) / 255.0, -0.12, 0.0)
+        reasons.append(f"bright picture (median luma {brightness:.0f}): brightness {offset:+.2f}")
+        return 1.0, offset
+    return 1.0, 0.0
+
+
+def _contrast_and_colour(stats: dict, reasons: list[str]) -> tuple[float, float]:
+    contrast = 1.0
+    if stats["contrast"] < TARGET_CONTRAST * 0.7:
+        contrast = _clamp(TARGET_CONTRAST * 0.85 / max(stats["contrast"], 5.0), 1.0, 1.35)
+        reasons.append(f"flat picture (luma spread {stats['contrast']:.0f}): contrast {contrast:.2f}")
+    saturation = 1.0
+    if 8 < stats["saturation"] < TARGET_SATURATION * 0.6:
+        saturation = _clamp(TARGET_SATURATION * 0.75 / stats["saturation"], 1.0, 1.3)
+        reasons.append(
+            f"washed-out colour (saturation {stats['saturation']:.0f}): saturation {saturation:.2f}"
+        )
+    return contrast, saturation
+
+
+def _noise_and_detail(stats: dict, strength: float, reasons: list[str]) -> tuple[float, float]:
+    """(denoise, sharpen): denoise follows the noise; only soft, clean footage is sharpened."""
+    noise = stats["noise"]
+    denoise = round(_clamp((noise - 1.0) * 1.2, 0.0, 6.0) * strength, 2)
+    if denoise > 0:
+        reasons.append(f"noise sigma {noise:.1f}: denoise {denoise:.2f}")
+    # Sharpness is the Laplacian variance at analysis size; already-sharp footage scores high,
+    # and sharpening noise only amplifies it.
+    if stats["sharpness"] >= 150 or noise >= 3.0:
+        reasons.append(f"sharp enough (sharpness {stats['sharpness']:.0f}) or noisy: no sharpening")
+        return denoise, 0.0
+    sharpen = round(_clamp((150 - stats["sharpness"]) / 150, 0.0, 1.0) * 0.6 * strength, 2)
+    if sharpen > 0:
+        reasons.append(f"soft picture (sharpness {stats['sharpness']:.0f}): sharpen {sharpen:.2f}")
+    return denoise, sharpen

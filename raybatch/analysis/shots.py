@@ -10,12 +10,16 @@ the model's own cuts on their exact frame. ``scripts/bench/shots.py`` measures t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
+from raybatch.analysis.edl import merge_spans
 from raybatch.analysis.picture import BLACK_LUMA
+from raybatch.analysis.transitions import fade_spans, probability_spans
 
 WINDOW = 100
 STRIDE = 50
@@ -199,6 +203,78 @@ def fuse_boundaries(
             continue
         merged.append(frame)
     return merged
+
+
+class WindowModel(Protocol):
+    """A shot model: transition probabilities for 100-frame windows."""
+
+    def predict_windows(self, windows: list[np.ndarray]) -> list[np.ndarray]: ...
+
+
+@dataclass
+class ShotDetection:
+    """TransNetV2's per-frame transition probabilities over a whole video."""
+
+    probabilities: np.ndarray
+    windows_run: int
+    windows_skipped: int
+    model_s: float
+
+    def model_shots(self) -> list[int]:
+        """Shot starts from TransNetV2 alone."""
+        return boundaries_from_probabilities(self.probabilities)
+
+    def shots(self, content: np.ndarray, brightness: np.ndarray) -> list[int]:
+        """Shot starts from TransNetV2 fused with the content signal of the same frames."""
+        return fuse_boundaries(self.probabilities, content, brightness)
+
+
+def detect_shots(model: WindowModel, chunks: Iterable[np.ndarray]) -> ShotDetection:
+    """Run the shot model over frames arriving in chunks, window by window (memory bounded by
+    one chunk and one window); a window whose picture never changes skips the model."""
+    windows = WindowStream()
+    predictions: list[np.ndarray] = []
+    skipped = 0
+    model_s = 0.0
+
+    def run_model(batch: list[np.ndarray]) -> None:
+        nonlocal skipped, model_s
+        static = [is_static_window(w) for w in batch]
+        moving = [w for w, still in zip(batch, static, strict=True) if not still]
+        started = time.monotonic()
+        outputs = iter(np.concatenate(model.predict_windows(moving)) if moving else [])
+        for window, still in zip(batch, static, strict=True):
+            if still:
+                predictions.append(np.zeros((1, len(window)), np.float32))
+                skipped += 1
+            else:
+                predictions.append(next(outputs)[None])
+        model_s += time.monotonic() - started
+
+    for chunk in chunks:
+        run_model(windows.push(chunk))
+    run_model(windows.finish())
+    count = windows.frames_seen
+    return ShotDetection(
+        probabilities=stitch_predictions(predictions, count) if count else np.zeros(0, np.float32),
+        windows_run=len(predictions) - skipped,
+        windows_skipped=skipped,
+        model_s=model_s,
+    )
+
+
+def describe_shots(
+    detection: ShotDetection, content: np.ndarray, brightness: np.ndarray, fps: float
+) -> dict[str, Any]:
+    """The stored shot analysis: fused shot starts, the model's own, and the transition spans
+    (dissolves, fades, dips to black) where the picture is between shots."""
+    transitions = merge_spans(probability_spans(detection.probabilities, fps) + fade_spans(brightness, fps))
+    return {
+        "shots": [{"frame": f, "time_s": round(f / fps, 3)} for f in detection.shots(content, brightness)],
+        "shots_model_only": detection.model_shots(),
+        "transitions": [[round(a, 3), round(b, 3)] for a, b in transitions],
+        "model_windows": {"run": detection.windows_run, "skipped_static": detection.windows_skipped},
+    }
 
 
 def f1_score(

@@ -74,3 +74,31 @@ def detect_content_type(profile: dict) -> tuple[str, str]:
             f"sound in {active:.0%} of the video at a steady level ({steadiness:.1f} dB) with little speech",
         )
     return "general", f"speech in {speech:.0%}, sound in {active:.0%} of the video: neither talk nor music"
+
+
+#: The sound analysis of a video without audio.
+NO_AUDIO = {"has_audio": False, "speech": [], "silences": [], "loudness": None, "profile": None}
+
+
+def describe_sound(
+    samples: np.ndarray, sample_rate: int, loudnorm: dict[str, float], speech: list[Span]
+) -> dict:
+    """The stored sound analysis: speech (from the VAD), silences under a threshold derived
+    from the programme's loudness, the loudness itself and the content-type evidence.
+    ``loudnorm`` is ffmpeg's first-pass measurement, which the audio pass reuses as long as it
+    normalises this very sound."""
+    levels = level_db(samples, sample_rate)
+    threshold = silence_threshold_db(loudnorm.get("input_i"))
+    return {
+        "has_audio": True,
+        "speech": [[round(a, 3), round(b, 3)] for a, b in speech],
+        "silences": [list(s) for s in silent_spans(levels, threshold, min_s=0.5)],
+        "silence_threshold_db": threshold,
+        "loudnorm": loudnorm,
+        "loudness": {
+            "integrated_lufs": loudnorm.get("input_i"),
+            "true_peak_dbtp": loudnorm.get("input_tp"),
+            "lra_lu": loudnorm.get("input_lra"),
+        },
+        "profile": sound_profile(levels, threshold, speech, len(samples) / sample_rate),
+    }

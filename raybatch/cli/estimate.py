@@ -7,10 +7,10 @@ from typing import Any
 
 from raybatch.config.model import RaybatchConfig
 from raybatch.io.storage import normalise_root, scratch_root, stage_input
+from raybatch.jobs.discover import discover_inputs
 from raybatch.llm.estimate import estimate_video, writer_uses_llm
 from raybatch.media.probe import probe_media
 from raybatch.media.runner import MediaError
-from raybatch.stages.discover import discover_inputs
 
 
 def estimate_batch(config: RaybatchConfig) -> dict[str, Any]:
@@ -18,9 +18,11 @@ def estimate_batch(config: RaybatchConfig) -> dict[str, Any]:
     with their error (they would fail in the run and cost nothing)."""
     settings = config.metadata.model_dump()
     found = discover_inputs(
-        config.input or "", pattern=config.batch.pattern, recursive=config.batch.recursive,
+        config.input or "",
+        pattern=config.batch.pattern,
+        recursive=config.batch.recursive,
         exclude=(normalise_root(config.output.directory),),
-    )  # fmt: skip
+    )
     scratch = scratch_root(config.output.scratch_dir)
     videos, skipped = [], []
     for video in found:
@@ -53,17 +55,25 @@ def render_estimate(report: dict[str, Any]) -> str:
             "Metadata writer: offline (no API key configured, or --metadata-writer offline): no calls, $0."
         )
     else:
-        lines.append(f"Metadata writer: {report['model']} at {report['endpoint']}"
-                     + (" + transcription" if report["transcript"] else ""))  # fmt: skip
+        lines.append(
+            f"Metadata writer: {report['model']} at {report['endpoint']}"
+            + (" + transcription" if report["transcript"] else "")
+        )
     lines.append(f"{'video':40} {'dur':>7} {'calls':>5} {'tok in':>8} {'tok out':>8} {'cost $':>9}")
     for v in report["videos"]:
-        lines.append(f"{v['video'][:40]:40} {v['duration_s']:7.1f} {v['calls']:5d} {v['input_tokens']:8d} "
-                     f"{v['output_tokens']:8d} {v['cost_usd']:9.4f}")  # fmt: skip
+        lines.append(
+            f"{v['video'][:40]:40} {v['duration_s']:7.1f} {v['calls']:5d} {v['input_tokens']:8d} "
+            f"{v['output_tokens']:8d} {v['cost_usd']:9.4f}"
+        )
     t = report["totals"]
-    lines.append(f"{'total':40} {'':7} {int(t['calls']):5d} {int(t['input_tokens']):8d} "
-                 f"{int(t['output_tokens']):8d} {t['cost_usd']:9.4f}")  # fmt: skip
-    lines.append(f"Worst case (what --budget reserves per call): ${t['worst_case_usd']:.4f}. "
-                 "Cached responses cost nothing; this assumes none are cached.")  # fmt: skip
+    lines.append(
+        f"{'total':40} {'':7} {int(t['calls']):5d} {int(t['input_tokens']):8d} "
+        f"{int(t['output_tokens']):8d} {t['cost_usd']:9.4f}"
+    )
+    lines.append(
+        f"Worst case (what --budget reserves per call): ${t['worst_case_usd']:.4f}. "
+        "Cached responses cost nothing; this assumes none are cached."
+    )
     for s in report["skipped"]:
         lines.append(f"  skipped {s['video']}: {s['error']}")
     budget = report["budget_usd"]
@@ -71,6 +81,8 @@ def render_estimate(report: dict[str, Any]) -> str:
         if t["worst_case_usd"] <= budget:
             lines.append(f"Budget ${budget:.4f}: enough for every call.")
         else:
-            lines.append(f"Budget ${budget:.4f}: not enough for every call at worst case; videos past it get "
-                         "offline metadata.")  # fmt: skip
+            lines.append(
+                f"Budget ${budget:.4f}: not enough for every call at worst case; videos past it get "
+                "offline metadata."
+            )
     return "\n".join(lines)

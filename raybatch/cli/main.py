@@ -11,23 +11,19 @@ from typing import Any
 
 import click
 
-from raybatch.api import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
-    EXIT_USAGE,
-    BatchResult,
-    new_job,
-    run_batch,
-)
+from raybatch.api import BatchResult, run_batch
+from raybatch.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_code, guarded
 from raybatch.cli.status import render_job, render_job_list
-from raybatch.config.loader import ConfigError, load_config
+from raybatch.cli.terminal import StderrHandler, native_log_path, native_stderr_to
+from raybatch.config.loader import load_config
 from raybatch.config.model import RaybatchConfig
 from raybatch.config.presets import CONTENT_TYPES, MODES, QUALITIES
+from raybatch.errors import JobError
 from raybatch.io.storage import normalise_root, without_redacted
+from raybatch.jobs.discover import read_file_list
 from raybatch.jobs.ids import job_output, register_job, registered_jobs, registry_root
+from raybatch.jobs.lifecycle import new_job
 from raybatch.jobs.manifest import UNFINISHED, JobManifest, list_manifests
-from raybatch.stages.discover import InputError, read_file_list
 
 LATEST = "__latest__"
 
@@ -214,47 +210,36 @@ def _monitoring(flags: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load(ctx: click.Context, config_path: str | None, overrides: dict[str, Any]) -> RaybatchConfig:
-    try:
-        config = load_config(config_path or (ctx.obj or {}).get("config"), overrides)
-    except ConfigError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    config = load_config(config_path or (ctx.obj or {}).get("config"), overrides)
     logging.basicConfig(
         level=config.monitoring.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[StderrHandler()],
     )
     return config
 
 
 def _run(config: RaybatchConfig, **run_args: Any) -> BatchResult:
-    """Run with the progress view; usage errors exit 2, Ctrl-C exits 130 with how to resume."""
+    """Run with the progress view; Ctrl-C exits 130 with how to resume."""
+    manifest = run_args["manifest"]
+    quiet = config.batch.executor == "ray" and config.monitoring.log_level != "DEBUG"
+    with native_stderr_to(native_log_path(manifest.job_id) if quiet else None):
+        return _run_with_view(config, manifest, run_args)
+
+
+def _run_with_view(config: RaybatchConfig, manifest: JobManifest, run_args: dict[str, Any]) -> BatchResult:
     from raybatch.cli.progress import ProgressView
 
     view = ProgressView(enabled=config.monitoring.enable_progress_tracking)
-    manifest = run_args.get("manifest")
     try:
         result = run_batch(config, listener=view, **run_args)
-        for key in result_changed(manifest) if manifest else []:
+        for key in result_changed(manifest):
             source = manifest.videos[key]["source"]
             click.echo(f"Note: {source} changed since the job began; its new content was processed.")
         return result
-    except (InputError, ValueError) as exc:
-        view.close()
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except OSError as exc:
-        view.close()
-        job = manifest.job_id if manifest else "JOB"
-        click.echo(f"Error: cannot write the job's outputs: {exc}", err=True)
-        click.echo(
-            f"  fix: free space or make the output writable, then raybatch batch resume --job-id {job}",
-            err=True,
-        )
-        sys.exit(EXIT_SOME_FAILED)
     except KeyboardInterrupt:
         view.close()
-        job = manifest.job_id if manifest else "(see raybatch batch status)"
-        click.echo(f"\nInterrupted. Resume with: raybatch batch resume --job-id {job}", err=True)
+        click.echo(f"\nInterrupted. Resume with: raybatch batch resume --job-id {manifest.job_id}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     finally:
         view.close()
@@ -270,23 +255,14 @@ def _report(result: BatchResult) -> None:
     if result.failed:
         click.echo(f"Errors:  {result.output}/summary/error_log.json", err=True)
         for outcome in result.failed:
-            error = outcome.get("error") or {}
+            error = outcome.error
             click.echo(
-                f"  {outcome['relative_path']}: [{error.get('stage')}] {error.get('message')}",
-                err=True,
+                f"  {outcome.relative_path}: [{error.stage}] {error.message}" if error else "", err=True
             )
-            if error.get("hint"):
-                click.echo(f"    fix: {error['hint']}", err=True)
+            if error and error.hint:
+                click.echo(f"    fix: {error.hint}", err=True)
         click.echo(f"Retry the failed ones: raybatch batch retry --job-id {result.job_id}", err=True)
-    sys.exit(result.exit_code)
-
-
-def _start(config: RaybatchConfig, sources: list[str] | None = None) -> JobManifest:
-    try:
-        return new_job(config, sources)
-    except (InputError, ValueError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    sys.exit(exit_code(result))
 
 
 @batch.command("process")
@@ -296,8 +272,7 @@ def _start(config: RaybatchConfig, sources: list[str] | None = None) -> JobManif
 def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
     """Process every video in INPUT (a folder, a file, or an fsspec URL such as s3://bucket/in)."""
     config = _load(ctx, flags.pop("config"), _overrides(input_path, flags))
-    manifest = _start(config)
-    _report(_run(config, manifest=manifest))
+    _report(_run(config, manifest=new_job(config)))
 
 
 @batch.command("process-list")
@@ -313,13 +288,10 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
         with open(list_file, encoding="utf-8") as handle:
             sources = read_file_list(handle.read(), os.path.dirname(os.path.abspath(list_file)))
     except OSError as exc:
-        click.echo(f"Error: cannot read the list {list_file}: {exc.strerror}", err=True)
-        sys.exit(EXIT_USAGE)
+        raise JobError(f"cannot read the list {list_file}: {exc.strerror}") from None
     if not sources:
-        click.echo(f"Error: {list_file} names no videos (one path or URL per line)", err=True)
-        sys.exit(EXIT_USAGE)
-    manifest = _start(config, sources)
-    _report(_run(config, manifest=manifest))
+        raise JobError(f"{list_file} names no videos", hint="one path or URL per line")
+    _report(_run(config, manifest=new_job(config, sources)))
 
 
 @batch.command("estimate")
@@ -334,32 +306,24 @@ def estimate(ctx: click.Context, input_path: str, **flags: Any) -> None:
     inputs are probed; nothing is analysed, encoded or sent)."""
     from raybatch.cli.estimate import estimate_batch, render_estimate
 
-    overrides = {"input": input_path, "batch": {"pattern": flags["pattern"], "recursive": flags["recursive"]},
-                 **_metadata_overrides(flags)}  # fmt: skip
+    overrides = {
+        "input": input_path,
+        "batch": {"pattern": flags["pattern"], "recursive": flags["recursive"]},
+        **_metadata_overrides(flags),
+    }
     config = _load(ctx, flags.pop("config"), overrides)
-    try:
-        report = estimate_batch(config)
-    except (InputError, ValueError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    click.echo(render_estimate(report))
+    click.echo(render_estimate(estimate_batch(config)))
 
 
 def _find_manifest(job_id: str, output: str | None, checkpoint: str | None = None) -> JobManifest:
     """A job's manifest from its output location (given, or from this machine's registry)."""
     location = output or job_output(job_id)
     if location is None:
-        click.echo(
-            f"Error: job {job_id} is not known on this machine; pass --output with its output folder or URL "
-            "(see raybatch batch status)",
-            err=True,
+        raise JobError(
+            f"job {job_id} is not known on this machine",
+            hint="pass --output with its output folder or URL (see raybatch batch status)",
         )
-        sys.exit(EXIT_USAGE)
-    try:
-        manifest = JobManifest.load(normalise_root(location), job_id, checkpoint)
-    except FileNotFoundError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    manifest = JobManifest.load(normalise_root(location), job_id, checkpoint)
     register_job(job_id, manifest.output)
     return manifest
 
@@ -400,11 +364,7 @@ def status(job_id: str | None, output: str | None, limit: int) -> None:
 def checkpoint(job_id: str, checkpoint_name: str, output: str | None) -> None:
     """Save a named snapshot of a job's state that resume --from-checkpoint can return to."""
     manifest = _find_manifest(job_id, output)
-    try:
-        uri = manifest.save_checkpoint(checkpoint_name)
-    except ValueError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+    uri = manifest.save_checkpoint(checkpoint_name)
     counts = ", ".join(f"{n} {state}" for state, n in manifest.counts().items())
     click.echo(f"Checkpoint {checkpoint_name!r} of {job_id} ({counts}): {uri}")
 
@@ -432,11 +392,9 @@ def resume(
         name = from_checkpoint
         if name == LATEST:
             if not manifest.checkpoints:
-                click.echo(
-                    f"Error: job {job_id} has no checkpoints; make one with raybatch batch checkpoint",
-                    err=True,
+                raise JobError(
+                    f"job {job_id} has no checkpoints", hint="make one with raybatch batch checkpoint"
                 )
-                sys.exit(EXIT_USAGE)
             name = manifest.checkpoints[-1]
         runs = manifest.runs
         manifest = _find_manifest(job_id, manifest.output, name)
@@ -455,10 +413,20 @@ def resume(
 
 @batch.command("retry")
 @_job_id_option
-@click.option("--retry-count", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Attempts per failed video, this command's included.")  # fmt: skip
-@click.option("--backoff", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Seconds before the second attempt, doubling after each.")  # fmt: skip
+@click.option(
+    "--retry-count",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Attempts per failed video, this command's included.",
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds before the second attempt, doubling after each.",
+)
 @_job_output_option
 @_with(_view_options)
 @click.pass_context
@@ -509,8 +477,9 @@ def result_changed(manifest: JobManifest) -> list[str]:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="raybatch")
+    """Console-script entry point: usage errors exit 2, run failures 1, and anything else is a
+    bug, reported in one line with the file that holds its traceback."""
+    guarded(lambda: cli(prog_name="raybatch"))
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ class ProgressView:
             return
         if event == "start":
             self.progress = payload["progress"]
-            pool = payload["pool"]
+            pool = payload["plan"].pool
             self._say(
                 f"raybatch job {payload['job_id']}: {len(payload['videos'])} videos, "
                 f"{pool.size} encoder(s) x {pool.num_cpus:g} CPU"
@@ -50,17 +50,18 @@ class ProgressView:
             return
         if event == "video":
             outcome = payload
-            if outcome["status"] == "done":
-                line = f"✅ Completed: {outcome['relative_path']}"
+            if outcome.done:
+                line = f"✅ Completed: {outcome.relative_path}"
             else:
-                error = outcome.get("error") or {}
-                line = f"❌ Failed: {outcome['relative_path']} ({error.get('stage')}: {error.get('message')})"
+                error = outcome.error
+                why = f"{error.stage}: {error.message}" if error else outcome.status
+                line = f"❌ Failed: {outcome.relative_path} ({why})"
             self.lines.append(line)
             if not self.live:
                 self._say(line + "  " + self._summary())
         if self.live:
             self.live.update(self._render())
-        elif event == "item" and time.monotonic() - self.last_plain > 10:
+        elif event == "row" and time.monotonic() - self.last_plain > 10:
             self.last_plain = time.monotonic()
             self._say(self._summary())
 

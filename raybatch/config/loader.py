@@ -9,10 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from raybatch.config.model import RaybatchConfig
-
-
-class ConfigError(ValueError):
-    """A configuration mistake: the message names the file, the key and what is allowed."""
+from raybatch.errors import ConfigError
 
 
 def _allowed_keys(model: type[BaseModel], path: tuple[Any, ...]) -> list[str]:

@@ -108,3 +108,9 @@ def resolve_preset(quality: str, mode: str, content_type: str) -> Preset:
 def preset_table() -> list[Preset]:
     """Every preset, for documentation and tests."""
     return [resolve_preset(q, m, t) for q in QUALITIES for m in MODES for t in CONTENT_TYPES]
+
+
+def content_type_rank(content_type: str | None) -> int:
+    """Where a content type goes in a batch grouped by type (educational, music, general;
+    unknown last)."""
+    return CONTENT_TYPES.index(content_type) if content_type in CONTENT_TYPES else len(CONTENT_TYPES)

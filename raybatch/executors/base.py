@@ -1,4 +1,17 @@
-"""What every executor shares: the observer interface and per-video bookkeeping."""
+"""What every executor shares: the pipeline's branches, routing rows between them, collecting
+a video's parts, and the observer that hears about progress.
+
+A *branch* is a run of consecutive stages that one stream of rows goes through; each executor
+runs a branch as one stream. A new branch starts where rows must not wait for stages that do
+not work on them: at an actor pool for another kind of row (a row passing through a busy pool
+would queue there), at a kind of row no stage before it in the branch makes, and where the batch
+regroups. Task stages for a kind the branch makes stay in it: a row passes a task instantly.
+The :class:`Router` sends every row that leaves a branch to the next branch that handles its
+kind: a segment goes from ``plan`` straight to the encoders and never waits behind the shot
+model. Parts of a
+video are collected until all are back; then one assembly row carries the video on. A row with
+an error ends its video's journey (the video failed there).
+"""
 
 from __future__ import annotations
 
@@ -6,76 +19,162 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from raybatch.stages.base import RunContext, Stage, WorkItem
-from raybatch.stages.finish import failure_outcome
-
-FinishFn = Callable[[RunContext, list[dict[str, Any]], bool], dict[str, Any]]
+from raybatch.jobs.records import Outcome, VideoRef
+from raybatch.stages.base import Stage
+from raybatch.stages.rows import (
+    AssemblyRow,
+    PartRow,
+    Row,
+    VideoRow,
+    assembly_from_parts,
+    done_outcome,
+    failure_outcome,
+)
 
 
 class Observer(Protocol):
-    """Receives progress from an executor (the CLI's live view, the report builder)."""
+    """Hears from an executor (the job's bookkeeping, the CLI's live view)."""
 
-    def on_item(self, item: WorkItem) -> None: ...
+    def on_row(self, row: Row) -> None: ...
 
-    def on_video(self, outcome: dict[str, Any]) -> None: ...
+    def on_video(self, outcome: Outcome) -> None: ...
 
     def should_stop(self) -> bool: ...
 
 
 @dataclass
-class Pipeline:
-    """The stages that turn one video row into work items, and the per-video finish step."""
+class Branch:
+    """Consecutive stages that handle one kind of row: one stream of the executor."""
 
+    kind: str
     stages: list[Stage]
-    finish: FinishFn
-    keep_work_files: bool = False
-    #: With a stage name, every video first runs the stages up to and including that one;
-    #: then the batch goes on in ``order`` (``--group-by-type``: the type is known only once
-    #: each video has been analysed).
-    regroup_after: str | None = None
-    order: Callable[[WorkItem], Any] | None = None
 
-    def phases(self) -> tuple[list[Stage], list[Stage]]:
-        """The stages before the regrouping point (none without one) and those after it."""
-        if not self.regroup_after:
-            return [], self.stages
-        names = [stage.name for stage in self.stages]
-        cut = names.index(self.regroup_after) + 1
-        return self.stages[:cut], self.stages[cut:]
-
-    def reorder(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Rows in the batch's order (stable: ties keep the input order)."""
-        if self.order is None:
-            return rows
-        order = self.order
-        return sorted(rows, key=lambda row: order(WorkItem.from_row(row)))
+    @property
+    def name(self) -> str:
+        return self.stages[0].name
 
 
 @dataclass
-class VideoTracker:
-    """Collects each video's work items as they arrive, in any order; says when a video is
-    ready to assemble (all items in) or has failed (the first error)."""
+class Pipeline:
+    """The run's stages in order, and where the batch regroups (``--group-by-type``)."""
 
-    parts: dict[str, list[WorkItem]] = field(default_factory=dict)
-    failed: set[str] = field(default_factory=set)
+    stages: list[Stage]
+    #: With a stage name, every video runs up to and including that stage before any goes on;
+    #: then the batch goes on in ``order``.
+    regroup_after: str | None = None
+    order: Callable[[Row], Any] | None = None
 
-    def add(self, item: WorkItem) -> tuple[str, Any] | None:
-        """``("finish", parts)``, ``("failed", outcome)`` or ``None`` (keep waiting)."""
-        key = item.video_key
-        if key in self.failed:
-            return None
-        if item.error_json or item.kind == "video":
-            self.failed.add(key)
-            metrics = [m for p in self.parts.pop(key, []) for m in p.metrics] + item.metrics
-            error = item.error or {
-                "file": item.source_uri,
-                "stage": "plan",
-                "message": "the video produced no work",
-                "hint": "report this with the file",
-            }
-            return "failed", failure_outcome(item, error, metrics)
-        parts = self.parts.setdefault(key, [])
-        parts.append(item)
-        if len(parts) == item.expected_items():
-            return "finish", self.parts.pop(key)
-        return None
+    def branches(self) -> list[Branch]:
+        """The stages cut into branches (see the module's docstring)."""
+        branches: list[Branch] = []
+        for stage in self.stages:
+            current = branches[-1] if branches else None
+            if current and self._continues(current, stage):
+                current.stages.append(stage)
+            else:
+                branches.append(Branch(stage.handles.kind, [stage]))
+        return branches
+
+    def _continues(self, branch: Branch, stage: Stage) -> bool:
+        if branch.stages[-1].name == self.regroup_after:
+            return False
+        kind = stage.handles.kind
+        if kind == branch.stages[-1].handles.kind:
+            return True
+        made_here = any(kind in earlier.kinds_out() for earlier in branch.stages)
+        return made_here and not stage.resources.stateful
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A row on its way into a branch."""
+
+    branch: int
+    row: Row
+
+
+@dataclass
+class Router:
+    """Routes rows between a pipeline's branches and turns finished videos into outcomes."""
+
+    pipeline: Pipeline
+    videos: int
+    branches: list[Branch] = field(init=False)
+    _stage_branch: dict[str, int] = field(init=False)
+    _parts: dict[str, list[PartRow]] = field(default_factory=dict)
+    _ended: set[str] = field(default_factory=set)
+    _held: list[Delivery] = field(default_factory=list)
+    _past_barrier: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.branches = self.pipeline.branches()
+        self._stage_branch = {s.name: i for i, b in enumerate(self.branches) for s in b.stages}
+
+    @property
+    def finished(self) -> bool:
+        """Every video has an outcome."""
+        return len(self._ended) >= self.videos
+
+    def start(self, videos: list[VideoRef]) -> list[Delivery]:
+        """The first deliveries: each video into the first branch."""
+        return [Delivery(0, VideoRow(video=video)) for video in videos]
+
+    def route(self, row: Row) -> tuple[list[Delivery], list[Outcome]]:
+        """Where a row that left a branch goes next, and any video that just ended."""
+        key = row.video.key
+        if key in self._ended:
+            return [], []  # a late part of a video that already failed
+        if row.error is not None:
+            self._ended.add(key)
+            outcome = failure_outcome(row, self._parts.pop(key, []))
+            return self._passed_barrier(key), [outcome]
+        target = self._next_branch(row)
+        if target is not None:
+            return self._deliver(Delivery(target, row)), []
+        if isinstance(row, AssemblyRow):
+            self._ended.add(key)
+            return [], [done_outcome(row)]
+        if isinstance(row, PartRow):
+            return self._collect(row), []
+        raise AssertionError(f"no stage takes {row.kind} rows after {row.last_stage or 'the start'}")
+
+    def _next_branch(self, row: Row) -> int | None:
+        current = self._stage_branch.get(row.last_stage, -1)
+        return next(
+            (i for i in range(current + 1, len(self.branches)) if self.branches[i].kind == row.kind), None
+        )
+
+    def _collect(self, part: PartRow) -> list[Delivery]:
+        parts = self._parts.setdefault(part.video.key, [])
+        parts.append(part)
+        if len(parts) < part.parts:
+            return []
+        assembly = assembly_from_parts(self._parts.pop(part.video.key))
+        target = self._next_branch(assembly)
+        if target is None:
+            raise AssertionError("the pipeline has no stage for assembled videos")
+        return [Delivery(target, assembly)]
+
+    # -- the regroup barrier (--group-by-type) ----------------------------------------------------
+
+    def _deliver(self, delivery: Delivery) -> list[Delivery]:
+        if self._barrier_branch() != delivery.branch:
+            return [delivery]
+        self._held.append(delivery)
+        return self._passed_barrier(delivery.row.video.key)
+
+    def _barrier_branch(self) -> int | None:
+        after = self.pipeline.regroup_after
+        return self._stage_branch[after] + 1 if after else None
+
+    def _passed_barrier(self, key: str) -> list[Delivery]:
+        """Once every video has reached the barrier (or failed before it), the held rows go on
+        in the pipeline's order."""
+        if self._barrier_branch() is None:
+            return []
+        self._past_barrier.add(key)
+        if len(self._past_barrier) < self.videos or not self._held:
+            return []
+        held, self._held = self._held, []
+        order = self.pipeline.order
+        return sorted(held, key=lambda d: order(d.row)) if order else held

@@ -1,49 +1,40 @@
-"""The local executor: the same stages, in this process, one item at a time, without Ray."""
+"""The local executor: the same stages and routing, in this process, one row at a time."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from raybatch.executors.base import Observer, Pipeline, VideoTracker
-from raybatch.stages.base import RunContext, Stage, WorkItem
+from raybatch.executors.base import Observer, Pipeline, Router
+from raybatch.jobs.records import Outcome, VideoRef
+from raybatch.stages.base import Stage
+from raybatch.stages.rows import Row
 
 
 class LocalExecutor:
-    """Runs a pipeline sequentially in-process: for tests, debugging and machines without Ray."""
+    """Runs a pipeline in-process without Ray: for tests, debugging and machines without Ray.
+
+    Work goes depth first, so each video finishes before the next starts (the regroup barrier
+    of ``--group-by-type`` aside)."""
 
     name = "local"
 
-    def __init__(self, context: RunContext):
-        self.context = context
-
-    def run(self, videos: list[WorkItem], pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
-        tracker = VideoTracker()
-        outcomes: list[dict[str, Any]] = []
-        head, tail = pipeline.phases()
-        starts = [video.to_row() for video in videos]
-        if head:
-            starts = pipeline.reorder([out for row in starts for out in _run_stages(head, [row])])
-        for start in starts:
-            if observer.should_stop():
-                break
-            for row in _run_stages(tail, [start]):
-                item = WorkItem.from_row(row)
-                observer.on_item(item)
-                event = tracker.add(item)
-                if event is None:
-                    continue
-                kind, payload = event
-                outcome = (
-                    pipeline.finish(self.context, [p.to_row() for p in payload], pipeline.keep_work_files)
-                    if kind == "finish"
-                    else payload
-                )
-                outcomes.append(outcome)
-                observer.on_video(outcome)
+    def run(self, videos: list[VideoRef], pipeline: Pipeline, observer: Observer) -> list[Outcome]:
+        router = Router(pipeline, len(videos))
+        pending = list(reversed(router.start(videos)))
+        outcomes: list[Outcome] = []
+        while pending and not observer.should_stop():
+            delivery = pending.pop()
+            for row in run_branch(router.branches[delivery.branch].stages, delivery.row):
+                observer.on_row(row)
+                deliveries, ended = router.route(row)
+                pending.extend(reversed(deliveries))
+                for outcome in ended:
+                    outcomes.append(outcome)
+                    observer.on_video(outcome)
         return outcomes
 
 
-def _run_stages(stages: list[Stage], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def run_branch(stages: list[Stage], row: Row) -> list[Row]:
+    """``row`` through each stage of a branch in turn."""
+    rows = [row]
     for stage in stages:
-        rows = [out for row in rows for out in stage(row)]
+        rows = [out for current in rows for out in stage.run(current)]
     return rows

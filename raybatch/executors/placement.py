@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from raybatch.errors import ClusterError
 from raybatch.media.commands import NVENC_ENCODERS
 from raybatch.media.runner import MediaError, run_command
 
@@ -40,8 +41,8 @@ def choose_video_encoder(
 ) -> EncoderChoice:
     """Decide the encoder. ``requested``: ``auto``, ``libx264`` or an NVENC encoder;
     ``nvenc_sessions``: the cluster's total ``nvenc`` resource; ``probe(encoder)``: ``None`` when
-    a test encode on an NVENC node works, else what went wrong. Raises ``ValueError`` when an
-    explicitly requested NVENC encoder cannot run."""
+    a test encode on an NVENC node works, else what went wrong. Raises :class:`ClusterError`
+    when an explicitly requested NVENC encoder cannot run."""
     if requested == "libx264":
         return EncoderChoice("libx264", "requested")
     if requested == "auto":
@@ -58,16 +59,16 @@ def choose_video_encoder(
             "encoding with libx264 on CPU. Check the NVIDIA driver and that ffmpeg was built with NVENC.",
         )
     if requested not in NVENC_ENCODERS:
-        raise ValueError(f"unknown encoder {requested!r}: use auto, libx264, h264_nvenc or hevc_nvenc")
+        raise ClusterError(f"unknown encoder {requested!r}: use auto, libx264, h264_nvenc or hevc_nvenc")
     if nvenc_sessions < 1:
-        raise ValueError(
+        raise ClusterError(
             f"--encoder {requested}: no node advertises the {NVENC_RESOURCE!r} resource; start GPU "
             f"nodes with `ray start --resources '{{\"{NVENC_RESOURCE}\": 3}}'` (see cluster/README.md) "
             "or use --encoder auto"
         )
     problem = probe(requested)
     if problem is not None:
-        raise ValueError(
+        raise ClusterError(
             f"--encoder {requested}: the test encode on an NVENC node failed ({problem}); check the NVIDIA "
             "driver and ffmpeg's NVENC support there, or use --encoder auto"
         )

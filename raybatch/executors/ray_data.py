@@ -1,21 +1,26 @@
-"""The Ray executor: segments of every video stream through one Ray Data pipeline.
+"""The Ray executor: every branch of the pipeline is a Ray Data stream, all of them in one
+streaming execution, fed through mailboxes and routed by the driver.
 
-probe -> analyse picture (one low-resolution decode, tasks) -> analyse sound (Silero actors) ->
-decide the edit -> plan (one video row becomes segment rows, a shots row and an audio row) ->
-audio pass (tasks) -> shot detection (TransNetV2 actors, shots rows only: the model runs while the
-segments encode) -> enhance+encode (an actor pool sized from the cluster) -> the driver, which
-collects each video's rows and launches its assemble+verify task the moment its last item arrives.
-With ``--group-by-type`` the batch is analysed up to the decision first, then goes on in type order.
+The first branch starts from the videos: probe, picture analysis (tasks), sound analysis
+(Silero actors), the decision, ``plan`` and the audio (tasks). The driver posts the parts
+``plan`` made to their branches: segments to the encoder pool, shots to the TransNetV2 actors,
+each stream on its own, so no row waits behind a stage that does not work on it. When a
+video's last part is back, its assembly row goes through assemble, verify, package and publish
+(tasks). Every stage claims the resources the run plan gave it; Ray Data schedules them all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
-from raybatch.executors.base import Observer, Pipeline, VideoTracker
-from raybatch.executors.resources import PoolPlan
-from raybatch.stages.base import RunContext, Stage, WorkItem
+from raybatch.executors.base import Branch, Delivery, Observer, Pipeline, Router
+from raybatch.executors.mailbox import END, Mailbox, pull_from
+from raybatch.jobs.records import Outcome, VideoRef
+from raybatch.stages.base import Stage
+from raybatch.stages.rows import from_row
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +30,7 @@ class _StageActor:
 
     def __init__(self, stage: Stage):
         self.stage = stage
-        stage.context.apply_storage()
-        stage.setup()
-        stage._ready = True
+        stage.ensure_ready()
 
     def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
         return self.stage(row)
@@ -38,113 +41,132 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, context: RunContext, pool: PoolPlan):
-        self.context = context
-        self.pool = pool
-
-    def run(self, videos: list[WorkItem], pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
+    def run(self, videos: list[VideoRef], pipeline: Pipeline, observer: Observer) -> list[Outcome]:
         import ray
-        import ray.data
 
-        data_context = ray.data.DataContext.get_current()
-        saved = (data_context.target_max_block_size, data_context.enable_progress_bars)
-        # One row per block: rows are tiny, and a block is the unit an actor receives, so
-        # larger blocks would send all segments of a video to one encoder.
-        data_context.target_max_block_size = 1
-        data_context.enable_progress_bars = False
+        router = Router(pipeline, len(videos))
+        mailbox = ray.remote(num_cpus=0)(Mailbox).remote([b.name for b in router.branches])
         try:
-            return self._run(ray, videos, pipeline, observer)
+            with _data_settings():
+                stream = self._stream(ray, mailbox, router.branches, router.start(videos))
+                return self._drive(stream, mailbox, router, observer)
         finally:
-            data_context.target_max_block_size, data_context.enable_progress_bars = saved
+            ray.kill(mailbox)
 
-    def _dataset(self, ray, rows: list[dict[str, Any]], stages: list[Stage]):
-        """Rows streamed through ``stages``: stateful ones on actor pools, the rest as tasks."""
-        dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
-        for stage in stages:
-            res = stage.resources()
-            if stage.stateful:
-                # Autoscaling: Ray Data adds actors while rows queue and the cluster has room
-                # (nodes that joined included); ``pool_size`` is the floor. It measures demand
-                # by rows in flight per actor, so an autoscaling pool lets each actor hold a
-                # second row; a fixed one sends a row only to an idle actor.
-                grows = res.autoscale and res.max_pool_size != res.pool_size
-                sizes = (
-                    {
-                        "min_size": res.pool_size,
-                        "max_size": res.max_pool_size,
-                        "max_tasks_in_flight_per_actor": 2,
-                    }
-                    if grows
-                    else {"size": res.pool_size, "max_tasks_in_flight_per_actor": 1}
-                )
-                dataset = dataset.flat_map(
-                    _StageActor,
-                    fn_constructor_args=(stage,),
-                    compute=ray.data.ActorPoolStrategy(**sizes),
-                    num_cpus=res.num_cpus,
-                    num_gpus=res.num_gpus or None,
-                    memory=res.memory_bytes or None,
-                    resources=res.custom or None,
-                    # A worker that dies mid-row is transient: Ray Data restarts the actor and
-                    # retries the row (its defaults; tests/integration/test_faults.py kills one).
-                    # A bad input is an error in the row, never an exception, so it is not retried.
-                )
-            else:
-                dataset = dataset.flat_map(stage, num_cpus=self.pool.task_cpus)
+    def _stream(self, ray, mailbox: Any, branches: list[Branch], first: list[Delivery]):
+        """Every branch as a dataset, united into one streaming execution. The first branch
+        starts from the videos; the others from their mailboxes."""
+        videos = ray.data.from_items([d.row.to_row() for d in first], override_num_blocks=len(first))
+        datasets = [self._stages(ray, videos, branches[0])]
+        for branch in branches[1:]:
+            source = ray.data.from_items([{"branch": branch.name}]).flat_map(pull_from(mailbox), num_cpus=0)
+            datasets.append(self._stages(ray, source, branch))
+        union = datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
+        # No prefetching: a row is handed over the moment it leaves its branch (a prefetching
+        # iterator holds each row back until the next one arrives).
+        return union.iter_batches(prefetch_batches=0, batch_size=None, batch_format="pyarrow")
+
+    def _stages(self, ray, dataset, branch: Branch):
+        """A branch's stages after its source; stateful stages on actor pools."""
+        for stage in branch.stages:
+            res = stage.resources
+            claims = {
+                "num_cpus": res.num_cpus,
+                "num_gpus": res.num_gpus or None,
+                "memory": res.memory_bytes or None,
+                "resources": res.custom or None,
+            }
+            if not res.stateful:
+                # max_calls=0 is Ray's default for tasks, stated: it also keeps Ray Data from fusing
+                # a task stage into the actor pool after it (operators fuse only when their remote
+                # arguments agree), which would run every video's picture decode inside the one
+                # speech model actor.
+                dataset = dataset.flat_map(stage, max_calls=0, **claims)
+                continue
+            # A worker that dies mid-row is transient: Ray Data restarts the actor and retries the
+            # row (its defaults; tests/integration/executors/test_faults.py kills one). A bad
+            # input is an error in the row, never an exception, so it is not retried.
+            dataset = dataset.flat_map(
+                _StageActor,
+                fn_constructor_args=(stage,),
+                compute=ray.data.ActorPoolStrategy(**_pool_sizes(stage)),
+                **claims,
+            )
         return dataset
 
-    def _run(self, ray, videos, pipeline: Pipeline, observer: Observer) -> list[dict[str, Any]]:
-        pool = self.pool
-        head, tail = pipeline.phases()
-        starts = [v.to_row() for v in videos]
-        if head:
-            starts = pipeline.reorder(list(self._dataset(ray, starts, head).iter_rows()))
-        dataset = self._dataset(ray, starts, tail)
-        finish_remote = ray.remote(num_cpus=pool.task_cpus, max_retries=2)(pipeline.finish)
-        tracker = VideoTracker()
-        outcomes: list[dict[str, Any]] = []
-        pending: dict[Any, str] = {}
-
-        def collect(timeout: float | None) -> None:
-            if not pending:
-                return
-            done, _ = ray.wait(
-                list(pending), num_returns=len(pending) if timeout == 0 else 1, timeout=timeout
-            )
-            for ref in done:
-                pending.pop(ref)
-                outcome = ray.get(ref)
-                outcomes.append(outcome)
-                observer.on_video(outcome)
-
-        rows = iter(dataset.iter_rows())
+    def _drive(self, stream: Iterator, mailbox: Any, router: Router, observer: Observer) -> list[Outcome]:
+        """Route every row that leaves a branch until every video has an outcome."""
+        outcomes: list[Outcome] = []
+        closed = False
         try:
-            for row in rows:
-                item = WorkItem.from_row(row)
-                observer.on_item(item)
-                event = tracker.add(item)
-                if event is not None:
-                    kind, payload = event
-                    if kind == "finish":
-                        ref = finish_remote.remote(
-                            self.context, [p.to_row() for p in payload], pipeline.keep_work_files
-                        )
-                        pending[ref] = item.video_key
-                    else:
-                        outcomes.append(payload)
-                        observer.on_video(payload)
-                collect(0)
+            for batch in stream:
+                for raw in batch.to_pylist():
+                    row = from_row(raw)
+                    observer.on_row(row)
+                    deliveries, ended = router.route(row)
+                    _post(mailbox, router.branches, deliveries)
+                    for outcome in ended:
+                        outcomes.append(outcome)
+                        observer.on_video(outcome)
                 if observer.should_stop():
-                    break
+                    break  # closing the stream below cancels the rest
+                if router.finished and not closed:
+                    _close(mailbox, router.branches[1:])  # every stream ends; the loop with it
+                    closed = True
         finally:
-            close = getattr(rows, "close", None)
-            if close:
-                close()  # stops the streaming executor when we leave early
-        if observer.should_stop():
-            for ref in pending:
-                ray.cancel(ref)
-            collect(0)
-            return outcomes
-        while pending:
-            collect(None)
+            with contextlib.suppress(Exception):
+                stream.close()
         return outcomes
+
+
+def _pool_sizes(stage: Stage) -> dict[str, Any]:
+    """An exact pool sends a row only to an idle actor. An autoscaling one grows while rows
+    queue and the cluster has room (nodes that joined included), from its planned size up;
+    Ray Data measures demand by rows in flight per actor, so each actor may hold a second."""
+    res = stage.resources
+    if res.autoscale and res.max_actors != res.actors:
+        return {"min_size": res.actors, "max_size": res.max_actors, "max_tasks_in_flight_per_actor": 2}
+    return {"size": res.actors, "max_tasks_in_flight_per_actor": 1}
+
+
+def _post(mailbox: Any, branches: list[Branch], deliveries: list[Delivery]) -> None:
+    by_branch: dict[str, list[dict[str, Any]]] = {}
+    for delivery in deliveries:
+        by_branch.setdefault(branches[delivery.branch].name, []).append(delivery.row.to_row())
+    for name, rows in by_branch.items():
+        mailbox.post.remote(name, rows)
+
+
+def _close(mailbox: Any, branches: list[Branch]) -> None:
+    for branch in branches:
+        mailbox.post.remote(branch.name, [END])
+
+
+#: Ray Data settings for a raybatch run (restored afterwards).
+_DATA_SETTINGS = {
+    # Rows are tiny, and a block is the unit an actor receives: larger blocks would send all
+    # segments of a video to one encoder.
+    "target_max_block_size": 1,
+    # raybatch has its own live view.
+    "enable_progress_bars": False,
+    # Ray Data's per-operator reservations split the cluster's CPUs over the operators in order
+    # and give the last ones nothing on a small machine: with its dozen operators the finish
+    # stages never ran on 2 CPUs. The run plan sizes every claim itself and keeps CPUs free for
+    # tasks, so Ray's own scheduler is the only gate.
+    "op_resource_reservation_enabled": False,
+}
+
+
+@contextlib.contextmanager
+def _data_settings() -> Iterator[None]:
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    saved = {name: getattr(context, name) for name in _DATA_SETTINGS}
+    for name, value in _DATA_SETTINGS.items():
+        setattr(context, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)

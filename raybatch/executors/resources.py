@@ -1,9 +1,11 @@
-"""Sizing the encoder actor pool from what the cluster has."""
+"""Sizing the actor pools (encoders, models) from what the cluster has."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+
+from raybatch.errors import ClusterError
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ def reserved_cpus_for(cluster_cpus: float) -> float:
 
 @dataclass(frozen=True)
 class ModelPlan:
-    """What each model actor (shots, speech) claims, and how many of each run."""
+    """What each model actor claims, and how many actors each model stage runs."""
 
     size: int
     num_cpus: float
@@ -40,13 +42,17 @@ class ModelPlan:
         return asdict(self)
 
 
-def plan_model_actors(cluster_cpus: float, cluster_gpus: float, gpu_fraction: float) -> ModelPlan:
+def plan_model_actors(
+    cluster_cpus: float, cluster_gpus: float, gpu_fraction: float, model_stages: int = 1
+) -> ModelPlan:
     """Model actors: on GPUs when the cluster has them (a fraction of one each, so several
-    share a GPU), else small CPU claims so they never crowd out the encoders; torch inside
-    them may still use a few threads (Ray's CPU numbers are for scheduling, not a cap)."""
+    share a GPU, the GPUs' slots split between the ``model_stages``), else small CPU claims so
+    they never crowd out the encoders; torch inside them may still use a few threads (Ray's CPU
+    numbers are for scheduling, not a cap)."""
     if cluster_gpus > 0:
         per_gpu = max(1, math.floor(1 / gpu_fraction + 1e-9))
-        size = max(1, min(math.floor(cluster_gpus) * per_gpu // 2, math.floor(cluster_cpus / 8) or 1))
+        slots = math.floor(cluster_gpus) * per_gpu // max(1, model_stages)
+        size = max(1, min(slots, math.floor(cluster_cpus / 8) or 1))
         return ModelPlan(
             size=size, num_cpus=1.0 if cluster_cpus >= 8 else 0.25, num_gpus=gpu_fraction, threads=2
         )
@@ -57,39 +63,47 @@ def plan_model_actors(cluster_cpus: float, cluster_gpus: float, gpu_fraction: fl
     )
 
 
+@dataclass(frozen=True)
+class PoolLimits:
+    """What the user set: ``--max-concurrent``, ``--max-memory``, ``--sequential``, and
+    ``resource_management: fixed`` (exactly ``max_concurrent`` encoders)."""
+
+    max_concurrent: int | None = None
+    max_memory_bytes: float | None = None
+    sequential: bool = False
+    fixed: bool = False
+
+
 def plan_encoder_pool(
     cluster_cpus: float,
     cluster_memory_bytes: float | None,
     *,
     encoder_cpus: float = 1.0,
     encoder_memory_bytes: int,
-    max_concurrent: int | None = None,
-    max_memory_bytes: float | None = None,
-    sequential: bool = False,
-    fixed: bool = False,
+    limits: PoolLimits = PoolLimits(),
     models_cpus: float = 0.0,
 ) -> PoolPlan:
-    """Size the pool: by CPUs (minus the reserve), by memory (``--max-memory`` or what the
-    cluster has), and by ``--max-concurrent``; ``fixed`` means exactly ``max_concurrent``."""
+    """Size the pool: by CPUs (minus the reserve and the model actors), by memory
+    (``--max-memory`` or what the cluster has), and by the user's ``limits``."""
     if cluster_cpus <= 0:
-        raise ValueError("the cluster reports no CPUs")
+        raise ClusterError("the Ray cluster reports no CPUs: add a node with CPUs (ray start --num-cpus N)")
     reserved = min(reserved_cpus_for(cluster_cpus), cluster_cpus / 2)
     # Model actors hold their CPUs for the whole run: they come out of what encoders may use.
     usable = max(0.1 * cluster_cpus, cluster_cpus - reserved - models_cpus)
     # Encoders claim slightly less than a whole CPU each so the reserve stays free for tasks.
     by_cpu = max(1, math.floor(cluster_cpus / encoder_cpus + 1e-9))
-    budgets = [b for b in (max_memory_bytes, cluster_memory_bytes) if b]
+    budgets = [b for b in (limits.max_memory_bytes, cluster_memory_bytes) if b]
     by_memory = max(1, math.floor(min(budgets) / encoder_memory_bytes)) if budgets else by_cpu
     size = min(by_cpu, by_memory)
-    if max_concurrent:
-        size = max_concurrent if fixed else min(size, max_concurrent)
-    if sequential:
+    if limits.max_concurrent:
+        size = limits.max_concurrent if limits.fixed else min(size, limits.max_concurrent)
+    if limits.sequential:
         size = 1
     # Rounded down so the pool never claims more than the usable CPUs.
     num_cpus = math.floor(min(encoder_cpus, usable / size) * 1000) / 1000
     memory = encoder_memory_bytes
-    if max_memory_bytes:
-        memory = min(memory, int(max_memory_bytes // size))
+    if limits.max_memory_bytes:
+        memory = min(memory, int(limits.max_memory_bytes // size))
     return PoolPlan(
         size=size,
         num_cpus=num_cpus,

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from raybatch.io.storage import get_fs, is_local, join, write_json_atomic
@@ -64,6 +65,18 @@ class AnalysisCache:
             with contextlib.suppress(OSError):
                 os.utime(path)
         return data
+
+    def has(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def get_or_compute(self, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The entry under ``key`` (marked ``cached``), or ``compute()``'s result, stored."""
+        result = self.get(key)
+        if result is not None:
+            return {**result, "cached": True}
+        result = compute()
+        self.put(key, result)
+        return result
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         write_json_atomic(join(self.root, key), value)

@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from raybatch.errors import StorageError
+
 T = TypeVar("T")
 
 TEMP_MARKER = ".part-"
@@ -34,10 +36,6 @@ TEMP_MARKER = ".part-"
 SECRET_OPTION = re.compile(r"(secret|password|token|credential|private|(^|_)key$)", re.IGNORECASE)
 #: What a redacted secret reads as.
 REDACTED = "***"
-
-
-class StorageError(ValueError):
-    """A storage location that cannot be used as given: a missing bucket, refused credentials."""
 
 
 def get_fs(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -122,13 +120,13 @@ def explain_storage_error(uri: str, exc: BaseException, *, writing: bool = False
     return StorageError(f"{uri}: storage error: {reason}; check the URL, the network and the credentials")
 
 
-def check_output_location(uri: str) -> None:
-    """Fail early, with a clear error, when the output location cannot be written: a missing
-    bucket or refused credentials would otherwise surface only after the work was done."""
+def check_output_location(uri: str, probe_uri: str) -> None:
+    """Fail early, with a clear error, when the output location ``uri`` cannot be written: a
+    missing bucket or refused credentials would otherwise surface only after the work was done.
+    ``probe_uri`` (inside it) is written and removed."""
     if is_local(uri):
         return
-    fs, path = get_fs(uri)
-    probe = posixpath.join(path, ".raybatch", f".write-check-{uuid.uuid4().hex[:12]}")
+    fs, probe = get_fs(probe_uri)
     try:
         fs.pipe_file(probe, b"")
         fs.rm(probe)
@@ -148,7 +146,7 @@ def local_path(uri: str) -> str:
     """The absolute local path of a local ``uri``."""
     fs, path = get_fs(uri)
     if not isinstance(fs, LocalFileSystem):
-        raise ValueError(f"{uri} is not a local path")
+        raise AssertionError(f"{uri} is not a local path")
     return os.path.abspath(path)
 
 
@@ -211,10 +209,16 @@ def commit_file(local_source: str, uri: str) -> None:
         )
         os.replace(temp, target)
         return
+    _into_place(fs, path, lambda temp: fs.put_file(local_source, temp))
+
+
+def _into_place(fs: fsspec.AbstractFileSystem, path: str, write: Callable[[str], Any]) -> None:
+    """``write(temp)`` to a temporary name beside ``path`` on an object store, then move it
+    there (each step retried on hiccups); the temporary name never outlives a failure."""
     temp = _temp_name(path)
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
     try:
-        with_retries(lambda: fs.put_file(local_source, temp))
+        with_retries(lambda: write(temp))
         with_retries(lambda: fs.mv(temp, path))
     finally:
         with contextlib.suppress(FileNotFoundError, OSError):
@@ -227,6 +231,19 @@ def _cross_device(source: str, target: str) -> bool:
         return os.stat(source).st_dev != os.stat(os.path.dirname(target)).st_dev
     except OSError:
         return True
+
+
+def publish_file(source_uri: str, target_uri: str) -> None:
+    """Move a finished file from the work folder to its published name atomically: a rename on
+    local storage, a server-side copy to a temporary name and a move on object stores."""
+    fs, source = get_fs(source_uri)
+    target_fs, target = get_fs(target_uri)
+    if isinstance(fs, LocalFileSystem) and isinstance(target_fs, LocalFileSystem):
+        commit_file(os.path.abspath(source), target_uri)
+        return
+    _into_place(target_fs, target, lambda temp: target_fs.copy(source, temp))
+    with contextlib.suppress(FileNotFoundError):
+        fs.rm(source)
 
 
 def write_bytes_atomic(uri: str, data: bytes) -> None:
@@ -242,10 +259,7 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(temp, target)
         return
-    temp = _temp_name(path)
-    fs.makedirs(posixpath.dirname(path), exist_ok=True)
-    with_retries(lambda: fs.pipe_file(temp, data))
-    with_retries(lambda: fs.mv(temp, path))
+    _into_place(fs, path, lambda temp: fs.pipe_file(temp, data))
 
 
 def write_json_atomic(uri: str, payload: Any) -> None:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from raybatch.errors import JobError
+
 
 def new_job_id(now: datetime | None = None) -> str:
     """``batch_YYYYMMDD_HHMMSS`` in local time, as the guide shows (see :func:`claim_job_id`
@@ -15,11 +17,15 @@ def new_job_id(now: datetime | None = None) -> str:
     return (now or datetime.now()).strftime("batch_%Y%m%d_%H%M%S")
 
 
+def raybatch_home() -> Path:
+    """raybatch's folder on this machine: ``$RAYBATCH_HOME``, default ``~/.raybatch``."""
+    return Path(os.environ.get("RAYBATCH_HOME") or os.path.join(os.path.expanduser("~"), ".raybatch"))
+
+
 def registry_root() -> Path:
     """The local registry: ``$RAYBATCH_HOME/jobs`` (default ``~/.raybatch/jobs``), one small
     JSON file per job naming its output location."""
-    home = os.environ.get("RAYBATCH_HOME") or os.path.join(os.path.expanduser("~"), ".raybatch")
-    root = Path(home) / "jobs"
+    root = raybatch_home() / "jobs"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -39,7 +45,7 @@ def claim_job_id(output_root: str, now: datetime | None = None) -> str:
         with os.fdopen(fd, "w") as handle:
             json.dump(entry, handle)
         return job_id
-    raise RuntimeError(f"no free job id for {base} in {root}")
+    raise JobError(f"no free job id for {base} in {root}", hint="remove old entries from that folder")
 
 
 def register_job(job_id: str, output_root: str) -> None:

@@ -16,25 +16,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from raybatch.io.storage import exists, is_storage_failure, join, read_json, write_json_atomic
+from raybatch.errors import JobError
+from raybatch.io.layout import Layout
+from raybatch.io.storage import exists, is_storage_failure, read_json, write_json_atomic
+from raybatch.jobs.records import Outcome, VideoRef
 
 log = logging.getLogger(__name__)
 
 #: A video's states. ``queued`` and ``running`` are unfinished; the rest are final for an attempt.
 UNFINISHED = ("queued", "running")
 PERMANENT_STAGES = ("discover", "probe")  # the input itself is bad: retrying cannot help
-
-
-def jobs_root(output_root: str) -> str:
-    return join(output_root, ".raybatch", "jobs")
-
-
-def manifest_uri(output_root: str, job_id: str) -> str:
-    return join(jobs_root(output_root), job_id, "manifest.json")
-
-
-def checkpoint_uri(output_root: str, job_id: str, name: str) -> str:
-    return join(jobs_root(output_root), job_id, "checkpoints", f"{name}.json")
 
 
 def valid_checkpoint_name(name: str) -> bool:
@@ -51,7 +42,6 @@ class JobManifest:
 
     job_id: str
     output: str
-    work: str
     input: str
     config: dict[str, Any]
     videos: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -66,8 +56,18 @@ class JobManifest:
     SAVE_EVERY_S = 2.0
 
     @property
+    def layout(self) -> Layout:
+        """Where the job's files live (derived from the output and the id, never stored)."""
+        return Layout(self.output, self.job_id)
+
+    @property
     def uri(self) -> str:
-        return manifest_uri(self.output, self.job_id)
+        return self.layout.manifest
+
+    @property
+    def work(self) -> str:
+        """The job's work folder (intermediate files until the job completes)."""
+        return self.layout.work_root
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,19 +88,18 @@ class JobManifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobManifest:
-        names = {"job_id", "output", "work", "input", "config", "videos", "state", "created_at"}
+        names = {"job_id", "output", "input", "config", "videos", "state", "created_at"}
         names |= {"updated_at", "finished_at", "runs", "checkpoints"}
         return cls(**{k: v for k, v in data.items() if k in names})
 
     @classmethod
     def load(cls, output_root: str, job_id: str, checkpoint: str | None = None) -> JobManifest:
         """The job's manifest, or one of its named checkpoints."""
-        uri = manifest_uri(output_root, job_id)
-        if checkpoint:
-            uri = checkpoint_uri(output_root, job_id, checkpoint)
+        layout = Layout(output_root, job_id)
+        uri = layout.checkpoint(checkpoint) if checkpoint else layout.manifest
         if not exists(uri):
             what = f"checkpoint {checkpoint!r} of job {job_id}" if checkpoint else f"job {job_id}"
-            raise FileNotFoundError(f"no manifest for {what} at {uri}")
+            raise JobError(f"no manifest for {what} at {uri}", hint="see raybatch batch status")
         return cls.from_dict(read_json(uri))
 
     def save(self, force: bool = True) -> None:
@@ -120,11 +119,11 @@ class JobManifest:
     def save_checkpoint(self, name: str) -> str:
         """A named snapshot of the manifest as it is now."""
         if not valid_checkpoint_name(name):
-            raise ValueError(f"checkpoint name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+            raise JobError(f"checkpoint name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
         if name not in self.checkpoints:
             self.checkpoints.append(name)
         self.save()
-        uri = checkpoint_uri(self.output, self.job_id, name)
+        uri = self.layout.checkpoint(name)
         write_json_atomic(uri, {**self.to_dict(), "checkpoint": name, "checkpointed_at": _now()})
         return uri
 
@@ -147,34 +146,82 @@ class JobManifest:
             "finished_at": None,
         }
 
-    def start_video(self, key: str) -> None:
+    def video_ref(self, key: str) -> VideoRef:
+        """The input behind one of the job's videos."""
         video = self.videos[key]
-        video.update(state="running", attempts=video["attempts"] + 1, error=None, started_at=_now())
+        return VideoRef(
+            key, video["source"], video["relative_path"], video["size_bytes"], video["fingerprint"]
+        )
 
-    def note_item(self, key: str, kind: str, item_id: str, stage: str, segment_count: int, ok: bool) -> None:
-        """A work item arrived at the driver (its last stage done)."""
+    def queue_video(self, key: str) -> None:
+        """A run takes the video on: one more attempt."""
+        video = self.videos[key]
+        video.update(state="queued", attempts=video["attempts"] + 1, error=None)
+
+    def start_video(self, key: str) -> None:
+        """The video's first row is back: it is being worked on."""
+        video = self.videos.get(key)
+        if video is not None and video["state"] == "queued":
+            video.update(state="running", started_at=_now())
+
+    def input_changed(self, key: str, fingerprint: str, size_bytes: int) -> None:
+        """The input's content changed since the job recorded it: it is processed afresh."""
+        self.videos[key].update(
+            fingerprint=fingerprint, size_bytes=size_bytes, segments_done=[], changed_since_start=True
+        )
+
+    def note_row(self, key: str, kind: str, segment_id: str, stage: str, segments: int, ok: bool) -> None:
+        """A row of the video came back from its stages (``segments``: how many it was split into)."""
         video = self.videos.get(key)
         if video is None:
             return
         video["stage"] = stage
-        if segment_count:
-            video["segments_total"] = segment_count
-        if kind == "segment" and ok and item_id not in video["segments_done"]:
-            video["segments_done"].append(item_id)
+        if segments:
+            video["segments_total"] = segments
+        if kind == "segment" and ok and segment_id not in video["segments_done"]:
+            video["segments_done"].append(segment_id)
         self.save(force=False)
 
-    def finish_video(self, key: str, outcome: dict[str, Any]) -> None:
-        video = self.videos.get(key)
+    def finish_video(self, outcome: Outcome) -> None:
+        """The video's attempt ended: its state, error, output and result."""
+        video = self.videos.get(outcome.video)
         if video is None:
             return
-        result = {k: v for k, v in outcome.items() if k != "metrics"}
         video.update(
-            state=outcome["status"],
-            error=outcome.get("error"),
-            output=outcome.get("output_uri"),
+            state=outcome.status,
+            error=outcome.error.to_dict() if outcome.error else None,
+            output=outcome.output_uri,
             finished_at=_now(),
-            result=result,
+            result=outcome.to_dict(),
         )
+        self.save()
+
+    def earlier_outcome(self, key: str) -> Outcome | None:
+        """The result an earlier run recorded for the video, if any."""
+        result = self.videos[key].get("result")
+        return Outcome.from_dict(result) if result else None
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def begin_run(self, kind: str, keys: list[str], changed: list[str]) -> int:
+        """Record a run (process, resume or retry) of ``keys``; returns its number."""
+        number = len(self.runs) + 1
+        self.runs.append(
+            {"run": number, "kind": kind, "started_at": _now(), "videos": keys, "changed_inputs": changed}
+        )
+        self.state = "running"
+        self.save()
+        return number
+
+    def end_run(self, state: str) -> None:
+        """The current run ended in ``state`` (completed, completed_with_errors, stopped,
+        interrupted)."""
+        self.state = state
+        now = _now()
+        if state != "interrupted":
+            self.finished_at = now
+        if self.runs:
+            self.runs[-1]["finished_at"] = now
         self.save()
 
     def keys_in(self, *states: str) -> list[str]:
@@ -196,7 +243,7 @@ def list_manifests(output_roots: list[tuple[str, str]]) -> list[dict[str, Any]]:
     summaries = []
     for job_id, output in output_roots:
         try:
-            data = read_json(manifest_uri(output, job_id))
+            data = read_json(Layout(output, job_id).manifest)
         except Exception as exc:
             # One unreachable output (a bucket without credentials here) must not hide the rest.
             if not (is_storage_failure(exc) or isinstance(exc, ValueError)):

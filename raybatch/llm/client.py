@@ -199,6 +199,7 @@ class Caller:
         self.records: list[CallRecord] = []
         self._sleep = sleep
         self._client = None
+        self._last_exception: Exception | None = None
 
     @property
     def client(self):
@@ -247,15 +248,9 @@ class Caller:
         key = request_key("chat", request)
         record = CallRecord(purpose=purpose, model=endpoint.model)
         self.records.append(record)
-        hit = self._cached(key)
-        if hit is not None:
-            try:
-                parsed = schema.model_validate_json(hit["content"])
-                record.cached = True
-                self.ledger.settle(0.0, {"cached_calls": 1})
-                return parsed
-            except (ValidationError, KeyError, TypeError):
-                pass
+        parsed = self._from_cache(key, schema, record)
+        if parsed is not None:
+            return parsed
         worst = endpoint.cost(prompt_token_bound(messages, json_schema), endpoint.max_output_tokens)
         last_error = "no attempt made"
         for attempt in range(1, endpoint.max_attempts + 1):
@@ -263,42 +258,57 @@ class Caller:
                 record.error = "budget"
                 raise BudgetExceeded(f"the next call could cost up to ${worst:.4f}, past the budget")
             record.attempts = attempt
-            usage_in = usage_out = 0
-            try:
-                response = self.client.chat.completions.create(**request)
-                usage = getattr(response, "usage", None)
-                usage_in = getattr(usage, "prompt_tokens", 0) or 0
-                usage_out = getattr(usage, "completion_tokens", 0) or 0
-                content = response.choices[0].message.content or ""
-                parsed = schema.model_validate_json(_strip_fences(content))
-            except ValidationError as exc:
-                last_error = f"the answer was not the JSON asked for: {exc.errors()[0]['msg']}"
-                parsed = None
-            except Exception as exc:
-                if not _is_transient(exc) or attempt == endpoint.max_attempts:
-                    record.error = self._describe(exc)
-                    self._settle_attempt(record, worst, 0, 0)
-                    raise LlmUnavailable(record.error) from None
-                last_error = self._describe(exc)
-                self._settle_attempt(record, worst, 0, 0)
-                log.warning(
-                    "%s: %s; retrying (attempt %d of %d)", purpose, last_error, attempt, endpoint.max_attempts
-                )
-                self._backoff(attempt, exc)
-                continue
-            self._settle_attempt(record, worst, usage_in, usage_out)
+            parsed, last_error = self._attempt(request, schema, record, worst, key)
             if parsed is not None:
-                write_json_atomic(
-                    self._cache_path(key),
-                    {"content": content, "model": endpoint.model, "usage": [usage_in, usage_out]},
-                )
                 return parsed
             log.warning(
-                "%s: %s; asking again (attempt %d of %d)", purpose, last_error, attempt, endpoint.max_attempts
+                "%s: %s; trying again (attempt %d of %d)", purpose, last_error, attempt, endpoint.max_attempts
             )
-            self._backoff(attempt, None)
+            self._backoff(attempt, self._last_exception)
         record.error = last_error
         raise LlmUnavailable(last_error)
+
+    def _from_cache(self, key: str, schema: type[T], record: CallRecord) -> T | None:
+        """A cached answer that still matches the schema (costs nothing)."""
+        hit = self._cached(key)
+        if hit is None:
+            return None
+        try:
+            parsed = schema.model_validate_json(hit["content"])
+        except (ValidationError, KeyError, TypeError):
+            return None
+        record.cached = True
+        self.ledger.settle(0.0, {"cached_calls": 1})
+        return parsed
+
+    def _attempt(
+        self, request: dict[str, Any], schema: type[T], record: CallRecord, worst: float, key: str
+    ) -> tuple[T | None, str]:
+        """One call: the parsed answer (cached for next time), or why there is none. A transient
+        failure is worth another attempt; anything else, or the last attempt, raises."""
+        self._last_exception = None
+        try:
+            response = self.client.chat.completions.create(**request)
+        except Exception as exc:
+            record.error = self._describe(exc)
+            self._settle_attempt(record, worst, 0, 0)
+            if not _is_transient(exc) or record.attempts == self.endpoint.max_attempts:
+                raise LlmUnavailable(record.error) from None
+            self._last_exception = exc
+            return None, record.error
+        usage = getattr(response, "usage", None)
+        tokens_in = getattr(usage, "prompt_tokens", 0) or 0
+        tokens_out = getattr(usage, "completion_tokens", 0) or 0
+        self._settle_attempt(record, worst, tokens_in, tokens_out)
+        content = response.choices[0].message.content or ""
+        try:
+            parsed = schema.model_validate_json(_strip_fences(content))
+        except ValidationError as exc:
+            return None, f"the answer was not the JSON asked for: {exc.errors()[0]['msg']}"
+        record.error = None
+        answer = {"content": content, "model": self.endpoint.model, "usage": [tokens_in, tokens_out]}
+        write_json_atomic(self._cache_path(key), answer)
+        return parsed, ""
 
     def _settle_attempt(self, record: CallRecord, reserved: float, tokens_in: int, tokens_out: int) -> None:
         cost = self.endpoint.cost(tokens_in, tokens_out)
@@ -361,8 +371,11 @@ class Caller:
                 (float(_get(s, "start")), float(_get(s, "end")), str(_get(s, "text")).strip())
                 for s in (getattr(response, "segments", None) or [])
             ]
-            return {"text": getattr(response, "text", ""), "language": getattr(response, "language", None),
-                    "segments": segments}  # fmt: skip
+            return {
+                "text": getattr(response, "text", ""),
+                "language": getattr(response, "language", None),
+                "segments": segments,
+            }
         raise LlmUnavailable("transcription failed")
 
     def usage(self) -> dict[str, Any]:

@@ -29,17 +29,30 @@ def estimate_video(name: str, duration_s: float, settings: dict[str, Any]) -> di
         min(MAX_TRANSCRIPT_CHARS, int(duration_s / 60 * SPEECH_CHARS_PER_MINUTE)) if transcribing else 0
     )
     facts = VideoFacts(
-        file_name=name, duration_s=duration_s, source_duration_s=duration_s, content_type="general",
-        language=settings["language"], chapter_count=chapters, chapter_evidence=["shot"] * chapters,
-        keywords=list(settings["keywords"]), transcript="x" * speech_chars,
+        file_name=name,
+        duration_s=duration_s,
+        source_duration_s=duration_s,
+        content_type="general",
+        language=settings["language"],
+        chapter_count=chapters,
+        chapter_evidence=["shot"] * chapters,
+        keywords=list(settings["keywords"]),
+        transcript="x" * speech_chars,
         chapter_texts=["x" * min(800, speech_chars // max(1, chapters))] * chapters if speech_chars else [],
-    )  # fmt: skip
+    )
     messages = llm_messages(facts)
     schema = MetadataDraft.model_json_schema()
     price = llm["prices"].get(llm["model"], llm["default_price"])
-    result: dict[str, Any] = {"video": name, "duration_s": round(duration_s, 3), "calls": 0,
-                              "input_tokens": 0, "output_tokens": 0, "audio_minutes": 0.0,
-                              "cost_usd": 0.0, "worst_case_usd": 0.0}  # fmt: skip
+    result: dict[str, Any] = {
+        "video": name,
+        "duration_s": round(duration_s, 3),
+        "calls": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "audio_minutes": 0.0,
+        "cost_usd": 0.0,
+        "worst_case_usd": 0.0,
+    }
     if writer_uses_llm(settings):
         prompt_bytes = sum(len(m["content"].encode()) for m in messages) + len(str(schema))
         tokens_in = estimate_prompt_tokens(prompt_bytes)

@@ -72,83 +72,101 @@ def normalise_audio(
 
     ``measured`` is the first-pass measurement when analysis already made it on the same
     fitted audio (saving a full decode); otherwise it is measured here."""
-
-    def run(args: list[str], what: str) -> CommandResult:
-        result = run_command(args, timeout_s=timeout_s, what=what)
-        runs.append(result)
-        return result
-
-    runs: list[CommandResult] = []
+    job = _Normalisation(input_path, output_path, media, preset, timeout_s)
     if measured is None:
         measured = parse_loudnorm_json(
-            run(audio_measure_args(input_path, media, preset), "loudness measurement").stderr
+            job.run(audio_measure_args(input_path, media, preset), "loudness measurement").stderr
         )
-    target, ceiling = preset.loudness_target_lufs, preset.true_peak_dbtp
     if is_silent(measured):
-        run(
-            audio_encode_args(input_path, output_path, media, preset, gain_db=0.0, limiter_dbtp=None),
-            "audio encode",
+        return job.keep_as_is(measured)
+    return job.converge(measured)
+
+
+class _Normalisation:
+    """One audio track brought to its target: encodes and measurements, corrected in turn."""
+
+    def __init__(self, input_path: str, output_path: str, media: MediaInfo, preset: Preset, timeout_s: float):
+        self.input_path, self.output_path, self.media, self.preset = input_path, output_path, media, preset
+        self.timeout_s = timeout_s
+        self.runs: list[CommandResult] = []
+
+    def run(self, args: list[str], what: str) -> CommandResult:
+        result = run_command(args, timeout_s=self.timeout_s, what=what)
+        self.runs.append(result)
+        return result
+
+    def encode(self, gain_db: float, limiter_dbtp: float | None) -> dict[str, float]:
+        """Encode with this gain and limiter; the encoded AAC's loudness."""
+        args = audio_encode_args(
+            self.input_path,
+            self.output_path,
+            self.media,
+            self.preset,
+            gain_db=gain_db,
+            limiter_dbtp=limiter_dbtp,
         )
-        return AudioOutcome(
-            input_loudness=measured,
-            output_loudness=None,
-            gain_db=0.0,
-            limiter_dbtp=None,
-            attempts=1,
-            normalised=False,
-            note=(
-                f"near-silent audio ({measured['input_i']:.1f} LUFS, below {NEAR_SILENCE_LUFS:g} LUFS: "
-                "silence or room tone): kept as is, no loudness target applied"
-            ),
-            runs=runs,
+        self.run(args, "audio encode")
+        return parse_loudnorm_json(
+            self.run(loudness_measure_args(self.output_path, self.preset), "loudness check").stderr
         )
 
-    max_gain = ceiling - LIMITER_HEADROOM_DB + MAX_LIMITING_DB - measured["input_tp"]
-    gain = min(target - measured["input_i"], max_gain)
-    extra_ceiling_cut = 0.0
-    previous: tuple[float, float] | None = None
-    output: dict[str, float] = {}
-    attempts = 0
-    limiter = None
-    while attempts < MAX_ATTEMPTS:
-        attempts += 1
-        limiter = limiter_ceiling(measured["input_tp"], gain, ceiling)
-        if limiter is not None:
-            limiter -= extra_ceiling_cut
-        run(
-            audio_encode_args(input_path, output_path, media, preset, gain_db=gain, limiter_dbtp=limiter),
-            "audio encode",
+    def keep_as_is(self, measured: dict[str, float]) -> AudioOutcome:
+        """Silence or room tone: encoded untouched, with a note."""
+        args = audio_encode_args(
+            self.input_path, self.output_path, self.media, self.preset, gain_db=0.0, limiter_dbtp=None
         )
-        output = parse_loudnorm_json(run(loudness_measure_args(output_path, preset), "loudness check").stderr)
-        error = target - output["input_i"]
-        if output["input_tp"] > ceiling:
-            # The codec overshot the limiter's headroom: clamp harder and try again.
-            extra_ceiling_cut += output["input_tp"] - ceiling + 0.3
-            continue
-        if abs(error) <= LOUDNESS_TOLERANCE_LU or (gain >= max_gain and error > 0):
-            break
-        slope = 1.0
-        if previous is not None and abs(gain - previous[0]) > 1e-6:
-            slope = (output["input_i"] - previous[1]) / (gain - previous[0])
-        previous = (gain, output["input_i"])
-        gain = min(next_gain(gain, output["input_i"], target, slope), max_gain)
-    reachable = abs(target - output["input_i"]) <= LOUDNESS_GATE_LU
-    note = ""
-    if not reachable:
+        self.run(args, "audio encode")
         note = (
-            f"loudness target {target:g} LUFS not reachable: the audio's peaks sit "
-            f"{measured['input_tp'] - measured['input_i']:.1f} dB above its loudness, so reaching "
-            f"the target would need more than {MAX_LIMITING_DB:g} dB of limiting; delivered at "
-            f"{output['input_i']:.1f} LUFS instead of crushing it"
+            f"near-silent audio ({measured['input_i']:.1f} LUFS, below {NEAR_SILENCE_LUFS:g} LUFS: "
+            "silence or room tone): kept as is, no loudness target applied"
         )
-    return AudioOutcome(
-        input_loudness=measured,
-        output_loudness=output,
-        gain_db=round(gain, 3),
-        limiter_dbtp=None if limiter is None else round(limiter, 3),
-        attempts=attempts,
-        normalised=True,
-        target_reachable=reachable,
-        note=note,
-        runs=runs,
+        return AudioOutcome(measured, None, 0.0, None, 1, normalised=False, note=note, runs=self.runs)
+
+    def converge(self, measured: dict[str, float]) -> AudioOutcome:
+        """Gain (and a limiter where peaks would pass the ceiling), corrected by what the encoded
+        AAC measures until it is within tolerance or the limiting would go too deep."""
+        target, ceiling = self.preset.loudness_target_lufs, self.preset.true_peak_dbtp
+        max_gain = ceiling - LIMITER_HEADROOM_DB + MAX_LIMITING_DB - measured["input_tp"]
+        gain = min(target - measured["input_i"], max_gain)
+        extra_ceiling_cut, previous, output, limiter = 0.0, None, {}, None
+        attempts = 0
+        while attempts < MAX_ATTEMPTS:
+            attempts += 1
+            limiter = limiter_ceiling(measured["input_tp"], gain, ceiling)
+            if limiter is not None:
+                limiter -= extra_ceiling_cut
+            output = self.encode(gain, limiter)
+            error = target - output["input_i"]
+            if output["input_tp"] > ceiling:
+                # The codec overshot the limiter's headroom: clamp harder and try again.
+                extra_ceiling_cut += output["input_tp"] - ceiling + 0.3
+                continue
+            if abs(error) <= LOUDNESS_TOLERANCE_LU or (gain >= max_gain and error > 0):
+                break
+            slope = 1.0
+            if previous is not None and abs(gain - previous[0]) > 1e-6:
+                slope = (output["input_i"] - previous[1]) / (gain - previous[0])
+            previous = (gain, output["input_i"])
+            gain = min(next_gain(gain, output["input_i"], target, slope), max_gain)
+        reachable = abs(target - output["input_i"]) <= LOUDNESS_GATE_LU
+        return AudioOutcome(
+            input_loudness=measured,
+            output_loudness=output,
+            gain_db=round(gain, 3),
+            limiter_dbtp=None if limiter is None else round(limiter, 3),
+            attempts=attempts,
+            normalised=True,
+            target_reachable=reachable,
+            note="" if reachable else unreachable_note(measured, output, target),
+            runs=self.runs,
+        )
+
+
+def unreachable_note(measured: dict[str, float], output: dict[str, float], target: float) -> str:
+    """Why audio was delivered off target rather than crushed."""
+    return (
+        f"loudness target {target:g} LUFS not reachable: the audio's peaks sit "
+        f"{measured['input_tp'] - measured['input_i']:.1f} dB above its loudness, so reaching "
+        f"the target would need more than {MAX_LIMITING_DB:g} dB of limiting; delivered at "
+        f"{output['input_i']:.1f} LUFS instead of crushing it"
     )

@@ -116,8 +116,17 @@ def keyframe_interval(fps: str) -> int:
 #: The hardware encoders a run can use (on nodes advertising ``nvenc``); x264 otherwise.
 NVENC_ENCODERS: tuple[str, ...] = ("h264_nvenc", "hevc_nvenc")
 #: x264 preset -> NVENC preset of a similar speed/quality trade-off (p1 fastest .. p7 best).
-_NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p2", "veryfast": "p3", "faster": "p4", "fast": "p4",
-                  "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7"}  # fmt: skip
+_NVENC_PRESETS = {
+    "ultrafast": "p1",
+    "superfast": "p2",
+    "veryfast": "p3",
+    "faster": "p4",
+    "fast": "p4",
+    "medium": "p5",
+    "slow": "p6",
+    "slower": "p7",
+    "veryslow": "p7",
+}
 #: NVENC's constant-quality scale lands a little above x264's CRF at the same number.
 NVENC_CQ_OFFSET = 2
 
@@ -163,20 +172,19 @@ def segment_encode_args(
     *,
     video: VideoStream,
     start_s: float,
-    frame_count: int,
+    keep: list[tuple[int, int]],
     preset: Preset,
     threads: int,
     enhancement: dict[str, Any] | None = None,
-    keep: list[tuple[int, int]] | None = None,
 ) -> list[str]:
-    """Encode ``frame_count`` frames from ``start_s`` into an MP4 without audio: consecutive
-    frames, or with ``keep`` (ranges relative to ``start_s``) only the EDL's kept ones.
+    """Encode the frames of ``keep`` (frame ranges relative to ``start_s``; one range for
+    consecutive frames, several where the EDL cuts) into an MP4 without audio.
 
     ``-ss`` before the input seeks accurately (decode from the previous keyframe, drop frames
     up to ``start``), and the segment opens with its own IDR frame.
     """
-    span = keep[-1][1] if keep else frame_count
-    duration = span / Fraction(video.fps)
+    frame_count = sum(end - start for start, end in keep)
+    duration = keep[-1][1] / Fraction(video.fps)
     stream = ffmpeg.input(input_path, ss=f"{start_s:.6f}", t=f"{float(duration) + 1.0:.6f}")[str(video.index)]
     stream = _apply(stream, enhancement_filters(video, preset, enhancement, keep))
     out = ffmpeg.output(

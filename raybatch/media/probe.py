@@ -165,89 +165,16 @@ def parse_probe(
             "ffprobe found no streams: not a media file",
             hint="check that the file is a video and is not truncated or empty",
         )
-
-    def is_picture(stream: dict[str, Any]) -> bool:
-        return bool((stream.get("disposition") or {}).get("attached_pic"))
-
-    videos = [s for s in streams if s.get("codec_type") == "video" and not is_picture(s)]
-    audios = [s for s in streams if s.get("codec_type") == "audio"]
-    if not videos:
-        kinds = sorted({s.get("codec_type", "?") for s in streams}) or ["none"]
-        detail = "only cover art" if any(is_picture(s) for s in streams) else ", ".join(kinds)
-        raise NoVideoStreamError(
-            f"no video stream to edit (streams found: {detail})",
-            hint="raybatch edits videos; remove audio-only files from the batch or narrow --pattern",
-        )
-    # Prefer the stream the container marks default, as players do.
-    video = next((s for s in videos if (s.get("disposition") or {}).get("default")), videos[0])
-    audio = None
-    if audios:
-        audio = next((s for s in audios if (s.get("disposition") or {}).get("default")), audios[0])
-
+    video, audio = _chosen_streams(streams)
     format_start = _float(fmt.get("start_time")) or 0.0
-    fps, variable = choose_output_fps(video.get("avg_frame_rate"), video.get("r_frame_rate"))
-    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
-    if width <= 0 or height <= 0:
-        raise MediaError(
-            f"video stream {video.get('index')} has no picture size",
-            hint="the file is probably damaged; re-export it from the source",
-        )
-    sar = str(video.get("sample_aspect_ratio") or "1:1")
-    if sar in ("0:1", "N/A") or ":" not in sar:
-        sar = "1:1"
-
-    video_start = _float(video.get("start_time"))
-    video_duration = _float(video.get("duration"))
-    duration = resolve_timeline_duration(
-        format_start,
-        _float(fmt.get("duration")),
-        video_start,
-        video_duration,
-        scanned_video_end_s,
-    )
-    if duration is None:
-        raise MediaError(
-            "the container states no duration",
-            hint="probe with a packet scan (raybatch does this automatically) or remux the file",
-        )
-    if duration <= 0:
-        raise MediaError(
-            "the video has no frames (duration 0)",
-            hint="the file is probably truncated; re-export or re-download it",
-        )
-
-    pix_fmt = str(video.get("pix_fmt") or "")
-    video_stream = VideoStream(
-        index=int(video["index"]),
-        codec=str(video.get("codec_name") or "unknown"),
-        width=width,
-        height=height,
-        sar=sar,
-        rotation=_rotation(video),
-        pix_fmt=pix_fmt,
-        fps=f"{fps.numerator}/{fps.denominator}",
-        variable_frame_rate=variable,
-        start_s=(video_start if video_start is not None else format_start) - format_start,
-        duration_s=video_duration,
-        has_alpha=pix_fmt.startswith(("yuva", "rgba", "bgra", "argb", "abgr", "gbrap"))
-        or (video.get("tags") or {}).get("alpha_mode") == "1",
-    )
-    audio_stream = None
-    if audio is not None:
-        audio_start = _float(audio.get("start_time"))
-        audio_stream = AudioStream(
-            index=int(audio["index"]),
-            codec=str(audio.get("codec_name") or "unknown"),
-            sample_rate=int(audio.get("sample_rate") or 48000),
-            channels=int(audio.get("channels") or 2),
-            start_s=(audio_start if audio_start is not None else format_start) - format_start,
-            duration_s=_float(audio.get("duration")),
-        )
+    video_stream = _video_stream(video, format_start)
+    duration = _timeline_duration(fmt, video, format_start, scanned_video_end_s)
+    audio_stream = _audio_stream(audio, format_start) if audio is not None else None
     kept = {video_stream.index} | ({audio_stream.index} if audio_stream else set())
     dropped = [
         {
             "index": int(s["index"]),
-            "type": "cover_art" if is_picture(s) else s.get("codec_type", "unknown"),
+            "type": "cover_art" if _is_picture(s) else s.get("codec_type", "unknown"),
             "codec": s.get("codec_name", "unknown"),
         }
         for s in streams
@@ -260,6 +187,95 @@ def parse_probe(
         video=video_stream,
         audio=audio_stream,
         dropped_streams=dropped,
+    )
+
+
+def _is_picture(stream: dict[str, Any]) -> bool:
+    """Cover art: a still picture attached to the file, not a video."""
+    return bool((stream.get("disposition") or {}).get("attached_pic"))
+
+
+def _chosen_streams(streams: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The video and audio streams raybatch uses: the ones the container marks default, as
+    players do, else the first of each."""
+    videos = [s for s in streams if s.get("codec_type") == "video" and not _is_picture(s)]
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    if not videos:
+        kinds = sorted({s.get("codec_type", "?") for s in streams}) or ["none"]
+        detail = "only cover art" if any(_is_picture(s) for s in streams) else ", ".join(kinds)
+        raise NoVideoStreamError(
+            f"no video stream to edit (streams found: {detail})",
+            hint="raybatch edits videos; remove audio-only files from the batch or narrow --pattern",
+        )
+
+    def default(candidates: list[dict[str, Any]]) -> dict[str, Any]:
+        return next((s for s in candidates if (s.get("disposition") or {}).get("default")), candidates[0])
+
+    return default(videos), default(audios) if audios else None
+
+
+def _timeline_duration(
+    fmt: dict[str, Any], video: dict[str, Any], format_start: float, scanned_video_end_s: float | None
+) -> float:
+    duration = resolve_timeline_duration(
+        format_start,
+        _float(fmt.get("duration")),
+        _float(video.get("start_time")),
+        _float(video.get("duration")),
+        scanned_video_end_s,
+    )
+    if duration is None:
+        raise MediaError(
+            "the container states no duration",
+            hint="probe with a packet scan (raybatch does this automatically) or remux the file",
+        )
+    if duration <= 0:
+        raise MediaError(
+            "the video has no frames (duration 0)",
+            hint="the file is probably truncated; re-export or re-download it",
+        )
+    return duration
+
+
+def _video_stream(video: dict[str, Any], format_start: float) -> VideoStream:
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise MediaError(
+            f"video stream {video.get('index')} has no picture size",
+            hint="the file is probably damaged; re-export it from the source",
+        )
+    sar = str(video.get("sample_aspect_ratio") or "1:1")
+    if sar in ("0:1", "N/A") or ":" not in sar:
+        sar = "1:1"
+    fps, variable = choose_output_fps(video.get("avg_frame_rate"), video.get("r_frame_rate"))
+    start = _float(video.get("start_time"))
+    pix_fmt = str(video.get("pix_fmt") or "")
+    return VideoStream(
+        index=int(video["index"]),
+        codec=str(video.get("codec_name") or "unknown"),
+        width=width,
+        height=height,
+        sar=sar,
+        rotation=_rotation(video),
+        pix_fmt=pix_fmt,
+        fps=f"{fps.numerator}/{fps.denominator}",
+        variable_frame_rate=variable,
+        start_s=(start if start is not None else format_start) - format_start,
+        duration_s=_float(video.get("duration")),
+        has_alpha=pix_fmt.startswith(("yuva", "rgba", "bgra", "argb", "abgr", "gbrap"))
+        or (video.get("tags") or {}).get("alpha_mode") == "1",
+    )
+
+
+def _audio_stream(audio: dict[str, Any], format_start: float) -> AudioStream:
+    start = _float(audio.get("start_time"))
+    return AudioStream(
+        index=int(audio["index"]),
+        codec=str(audio.get("codec_name") or "unknown"),
+        sample_rate=int(audio.get("sample_rate") or 48000),
+        channels=int(audio.get("channels") or 2),
+        start_s=(start if start is not None else format_start) - format_start,
+        duration_s=_float(audio.get("duration")),
     )
 
 

@@ -17,19 +17,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from raybatch.errors import VideoFailure
 
 #: In ``args``, ``SIDE_PIPE.format(i)`` is replaced by ffmpeg's name of the i-th side pipe.
 SIDE_PIPE = "{{side_pipe_{}}}"
 
 
-class MediaError(Exception):
+class MediaError(VideoFailure):
     """A media command failed. ``hint`` tells the user what to do about it."""
 
     def __init__(self, message: str, *, hint: str = "", stderr_tail: str = "", command: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+        super().__init__(message, hint)
         self.stderr_tail = stderr_tail
         self.command = command
 
@@ -73,119 +73,148 @@ def run_command(
     blocks ffmpeg). stderr is always captured so that a failure can say what ffmpeg said.
     """
     started = time.monotonic()
-    deadline = VIDEO_DEADLINE.get()
-    if deadline:
-        left = max(0.01, deadline - time.time())
-        timeout_s = min(timeout_s, left) if timeout_s else left
-    side = [os.pipe() for _ in side_consumers]
-    for index, (_, write_end) in enumerate(side):
-        args = [a.replace(SIDE_PIPE.format(index), f"pipe:{write_end}") for a in args]
-    try:
-        proc = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if capture_stdout or stdout_consumer else subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            pass_fds=[w for _, w in side],
-        )
-    except FileNotFoundError as exc:
-        for read_end, write_end in side:
-            os.close(read_end)
-            os.close(write_end)
-        raise MediaError(
-            f"{args[0]} is not installed",
-            hint="install ffmpeg (Debian: apt-get install -y ffmpeg) or run scripts/setup.sh",
-        ) from exc
-    for _, write_end in side:
-        os.close(write_end)  # the child holds its own copy; EOF arrives when it exits
-
-    chunks: dict[str, bytes] = {"stdout": b"", "stderr": b""}
-    consumer_errors: list[BaseException] = []
-
-    def drain(name: str, stream) -> None:
-        chunks[name] = stream.read()
-
-    def consume(consumer: Callable[[BinaryIO], None], stream) -> None:
-        try:
-            consumer(stream)
-        except BaseException as exc:  # re-raised in the caller's thread below
-            consumer_errors.append(exc)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        finally:
-            stream.close()
-
-    jobs: list[tuple[Callable, tuple]] = [(drain, ("stderr", proc.stderr))]
-    if proc.stdout is not None:
-        jobs.append(
-            (consume, (stdout_consumer, proc.stdout)) if stdout_consumer else (drain, ("stdout", proc.stdout))
-        )
-    for consumer, (read_end, _) in zip(side_consumers, side, strict=True):
-        jobs.append((consume, (consumer, os.fdopen(read_end, "rb"))))
-    readers = []
-    for target, job_args in jobs:
-        reader = threading.Thread(target=target, args=job_args, daemon=True)
-        reader.start()
-        readers.append(reader)
-
-    timed_out = threading.Event()
-
-    def kill_on_timeout() -> None:
-        timed_out.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-
-    timer = threading.Timer(timeout_s, kill_on_timeout) if timeout_s else None
-    if timer:
-        timer.daemon = True
-        timer.start()
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-    except BaseException:
-        # Interrupted (Ctrl-C, cancellation): never leave an orphaned ffmpeg behind.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        raise
-    finally:
-        if timer:
-            timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
-    stderr = chunks["stderr"].decode("utf-8", errors="replace")
+    timeout_s = _within_deadline(timeout_s)
+    process = _Process(args, capture_stdout or stdout_consumer is not None, len(side_consumers))
+    process.read_outputs(stdout_consumer, side_consumers)
+    status, usage = process.wait(timeout_s)
+    stderr = process.chunks["stderr"].decode("utf-8", errors="replace")
     result = CommandResult(
-        returncode=proc.returncode,
-        stdout=chunks["stdout"],
+        returncode=os.waitstatus_to_exitcode(status),
+        stdout=process.chunks["stdout"],
         stderr=stderr,
         wall_s=time.monotonic() - started,
         cpu_s=usage.ru_utime + usage.ru_stime,
         max_rss_bytes=usage.ru_maxrss * 1024,
     )
-    command = shlex.join(args)
-    if consumer_errors:
-        raise consumer_errors[0]
-    if timed_out.is_set():
-        raise MediaError(
-            f"{what or args[0]} did not finish within {timeout_s:.0f} s",
-            hint="raise the timeout or check that the file is not damaged",
-            stderr_tail=_tail(stderr),
-            command=command,
-        )
-    if check and result.returncode != 0:
-        if NO_SPACE in stderr:
-            raise MediaError(
-                f"{what or args[0]} failed: no space left on the device it writes to",
-                hint="free space on the output (or scratch) disk, then: raybatch batch retry --job-id JOB",
-                stderr_tail=_tail(stderr),
-                command=command,
-            )
-        raise MediaError(
-            f"{what or args[0]} failed (exit {result.returncode}): {_tail(stderr, 3)}",
-            stderr_tail=_tail(stderr),
-            command=command,
-        )
+    if process.consumer_errors:
+        raise process.consumer_errors[0]
+    problem = _problem(result, what or process.args[0], process.timed_out.is_set(), timeout_s, check)
+    if problem:
+        message, hint = problem
+        raise MediaError(message, hint=hint, stderr_tail=_tail(stderr), command=shlex.join(process.args))
     return result
+
+
+def _problem(
+    result: CommandResult, what: str, timed_out: bool, timeout_s: float | None, check: bool
+) -> tuple[str, str] | None:
+    """(message, hint) when the run failed: it timed out, or (``check``) it exited badly."""
+    if timed_out:
+        return (
+            f"{what} did not finish within {timeout_s:.0f} s",
+            "raise the timeout or check that the file is not damaged",
+        )
+    if not check or result.returncode == 0:
+        return None
+    if NO_SPACE in result.stderr:
+        return (
+            f"{what} failed: no space left on the device it writes to",
+            "free space on the output (or scratch) disk, then: raybatch batch retry --job-id JOB",
+        )
+    return f"{what} failed (exit {result.returncode}): {_tail(result.stderr, 3)}", ""
+
+
+def _within_deadline(timeout_s: float | None) -> float | None:
+    """The timeout, cut short by the current video's deadline."""
+    deadline = VIDEO_DEADLINE.get()
+    if not deadline:
+        return timeout_s
+    left = max(0.01, deadline - time.time())
+    return min(timeout_s, left) if timeout_s else left
+
+
+class _Process:
+    """One child process, its output pipes each read on a thread of its own, and its usage."""
+
+    def __init__(self, args: list[str], pipe_stdout: bool, side_pipes: int):
+        self.side = [os.pipe() for _ in range(side_pipes)]
+        for index, (_, write_end) in enumerate(self.side):
+            args = [a.replace(SIDE_PIPE.format(index), f"pipe:{write_end}") for a in args]
+        self.args = args
+        self.chunks: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        self.consumer_errors: list[BaseException] = []
+        self.timed_out = threading.Event()
+        self.readers: list[threading.Thread] = []
+        try:
+            self.proc = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if pipe_stdout else subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=[w for _, w in self.side],
+            )
+        except FileNotFoundError as exc:
+            for read_end, write_end in self.side:
+                os.close(read_end)
+                os.close(write_end)
+            raise MediaError(
+                f"{args[0]} is not installed",
+                hint="install ffmpeg (Debian: apt-get install -y ffmpeg) or run scripts/setup.sh",
+            ) from exc
+        for _, write_end in self.side:
+            os.close(write_end)  # the child holds its own copy; EOF arrives when it exits
+
+    def read_outputs(
+        self,
+        stdout_consumer: Callable[[BinaryIO], None] | None,
+        side_consumers: tuple[Callable[[BinaryIO], None], ...],
+    ) -> None:
+        """Start a reader per pipe: stderr and (when no consumer takes it) stdout are kept."""
+        jobs: list[tuple[Callable, tuple]] = [(self._drain, ("stderr", self.proc.stderr))]
+        if self.proc.stdout is not None:
+            stdout = self.proc.stdout
+            jobs.append(
+                (self._consume, (stdout_consumer, stdout))
+                if stdout_consumer
+                else (self._drain, ("stdout", stdout))
+            )
+        for consumer, (read_end, _) in zip(side_consumers, self.side, strict=True):
+            jobs.append((self._consume, (consumer, os.fdopen(read_end, "rb"))))
+        for target, job_args in jobs:
+            reader = threading.Thread(target=target, args=job_args, daemon=True)
+            reader.start()
+            self.readers.append(reader)
+
+    def _drain(self, name: str, stream: BinaryIO) -> None:
+        self.chunks[name] = stream.read()
+
+    def _consume(self, consumer: Callable[[BinaryIO], None], stream: BinaryIO) -> None:
+        try:
+            consumer(stream)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self.consumer_errors.append(exc)
+            self.kill()
+        finally:
+            stream.close()
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def _kill_on_timeout(self) -> None:
+        self.timed_out.set()
+        self.kill()
+
+    def wait(self, timeout_s: float | None) -> tuple[int, Any]:
+        """Wait for the process (killed at the timeout) and its readers; (status, rusage)."""
+        timer = threading.Timer(timeout_s, self._kill_on_timeout) if timeout_s else None
+        if timer:
+            timer.daemon = True
+            timer.start()
+        try:
+            _, status, usage = os.wait4(self.proc.pid, 0)
+        except BaseException:
+            # Interrupted (Ctrl-C, cancellation): never leave an orphaned ffmpeg behind.
+            self.kill()
+            raise
+        finally:
+            if timer:
+                timer.cancel()
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        for reader in self.readers:
+            reader.join()
+        return status, usage
 
 
 NO_SPACE = "No space left on device"

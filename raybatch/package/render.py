@@ -125,9 +125,13 @@ def titled(image: Image.Image, text: str, theme: ThumbnailTheme) -> Image.Image:
         shadow = max(2, round(line_h * 0.05))
         layer.text((x + shadow, y + shadow), line, font=font, fill=_rgba("#000000", 0.6))
         layer.text(
-            (x, y), line, font=font, fill=_rgba(theme.text_color),
-            stroke_width=stroke, stroke_fill=_rgba(theme.outline_color),
-        )  # fmt: skip
+            (x, y),
+            line,
+            font=font,
+            fill=_rgba(theme.text_color),
+            stroke_width=stroke,
+            stroke_fill=_rgba(theme.outline_color),
+        )
         y += line_h + round(line_h * 0.2)
     return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
 

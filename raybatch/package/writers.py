@@ -193,8 +193,15 @@ class OfflineWriter:
             sentences.append(f"Edited for pace: {_minutes(facts.removed_s)} of pauses removed.")
         if facts.loudness_lufs is not None:
             sentences.append(f"Sound levelled to {facts.loudness_lufs:.0f} LUFS for comfortable listening.")
-        tags = _unique([*facts.keywords, *(w for w in base.lower().split() if len(w) > 3), *spoken,
-                        facts.content_type, *([facts.series.lower()] if facts.series else [])])  # fmt: skip
+        tags = _unique(
+            [
+                *facts.keywords,
+                *(w for w in base.lower().split() if len(w) > 3),
+                *spoken,
+                facts.content_type,
+                *([facts.series.lower()] if facts.series else []),
+            ]
+        )
         return MetadataDraft(
             title=title[:MAX_TITLE],
             description=" ".join(sentences),

@@ -1,40 +1,74 @@
 """The stage contract shared by every executor.
 
-Rows are :class:`WorkItem` dicts of primitives and URIs (never frames or encoded bytes). A stage
-acts on the row kinds it declares and passes every other row, and every row carrying an error,
-through untouched: a bad item is data, not an exception.
+A stage is a small class: the row type it handles, what it asks of the cluster (:class:`Demand`),
+``setup()`` (load heavy things once per worker) and ``process()`` (the work for one row, which
+returns the output rows). Around ``process`` the contract times the work, turns a video's
+failure into its row's error (a bad item is data, not an exception: later stages pass it on),
+cuts the video off at its deadline, appends one metrics row, and in worker processes collects
+the stage's log records on the row for the driver to show.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import dataclasses
+import logging
 import os
 import resource
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
+from raybatch.config.model import RaybatchConfig, parse_size
 from raybatch.config.presets import Preset
-from raybatch.io.storage import configure_storage
-from raybatch.media.runner import VIDEO_DEADLINE, CommandResult, MediaError
+from raybatch.errors import StageFailure, VideoFailure
+from raybatch.io.cache import AnalysisCache, content_fingerprint
+from raybatch.io.layout import Layout, analysis_cache_dir
+from raybatch.io.storage import configure_storage, scratch_root
+from raybatch.jobs.records import ErrorRecord
+from raybatch.media.runner import VIDEO_DEADLINE, CommandResult
+from raybatch.stages.rows import Row, SegmentRow, VideoRow, from_row
+
+R = TypeVar("R", bound=Row)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What one instance of a stage asks for, before the run is planned."""
+
+    #: ``task``: a Ray task per row. ``model``: a pool of actors, each loading the stage's model
+    #: once (sized, and placed on GPUs, by the run plan). ``encoder``: the encoder pool.
+    runs_as: Literal["task", "model", "encoder"] = "task"
+    #: CPUs a task wants (``None``: the run's share for small tasks). The plan caps it at the
+    #: CPUs it keeps free for tasks, so a task can always be scheduled.
+    cpus: float | None = None
+    #: Memory a task or actor holds while it works (Ray's ``memory`` resource).
+    memory_bytes: int = 0
 
 
 @dataclass(frozen=True)
 class Resources:
-    """What one instance of a stage needs from the cluster."""
+    """What one instance of a stage claims in this run (the run plan decides)."""
 
     num_cpus: float = 0.25
     num_gpus: float = 0.0
     memory_bytes: int = 0
-    pool_size: int = 1  # actors, for stateful stages (the pool's floor when it autoscales)
+    #: 0 for a stage that runs as tasks; else its actor pool's size (the floor when it grows).
+    actors: int = 0
     #: Custom Ray resources each instance claims, e.g. ``{"nvenc": 1}`` (one NVENC session).
     custom: dict[str, float] = field(default_factory=dict)
-    #: Grow the pool beyond ``pool_size`` while the cluster has room (nodes joining), up to
-    #: ``max_pool_size`` actors (None: no bound but the cluster's).
+    #: Grow the pool beyond ``actors`` while the cluster has room (nodes joining), up to
+    #: ``max_actors`` (None: no bound but the cluster's).
     autoscale: bool = False
-    max_pool_size: int | None = None
+    max_actors: int | None = None
+
+    @property
+    def stateful(self) -> bool:
+        return self.actors > 0
 
 
 @dataclass(frozen=True)
@@ -42,87 +76,38 @@ class RunContext:
     """Everything a stage needs to know about the run; cheap to pickle."""
 
     job_id: str
-    output_root: str
-    work_root: str
-    preset: dict[str, Any]
+    layout: Layout
+    config: RaybatchConfig
+    #: The run's preset, with the encoder the plan chose.
+    preset: Preset
     encoder_threads: int = 1
+    #: Encoders that work at once: one video is split finely enough to use them all.
     parallel_slots: int = 1
-    segment_seconds: float = 60.0
-    min_segment_seconds: float = 10.0
-    command_timeout_s: float = 3600.0
-    scratch_dir: str | None = None
-    detailed_errors: bool = True
-    analysis: bool = True
-    auto_detect_type: bool = False
-    speech_margin_s: float | None = None
-    cache_dir: str | None = None
-    cache_max_bytes: int = 2 * 1024**3
-    max_segment_seconds: float = 120.0
-    organize_by_type: bool = False
-    strict_mode: bool = False
-    video_timeout_s: float | None = None
-    #: Thumbnail and metadata settings (the config's ``thumbnails`` and ``metadata`` sections).
-    package: dict[str, Any] = field(default_factory=dict)
-    #: fsspec options per protocol (the config's ``storage.options``), applied on every worker.
-    storage_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def preset_obj(self) -> Preset:
-        return Preset(**self.preset)
-
-    def apply_storage(self) -> None:
-        """Make this process's filesystems use the run's storage options."""
-        configure_storage(self.storage_options)
-
-
-@dataclass
-class WorkItem:
-    """One row of the pipeline: a video, one of its segments, or its audio track."""
-
-    kind: str  # "video" | "segment" | "audio" | "shots"
-    video_key: str
-    source_uri: str
-    relative_path: str
-    size_bytes: int = 0
-    media_json: str = ""
-    item_id: str = ""
-    index: int = -1
-    segment_count: int = 0
-    has_audio: bool = False
-    has_shots: bool = False
-    start_frame: int = 0
-    frame_count: int = 0
-    output_uri: str = ""
-    result_json: str = ""
-    analysis_json: str = ""  # the video's analysis, then its decisions (type, EDL, enhancement)
-    ranges_json: str = ""  # a segment's source frame ranges
-    error_json: str = ""
-    metrics_json: str = "[]"
-    deadline: float = 0.0  # epoch seconds by which the video must be done (0: no limit)
-
-    def to_row(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> WorkItem:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items() if k in names})
+    #: torch threads in each model actor.
+    model_threads: int = 1
+    #: Stages run in worker processes: their log records travel on the rows to the driver.
+    forward_logs: bool = False
 
     @property
-    def error(self) -> dict[str, Any] | None:
-        return json.loads(self.error_json) if self.error_json else None
+    def scratch(self) -> str:
+        """This node's scratch folder."""
+        return scratch_root(self.config.output.scratch_dir)
 
     @property
-    def result(self) -> dict[str, Any]:
-        return json.loads(self.result_json) if self.result_json else {}
+    def command_timeout_s(self) -> float:
+        return self.config.processing.command_timeout_s
 
-    @property
-    def metrics(self) -> list[dict[str, Any]]:
-        return json.loads(self.metrics_json or "[]")
+    def analysis_cache(self) -> AnalysisCache:
+        """The run's analysis cache (in the output unless configured elsewhere)."""
+        output = self.config.output
+        return AnalysisCache(
+            output.cache_dir or analysis_cache_dir(self.layout.root), parse_size(output.cache_size)
+        )
 
-    def expected_items(self) -> int:
-        """How many work items (segments, the audio track, the shot detection) the video was
-        split into."""
-        return self.segment_count + (1 if self.has_audio else 0) + (1 if self.has_shots else 0)
+    def prepare_worker(self) -> None:
+        """Make this process use the run's storage options and log level."""
+        configure_storage(self.config.storage.options)
+        logging.getLogger("raybatch").setLevel(self.config.monitoring.log_level)
 
 
 @dataclass
@@ -134,7 +119,6 @@ class StageMeasure:
     frames: int = 0
     cpu_s: float = 0.0
     max_rss_bytes: int = 0
-    commands: list[str] = field(default_factory=list)
     #: "reused" when the work was already done (a finished segment found on resume).
     status: str = "ok"
 
@@ -142,132 +126,212 @@ class StageMeasure:
         self.cpu_s += run.cpu_s
         self.max_rss_bytes = max(self.max_rss_bytes, run.max_rss_bytes)
 
-
-class StageFailure(Exception):
-    """A per-item failure with a user-facing hint; becomes the row's error."""
-
-    def __init__(self, message: str, hint: str = "", detail: str = ""):
-        super().__init__(message)
-        self.message, self.hint, self.detail = message, hint, detail
+    def add_runs(self, runs: list[CommandResult]) -> None:
+        for run in runs:
+            self.add_run(run)
 
 
-def worker_identity() -> tuple[str, str]:
-    """(node, worker) for metrics: the host name and this process."""
-    node = os.environ.get("RAYBATCH_NODE_NAME") or socket.gethostname()
-    try:
-        import ray
-
-        if ray.is_initialized():
-            node = ray.get_runtime_context().get_node_id()[:12]
-    except Exception:  # Ray absent or not connected: the host name identifies the node
-        pass
-    return node, f"pid-{os.getpid()}"
-
-
-class Stage:
+class Stage(Generic[R]):
     """A step of the pipeline. Constructors are cheap and picklable; ``setup`` loads heavy
     things once per worker; ``process`` does the work for one row and returns its output rows."""
 
     name: ClassVar[str] = "stage"
-    handles: ClassVar[frozenset[str]] = frozenset({"video"})
-    #: Stateful stages (models, encoders) run in an actor pool; the rest as tasks.
-    stateful: ClassVar[bool] = False
+    handles: ClassVar[type[Row]] = VideoRow
+    #: The kinds of rows it hands on (a stage that splits a video into parts names them).
+    emits: ClassVar[tuple[type[Row], ...]] = ()
+    demand: ClassVar[Demand] = Demand()
 
-    def __init__(self, context: RunContext):
+    def __init__(self, context: RunContext, resources: Resources | None = None):
         self.context = context
+        self.resources = resources or Resources()
         self._ready = False
+        self._setup_logs: list[dict[str, Any]] = []
 
-    def resources(self) -> Resources:
-        return Resources()
+    @classmethod
+    def enabled(cls, config: RaybatchConfig) -> bool:
+        """Whether the run includes this stage (from its own configuration keys)."""
+        return True
+
+    @classmethod
+    def kinds_out(cls) -> tuple[str, ...]:
+        """The kinds of the rows it returns."""
+        return tuple(row.kind for row in cls.emits) or (cls.handles.kind,)
+
+    @property
+    def settings(self) -> RaybatchConfig:
+        return self.context.config
 
     def setup(self) -> None:
         """Load what the stage needs once per worker (models, scratch folders)."""
 
-    def process(self, item: WorkItem, measure: StageMeasure) -> list[WorkItem]:
-        """Do the stage's work for one item; fill ``measure``; return the output rows.
+    def process(self, row: R, measure: StageMeasure) -> list[Row]:
+        """Do the stage's work for one row; fill ``measure``; return the output rows."""
+        return [row]
 
-        The default passes the item through: per-video stages (assemble, verify) are driven
-        through :meth:`run_item` with their own work function instead."""
-        return [item]
+    def ensure_ready(self) -> None:
+        """Prepare this worker and run ``setup`` once."""
+        if self._ready:
+            return
+        self.context.prepare_worker()
+        with self._captured_logs() as logs:
+            self.setup()
+        self._setup_logs = logs
+        self._ready = True
 
     def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        item = WorkItem.from_row(row)
-        if item.kind not in self.handles or item.error_json:
-            return [item.to_row()]
-        if not self._ready:
-            self.context.apply_storage()
-            self.setup()
-            self._ready = True
-        return [out.to_row() for out in self.run_item(item)]
+        """The executor boundary: a row as Ray Data carries it, in and out."""
+        return [out.to_row() for out in self.run(from_row(row))]
 
-    def run_item(
-        self, item: WorkItem, work: Callable[[StageMeasure], list[WorkItem]] | None = None
-    ) -> list[WorkItem]:
-        """Run ``work`` (by default :meth:`process`) for one item, catching per-item failures
-        into the row's error and appending this stage's metrics row to every output."""
+    def run(self, row: Row) -> list[Row]:
+        """Process one row under the contract; rows of other kinds and rows that carry an
+        error pass through untouched."""
+        if row.error is not None or not isinstance(row, self.handles):
+            return [row]
+        self.ensure_ready()
+        row = with_deadline(row, self.settings.batch.video_timeout_s)
         measure = StageMeasure()
-        started, cpu_before = time.time(), _own_cpu()
-        if not item.deadline and self.context.video_timeout_s and item.kind == "video":
-            item.deadline = started + self.context.video_timeout_s  # the video's clock starts
-        token = VIDEO_DEADLINE.set(item.deadline)
-        try:
-            if item.deadline and started > item.deadline:
-                raise StageFailure("timed out")
-            outputs = work(measure) if work else self.process(item, measure)
-            status = measure.status
-        except (StageFailure, MediaError, OSError) as exc:
-            record = self._error_record(item, exc)
-            if item.deadline and time.time() >= item.deadline - 0.05:
-                record.update(
-                    kind="timeout",
-                    message=f"timed out: the video took longer than {self.context.video_timeout_s:g} s "
-                    f"(--timeout); its work was cancelled at {self.name}",
-                    hint="raise --timeout, or split the video; the rest of the batch went on",
-                )
-            item.error_json = json.dumps(record)
-            outputs, status = [item], "error"
-        finally:
-            VIDEO_DEADLINE.reset(token)
-        ended = time.time()
-        node, worker = worker_identity()
-        wall = ended - started
-        metric = {
-            "stage": self.name,
-            "video": item.video_key,
-            "segment_id": item.item_id if item.kind == "segment" else "",
-            "segment_index": item.index if item.kind == "segment" else -1,
-            "status": status,
-            "start": started,
-            "end": ended,
-            "wall_s": wall,
-            "cpu_s": measure.cpu_s + (_own_cpu() - cpu_before),
-            "max_rss_bytes": measure.max_rss_bytes,
-            "node": node,
-            "worker": worker,
-            "bytes_in": measure.bytes_in,
-            "bytes_out": measure.bytes_out,
-            "frames": measure.frames,
-            "fps": measure.frames / wall if wall > 0 and measure.frames else 0.0,
-        }
+        started, cpu_before = time.time(), own_cpu_s()
+        with self._captured_logs() as logs:
+            outputs = self._attempt(row, measure)
+            metric = stage_metric(self.name, row, measure, started, own_cpu_s() - cpu_before)
+            log.debug("%s %s: %s in %.2f s", row.kind, _describe(row), metric["status"], metric["wall_s"])
         for out in outputs:
-            out.metrics_json = json.dumps([*out.metrics, metric])
+            out.metrics = [*out.metrics, metric]
+            out.last_stage = self.name
+        if outputs:
+            # The row's logs so far, and this stage's, go on one output: the driver shows them once.
+            outputs[0].logs = [*row.logs, *self._setup_logs, *logs]
+            self._setup_logs = []
         return outputs
 
-    def _error_record(self, item: WorkItem, exc: Exception) -> dict[str, Any]:
-        message = getattr(exc, "message", None) or str(exc)
-        hint = getattr(exc, "hint", "") or _hint_for(exc)
-        record = {"file": item.source_uri, "stage": self.name, "message": message, "hint": hint}
-        if self.context.detailed_errors:
-            detail = getattr(exc, "stderr_tail", "") or getattr(exc, "detail", "")
-            if detail:
-                record["detail"] = detail
-            command = getattr(exc, "command", "")
-            if command:
-                record["command"] = command
-        return record
+    def _attempt(self, row: R, measure: StageMeasure) -> list[Row]:
+        token = VIDEO_DEADLINE.set(row.video.deadline)
+        try:
+            if row.video.deadline and time.time() > row.video.deadline:
+                raise StageFailure("timed out")
+            return self.process(row, measure)
+        except (VideoFailure, OSError) as exc:
+            row.error = self.error_record(row, exc)
+            measure.status = "error"
+            return [row]
+        finally:
+            VIDEO_DEADLINE.reset(token)
+
+    def error_record(self, row: Row, exc: Exception) -> ErrorRecord:
+        """What the user sees about a failure of this stage on ``row``."""
+        deadline = row.video.deadline
+        if deadline and time.time() >= deadline - 0.05:
+            return ErrorRecord(
+                file=row.video.source_uri,
+                stage=self.name,
+                kind="timeout",
+                message=f"timed out: the video took longer than {self.settings.batch.video_timeout_s:g} s "
+                f"(--timeout); its work was cancelled at {self.name}",
+                hint="raise --timeout, or split the video; the rest of the batch went on",
+            )
+        detailed = self.settings.monitoring.error_logging == "detailed"
+        return ErrorRecord(
+            file=row.video.source_uri,
+            stage=self.name,
+            message=getattr(exc, "message", None) or str(exc),
+            hint=getattr(exc, "hint", "") or hint_for(exc),
+            detail=(getattr(exc, "stderr_tail", "") or getattr(exc, "detail", "")) if detailed else "",
+            command=getattr(exc, "command", "") if detailed else "",
+        )
+
+    @contextlib.contextmanager
+    def _captured_logs(self) -> Iterator[list[dict[str, Any]]]:
+        records: list[dict[str, Any]] = []
+        if not self.context.forward_logs:
+            yield records
+            return
+        handler = _ListHandler(records, self.name)
+        logger = logging.getLogger("raybatch")
+        logger.addHandler(handler)
+        try:
+            yield records
+        finally:
+            logger.removeHandler(handler)
 
 
-def _hint_for(exc: Exception) -> str:
+class _ListHandler(logging.Handler):
+    """Keeps a worker's log records as plain data for the driver."""
+
+    def __init__(self, records: list[dict[str, Any]], stage: str):
+        super().__init__()
+        self.records, self.stage = records, stage
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(
+            {
+                "name": record.name,
+                "level": record.levelno,
+                "message": record.getMessage(),
+                "stage": self.stage,
+            }
+        )
+
+
+def _describe(row: Row) -> str:
+    segment = f" segment {row.index}" if isinstance(row, SegmentRow) else ""
+    return f"{row.video.key}{segment}"
+
+
+def fingerprint_of(row: Row) -> str:
+    """The input's content fingerprint: the job's, or (an input unreadable when the job began)
+    read now."""
+    return row.video.fingerprint or content_fingerprint(row.video.source_uri)
+
+
+def with_deadline(row: R, timeout_s: float | None) -> R:
+    """The video's clock starts at its first stage: from then it has ``timeout_s``."""
+    if row.video.deadline or not timeout_s:
+        return row
+    row.video = dataclasses.replace(row.video, deadline=time.time() + timeout_s)
+    return row
+
+
+def stage_metric(
+    name: str, row: Row, measure: StageMeasure, started: float, own_cpu: float
+) -> dict[str, Any]:
+    """One row of the stage metrics (``summary/metrics/*.parquet``)."""
+    ended = time.time()
+    wall = ended - started
+    node, worker = worker_identity()
+    segment = row if isinstance(row, SegmentRow) else None
+    return {
+        "stage": name,
+        "video": row.video.key,
+        "segment_id": segment.segment_id if segment else "",
+        "segment_index": segment.index if segment else -1,
+        "status": measure.status,
+        "start": started,
+        "end": ended,
+        "wall_s": wall,
+        "cpu_s": measure.cpu_s + own_cpu,
+        "max_rss_bytes": measure.max_rss_bytes,
+        "node": node,
+        "worker": worker,
+        "bytes_in": measure.bytes_in,
+        "bytes_out": measure.bytes_out,
+        "frames": measure.frames,
+        "fps": measure.frames / wall if wall > 0 and measure.frames else 0.0,
+    }
+
+
+def worker_identity() -> tuple[str, str]:
+    """(node, worker) for metrics: the Ray node (or host name) and this process."""
+    node = os.environ.get("RAYBATCH_NODE_NAME") or socket.gethostname()
+    with contextlib.suppress(Exception):  # Ray absent or not connected: the host name says it
+        import ray
+
+        if ray.is_initialized():
+            node = ray.get_runtime_context().get_node_id()[:12]
+    return node, f"pid-{os.getpid()}"
+
+
+def hint_for(exc: Exception) -> str:
+    """What to do about an OS-level failure."""
     if isinstance(exc, PermissionError):
         return "check the file's permissions: raybatch needs to read inputs and write the output folder"
     if isinstance(exc, FileNotFoundError):
@@ -277,6 +341,7 @@ def _hint_for(exc: Exception) -> str:
     return ""
 
 
-def _own_cpu() -> float:
+def own_cpu_s() -> float:
+    """CPU seconds this process has used."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime

@@ -47,7 +47,7 @@ def run_on(nodes: int, cpus_per_node: int, source: Path, work: Path, extra: list
         result = subprocess.run(
             [sys.executable, "-m", "raybatch", "batch", "process", str(source), "--output", str(out),
              "--ray-address", cluster.address, "--no-progress-bar", *extra],
-            capture_output=True, text=True, env={**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+            capture_output=True, text=True,
         )  # fmt: skip
     if result.returncode != 0:
         raise SystemExit(f"the {nodes}-node run failed:\n{result.stderr[-3000:]}")

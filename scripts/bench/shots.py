@@ -28,10 +28,12 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
-from raybatch.analysis.shots import f1_score
+from raybatch.analysis.scan import SMALL_SIZE
+from raybatch.analysis.shots import detect_shots, f1_score
+from raybatch.media.frames import iter_raw_frames
 from raybatch.media.probe import probe_media
 from raybatch.models.transnet import ShotModel
-from raybatch.stages.analysis_stages import detect_shots, iter_small_frames, scan_picture
+from raybatch.stages.analyse_picture import scan_picture
 
 MEDIA = Path(__file__).resolve().parents[2].parent / "shared" / "media"
 
@@ -140,9 +142,9 @@ def evaluate(path: Path, truth: Truth, model: ShotModel) -> dict:
     assert media.video is not None, path
     # The pipeline's own path: one decode that keeps the 48x27 frames, then the model over them.
     with tempfile.NamedTemporaryFile(suffix=".rgb24") as frames:
-        signals = scan_picture(str(path), media.video, None, frames)
+        signals, _ = scan_picture(str(path), media.video, None, frames)
         frames.flush()
-        detection = detect_shots(model, iter_small_frames(frames.name))
+        detection = detect_shots(model, iter_raw_frames(frames.name, SMALL_SIZE))
     fps = float(Fraction(media.video.fps))
     found = {
         "transnetv2": detection.model_shots(),

@@ -79,7 +79,7 @@ def test_ray_job_submit_runs_a_batch_on_the_cluster_and_leaves_it_running(ray_he
     submit = subprocess.run(
         [str(BIN / "ray"), "job", "submit", "--address", ray_head["dashboard"], "--working-dir", str(REPO),
          "--", "raybatch", "batch", "process", str(inputs), "--output", str(out),
-         "--quality", "low", "--mode", "fast", "--no-progress-bar"],
+         "--quality", "low", "--mode", "fast", "--no-progress-bar", "--log-level", "INFO"],
         env=ray_head["env"], capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
@@ -97,8 +97,12 @@ def test_ray_job_submit_runs_a_batch_on_the_cluster_and_leaves_it_running(ray_he
     assert _dashboard_up(ray_head["dashboard"], ray_head["token"])
     from ray.job_submission import JobSubmissionClient
 
-    jobs = JobSubmissionClient(ray_head["dashboard"]).list_jobs()
-    assert [str(job.status) for job in jobs] == ["SUCCEEDED"]
+    client = JobSubmissionClient(ray_head["dashboard"])
+    (job,) = client.list_jobs()
+    assert str(job.status) == "SUCCEEDED"
+    # The stages' log records, written in the cluster's workers, are in the job's own log.
+    logs = client.get_job_logs(job.submission_id)
+    assert "[analyse_sound] Silero VAD on cpu" in logs and "Token authentication" not in logs
 
 
 def test_a_submission_without_the_token_is_refused(ray_head, tmp_path):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pyarrow.parquet as pq
 import pytest
 
@@ -140,37 +145,76 @@ def test_stop_on_first_failure(tmp_path, media):
     assert not (out / "b_good").exists()
 
 
-def test_ray_executor_through_the_cli_entry_point(ray_session, media, tmp_path):
-    """The click command in-process, so it joins the shared Ray session instead of starting one."""
-    from click.testing import CliRunner
-
-    from raybatch.cli.main import cli
-
+def test_an_embedded_ray_run_listens_on_loopback_only_and_shows_only_raybatch(media, tmp_path):
+    """The CLI as a user starts it, without RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER in the environment:
+    no process of its Ray listens beyond 127.0.0.1, Ray's own console lines stay out of the
+    terminal, and the stages' log records (written in Ray workers) reach it at --log-level."""
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(media["av"], src / "talk.mp4")
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "batch",
-            "process",
-            str(src),
-            "--output",
-            str(out),
-            "--quality",
-            "low",
-            "--mode",
-            "fast",
-            "--type",
-            "music",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    command = [sys.executable, "-m", "raybatch", "batch", "process", str(src), "--output", str(out),
+               "--quality", "low", "--mode", "fast", "--type", "music", "--log-level", "INFO"]  # fmt: skip
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    listening = set()
+    while proc.poll() is None:
+        listening |= listening_addresses(proc.pid)
+        time.sleep(0.2)
+    stdout, stderr = proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert len(listening) >= 3, "too few Ray processes seen listening to judge"
+    assert all(loopback(ip) for _, ip, _ in listening), listening
+    for noise in ("core_worker", "streaming_executor", "Token authentication", "Warning", "Progress bars"):
+        assert noise not in stderr, stderr
+    assert "[analyse_sound] Silero VAD on cpu" in stderr and "[detect_shots] TransNetV2 on cpu" in stderr
     assert_verified_output(
         out / "talk/video/enhanced_talk.mp4", expected_duration=12.0, fps="25/1", has_audio=True
     )
-    assert load_report(out)["executor"] == "ray"
+    assert load_report(out)["executor"] == "ray" and "1 done, 0 failed" in stdout
+
+
+def loopback(ip: str) -> bool:
+    address = ipaddress.ip_address(ip)
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or address).is_loopback
+
+
+def listening_addresses(pid: int) -> set[tuple[str, str, int]]:
+    """(process, address, port) of every listening socket of ``pid`` and its descendants."""
+    found = set()
+    try:
+        processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return found
+    for process in processes:
+        try:
+            for conn in process.net_connections(kind="inet"):
+                if conn.status == psutil.CONN_LISTEN:
+                    found.add((process.name(), conn.laddr.ip, conn.laddr.port))
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_a_bug_is_one_line_and_a_file_and_raybatch_debug_shows_it(tmp_path):
+    """Through the real entry point: a programming error inside a command (injected here) is
+    not dressed up as a usage error."""
+    inject = (
+        "import sys; import raybatch.cli.main as m; "
+        "m.registered_jobs = lambda: {}['no such key']; "
+        "sys.argv = ['raybatch', 'batch', 'status']; m.main()"
+    )
+    env = {**os.environ, "RAYBATCH_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", inject], env=env, capture_output=True, text=True)
+    assert result.returncode == 70 and len(result.stderr.strip().splitlines()) == 1
+    assert "raybatch hit a bug (KeyError" in result.stderr and "Traceback" not in result.stderr
+    (report,) = (tmp_path / "crashes").iterdir()
+    assert str(report) in result.stderr and "KeyError: 'no such key'" in report.read_text()
+    debug = subprocess.run(
+        [sys.executable, "-c", inject], env={**env, "RAYBATCH_DEBUG": "1"}, capture_output=True, text=True
+    )
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
 
 
 def test_folder_without_videos_exits_2(tmp_path):

@@ -75,10 +75,21 @@ def stub():
 
 
 def llm_config(path: Path, cache: Path) -> Path:
-    path.write_text(yaml.safe_dump({"metadata": {"llm": {
-        "model": "stub-model", "cache_dir": str(cache), "backoff_s": 0.01,
-        "prices": {"stub-model": {"input": 50.0, "output": 100.0}}},
-        "transcript": {"price_per_minute": 0.01}}}))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "metadata": {
+                    "llm": {
+                        "model": "stub-model",
+                        "cache_dir": str(cache),
+                        "backoff_s": 0.01,
+                        "prices": {"stub-model": {"input": 50.0, "output": 100.0}},
+                    },
+                    "transcript": {"price_per_minute": 0.01},
+                }
+            }
+        )
+    )
     return path
 
 

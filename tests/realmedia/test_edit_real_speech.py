@@ -42,7 +42,7 @@ def educational_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("speech_out")
     config = batch_config(src, out, "local", content_type="educational", mode="balanced")
     result = run_batch(config)
-    assert result.exit_code == 0, result.failed
+    assert result.ok, result.failed
     return src, out
 
 

@@ -102,7 +102,7 @@ def test_rotation_and_sar_are_applied(real_run):
 
 def test_files_without_video_are_clear_errors(real_run):
     result, out = real_run
-    assert result.exit_code == 1
+    assert not result.ok
     errors = json.loads((out / "summary" / "error_log.json").read_text())["errors"]
     assert len(errors) == len(NOT_VIDEO)
     messages = {e["file"].rsplit("/", 1)[1]: e["message"] for e in errors}

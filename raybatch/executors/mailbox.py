@@ -1,0 +1,52 @@
+"""Feeding rows into a running Ray Data pipeline.
+
+Ray Data streams each dataset from inputs known when it starts, but a video's parts exist only
+once ``plan`` made them. So every branch of the pipeline starts from a *mailbox*: one long-lived
+task per branch pulls the rows the driver posts for that branch and yields them one by one into
+the branch's stages. The tasks claim no CPU: they only wait.
+
+This module stays small on purpose: the pulling tasks import it and nothing heavier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+#: Posted to a branch when no more rows will come: its stream ends.
+END = None
+
+
+class Mailbox:
+    """One queue per branch (a Ray actor: the driver posts, the branches' tasks take)."""
+
+    def __init__(self, branches: list[str]):
+        self.queues: dict[str, asyncio.Queue] = {name: asyncio.Queue() for name in branches}
+
+    async def post(self, branch: str, rows: list[dict[str, Any] | None]) -> None:
+        for row in rows:
+            self.queues[branch].put_nowait(row)
+
+    async def take(self, branch: str) -> list[dict[str, Any] | None]:
+        """Every row waiting for ``branch``; waits for at least one."""
+        queue = self.queues[branch]
+        rows = [await queue.get()]
+        while not queue.empty():
+            rows.append(queue.get_nowait())
+        return rows
+
+
+def pull_from(mailbox: Any) -> Callable[[dict[str, Any]], Iterator[dict[str, Any]]]:
+    """The function a branch's source task runs: the branch's rows, as they are posted."""
+
+    def pull(source: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        import ray
+
+        while True:
+            for row in ray.get(mailbox.take.remote(source["branch"])):
+                if row is END:
+                    return
+                yield row
+
+    return pull

@@ -1,0 +1,159 @@
+"""A job's life: creating it from the inputs, starting a run of it, and closing the run.
+
+Every state change of the manifest goes through :class:`~raybatch.jobs.manifest.JobManifest`'s
+own methods; this module decides which ones, and when.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from raybatch.config.model import RaybatchConfig
+from raybatch.config.presets import content_type_rank
+from raybatch.errors import InputError
+from raybatch.io.cache import content_fingerprint
+from raybatch.io.layout import jobs_dir, write_check_path
+from raybatch.io.storage import (
+    check_output_location,
+    configure_storage,
+    explain_storage_error,
+    is_storage_failure,
+    normalise_root,
+    remove_tree,
+    size,
+)
+from raybatch.jobs.discover import assign_video_keys, discover_inputs, input_from_uri
+from raybatch.jobs.ids import claim_job_id
+from raybatch.jobs.manifest import UNFINISHED, JobManifest
+from raybatch.jobs.records import CANCELLED, ErrorRecord, Outcome, VideoRef
+
+log = logging.getLogger(__name__)
+
+
+def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobManifest:
+    """Discover the inputs (``config.input``, or an explicit list of paths/URLs) and start a
+    job: a unique id, and a manifest with every input's content fingerprint."""
+    if not config.input and sources is None:
+        raise InputError("no input given: set `input` in the config or pass INPUT on the command line")
+    configure_storage(config.storage.options)
+    output_root = normalise_root(config.output.directory)
+    check_output_location(output_root, write_check_path(output_root, uuid.uuid4().hex[:12]))
+    batch = config.batch
+    if sources is None:
+        found = discover_inputs(
+            config.input, pattern=batch.pattern, recursive=batch.recursive, exclude=(output_root,)
+        )
+    else:
+        found = [input_from_uri(uri) for uri in sources]
+    keys = assign_video_keys(
+        [v.relative_path for v in found],
+        preserve_directory_structure=config.output.preserve_directory_structure,
+    )
+    manifest = JobManifest(
+        job_id=claim_job_id(output_root),
+        output=output_root,
+        input=config.input or "(file list)",
+        config=config.public_dump(),
+    )
+    for video, key in zip(found, keys, strict=True):
+        manifest.add_video(
+            key, video.uri, video.relative_path, video.size_bytes, fingerprint_or_empty(video.uri)
+        )
+    try:
+        manifest.save()
+    except Exception as exc:
+        if not is_storage_failure(exc):
+            raise
+        raise explain_storage_error(jobs_dir(output_root), exc, writing=True) from None
+    return manifest
+
+
+def fingerprint_or_empty(uri: str) -> str:
+    """The input's content fingerprint; "" when it cannot be read (the probe then says why)."""
+    try:
+        return content_fingerprint(uri)
+    except OSError:
+        return ""
+
+
+@dataclass
+class Run:
+    """One run of a job: its number and the videos it takes on."""
+
+    number: int
+    kind: str
+    videos: list[VideoRef]
+
+
+def begin_run(manifest: JobManifest, only: list[str] | None = None, kind: str = "process") -> Run:
+    """Start a run of the job: its unfinished videos (or ``only`` these), queued for one more
+    attempt. Inputs whose content changed since the job began are processed afresh."""
+    keys = only if only is not None else manifest.keys_in(*UNFINISHED)
+    # The first run fingerprinted its inputs a moment ago (new_job); later ones check them.
+    changed = note_changed_inputs(manifest, keys) if manifest.runs else []
+    for key in keys:
+        manifest.queue_video(key)
+    number = manifest.begin_run(kind, keys, changed)
+    return Run(number, kind, [manifest.video_ref(key) for key in keys])
+
+
+def note_changed_inputs(manifest: JobManifest, keys: list[str]) -> list[str]:
+    """Inputs whose content changed since the job recorded them: their new content is
+    processed afresh (segment ids include the fingerprint, so nothing old is mixed in)."""
+    changed = []
+    for key in keys:
+        entry = manifest.videos[key]
+        now = fingerprint_or_empty(entry["source"])
+        if entry["fingerprint"] and now and now != entry["fingerprint"]:
+            changed.append(key)
+            log.warning("%s changed since job %s began: processing its new content", entry["source"], key)
+            manifest.input_changed(key, now, size(entry["source"]))
+    return changed
+
+
+def end_run(
+    manifest: JobManifest, run: Run, outcomes: list[Outcome], *, stopped: bool, group_by_type: bool
+) -> list[Outcome]:
+    """Close the run: videos it never reached are cancelled, and the job's outcomes (this run's
+    and those earlier runs finished) are returned in the job's order."""
+    reached = {o.video for o in outcomes}
+    for video in (v for v in run.videos if v.key not in reached):
+        outcome = cancelled(video)
+        outcomes.append(outcome)
+        manifest.finish_video(outcome)
+    this_run = {o.video for o in outcomes}
+    earlier = (manifest.earlier_outcome(key) for key in manifest.videos if key not in this_run)
+    outcomes += [o for o in earlier if o is not None]
+    for outcome in outcomes:
+        outcome.attempt = manifest.videos.get(outcome.video, {}).get("attempts", 1) or 1
+    order = {key: i for i, key in enumerate(manifest.videos)}
+    outcomes.sort(key=lambda o: order.get(o.video, 0))
+    if group_by_type:
+        outcomes.sort(key=lambda o: content_type_rank(o.content_type if o.done else None))
+    all_done = all(o.done for o in outcomes)
+    manifest.end_run("stopped" if stopped else ("completed" if all_done else "completed_with_errors"))
+    return outcomes
+
+
+def cancelled(video: VideoRef) -> Outcome:
+    """A video the run never reached because the batch stopped after an earlier failure."""
+    error = ErrorRecord(
+        file=video.source_uri,
+        stage="scheduling",
+        message="not processed: the batch stopped after an earlier failure (--error-handling stop)",
+        hint="fix the failing video, or rerun with --error-handling continue",
+    )
+    return Outcome(video.key, video.source_uri, video.relative_path, CANCELLED, error=error)
+
+
+def interrupt_run(manifest: JobManifest) -> None:
+    """Ctrl-C: the job is saved as interrupted, ready to resume."""
+    manifest.end_run("interrupted")
+
+
+def clean_up(manifest: JobManifest, keep_work_files: bool) -> None:
+    """Finished segments stay for resume and retry until every video of the job is done."""
+    if not keep_work_files and manifest.state == "completed":
+        remove_tree(manifest.work)

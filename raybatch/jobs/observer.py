@@ -1,0 +1,105 @@
+"""Following a run as its rows come back: progress counters for the live view, the manifest's
+per-video state, the error policy, and the log records stages made in worker processes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from raybatch.jobs.manifest import JobManifest
+from raybatch.jobs.records import Outcome
+
+#: ``listener(event, payload)``: ``start`` (a dict), ``row`` (a row), ``video`` (an Outcome).
+Listener = Callable[[str, Any], None]
+
+
+@dataclass
+class Progress:
+    """Live counters of a run, shared with whoever displays progress."""
+
+    total_videos: int = 0
+    done: int = 0
+    failed: int = 0
+    segments_total: int = 0
+    segments_done: int = 0
+    seconds_total: float = 0.0
+    seconds_encoded: float = 0.0
+    api_cost_usd: float = 0.0
+    api_calls: int = 0
+    started: float = field(default_factory=time.monotonic)
+    planned_videos: set[str] = field(default_factory=set)
+
+    def eta_s(self) -> float | None:
+        """Remaining time at the pace of the encoding so far."""
+        elapsed = time.monotonic() - self.started
+        if self.seconds_encoded <= 0 or self.seconds_total <= 0:
+            return None
+        return max(0.0, elapsed * (self.seconds_total / self.seconds_encoded - 1))
+
+
+class RunObserver:
+    """Counts progress, keeps the manifest current, applies ``--error-handling stop``, shows the
+    stages' log records, and forwards every event to a display."""
+
+    def __init__(
+        self, manifest: JobManifest, progress: Progress, *, stop_on_error: bool, listener: Listener | None
+    ):
+        self.manifest = manifest
+        self.progress = progress
+        self.stop_on_error = stop_on_error
+        self.listener = listener
+        self.stopped = False
+
+    def on_row(self, row: Any) -> None:
+        """A row came back from its stages."""
+        key = row.video.key
+        self.manifest.start_video(key)
+        segment_id = getattr(row, "segment_id", "")
+        segments = getattr(row, "segments", 0)
+        self.manifest.note_row(
+            key, row.kind, segment_id, row.last_stage or row.kind, segments, row.error is None
+        )
+        self._count(row)
+        replay_logs(row.logs)
+        row.logs = []
+        if self.listener:
+            self.listener("row", row)
+
+    def _count(self, row: Any) -> None:
+        progress = self.progress
+        if row.kind in ("segment", "audio") and row.video.key not in progress.planned_videos:
+            progress.planned_videos.add(row.video.key)
+            progress.segments_total += row.segments
+            progress.seconds_total += row.media.duration_s
+        if row.kind == "segment" and row.error is None:
+            progress.segments_done += 1
+            progress.seconds_encoded += float(row.frame_count / Fraction(row.media.video.fps))
+
+    def on_video(self, outcome: Outcome) -> None:
+        """A video's attempt ended."""
+        self.manifest.finish_video(outcome)
+        usage = (outcome.package or {}).get("usage") or {}
+        self.progress.api_cost_usd += usage.get("cost_usd", 0.0)
+        self.progress.api_calls += usage.get("calls", 0)
+        if outcome.done:
+            self.progress.done += 1
+        else:
+            self.progress.failed += 1
+            self.stopped = self.stopped or self.stop_on_error
+        if self.listener:
+            self.listener("video", outcome)
+
+    def should_stop(self) -> bool:
+        return self.stopped
+
+
+def replay_logs(records: list[dict[str, Any]]) -> None:
+    """Emit, in this process, the log records a stage made in a worker."""
+    for record in records:
+        logger = logging.getLogger(record["name"])
+        if logger.isEnabledFor(record["level"]):
+            logger.log(record["level"], "[%s] %s", record["stage"], record["message"])

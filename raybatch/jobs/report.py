@@ -1,0 +1,251 @@
+"""A run's reports: ``batch_report.json`` (the whole job), ``processing_metrics.json``,
+``error_log.json`` and the run's Parquet stage metrics, all under ``OUT/summary``.
+
+The builders are pure functions of a :class:`RunSummary`; :func:`write_reports` writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from raybatch.config.model import RaybatchConfig
+from raybatch.config.presets import content_type_rank
+from raybatch.errors import RunFailure
+from raybatch.io.layout import Layout
+from raybatch.io.metrics import write_metrics_parquet
+from raybatch.io.storage import is_storage_failure, write_json_atomic
+from raybatch.jobs.records import Outcome
+from raybatch.llm.budget import Spending
+
+
+@dataclass
+class RunSummary:
+    """Everything the reports say about one run of a job."""
+
+    config: RaybatchConfig
+    layout: Layout
+    run_number: int
+    started_at: datetime
+    wall_s: float
+    #: The whole job's outcomes (this run's and earlier runs' finished videos).
+    outcomes: list[Outcome]
+    stopped: bool
+    preset: dict[str, Any]
+    encoder_settings: dict[str, Any]
+    pool: dict[str, Any]
+    models: dict[str, Any] | None
+    placement: dict[str, Any] | None
+    peak_memory_bytes: int
+    #: This run's API spending (from the budget ledger).
+    spending: dict[str, Any] | None = None
+    finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def done(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.done]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.done]
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        return [{**m, "job_id": self.layout.job_id} for o in self.outcomes for m in o.metrics]
+
+
+def write_reports(summary: RunSummary) -> str:
+    """Write the run's reports; returns the URI of ``batch_report.json``. A report that cannot
+    be written is a :class:`RunFailure` (the videos' own outputs are already safe)."""
+    layout, config = summary.layout, summary.config
+    try:
+        write_json_atomic(layout.summary("error_log.json"), error_log(summary))
+        if config.output.create_summary_reports:
+            write_json_atomic(layout.summary("batch_report.json"), batch_report(summary))
+            if config.monitoring.performance_metrics:
+                write_json_atomic(layout.summary("processing_metrics.json"), processing_metrics(summary))
+                write_metrics_parquet(layout.metrics_parquet(summary.run_number), summary.metrics)
+    except Exception as exc:
+        if not is_storage_failure(exc):
+            raise
+        raise RunFailure(
+            f"cannot write the job's reports under {layout.summary('')}: {exc}",
+            hint="free space or make the output writable, then: "
+            f"raybatch batch resume --job-id {layout.job_id}",
+        ) from exc
+    return layout.summary("batch_report.json")
+
+
+def error_log(summary: RunSummary) -> dict[str, Any]:
+    """``error_log.json``: every failure with the attempt it happened at."""
+    errors = [
+        {"video": o.video, **o.error.to_dict(), "attempt": o.attempt} for o in summary.outcomes if o.error
+    ]
+    return {"job_id": summary.layout.job_id, "errors": errors}
+
+
+def batch_report(summary: RunSummary) -> dict[str, Any]:
+    """``batch_report.json``: the job, its configuration and plan, totals, and every video."""
+    outcomes, done = summary.outcomes, summary.done
+    status = "stopped" if summary.stopped else ("completed_with_errors" if summary.failed else "completed")
+    return {
+        "job_id": summary.layout.job_id,
+        "status": status,
+        "started_at": summary.started_at.isoformat(),
+        "finished_at": summary.finished_at.isoformat(),
+        "input": summary.config.input,
+        "output": summary.layout.root,
+        "executor": summary.config.batch.executor,
+        "config": summary.config.public_dump(),
+        "preset": summary.preset,
+        "encoder_settings": summary.encoder_settings,
+        "pool": summary.pool,
+        "models": summary.models if summary.config.processing.analysis else None,
+        "placement": summary.placement,
+        "totals": {
+            "videos": len(outcomes),
+            "done": len(done),
+            "failed": len(summary.failed),
+            "input_duration_s": round(sum(o.input_duration_s or 0 for o in outcomes), 3),
+            "output_duration_s": round(sum(o.output_duration_s or 0 for o in done), 3),
+            "input_bytes": sum(o.input_size_bytes or 0 for o in outcomes),
+            "output_bytes": sum(o.output_size_bytes or 0 for o in done),
+        },
+        "content_types": content_types(done),
+        "api": api_totals(outcomes, summary.config.metadata.budget_usd, summary.spending),
+        "videos": [video_entry(o, summary.preset) for o in outcomes],
+    }
+
+
+def processing_metrics(summary: RunSummary) -> dict[str, Any]:
+    """``processing_metrics.json``: throughput, stage totals, peak memory."""
+    wall, done, metrics = summary.wall_s, summary.done, summary.metrics
+    seconds = sum(o.input_duration_s or 0 for o in done)
+    per_wall = (lambda value: round(value / wall, 4)) if wall > 0 else (lambda value: None)
+    monitored = summary.config.monitoring.resource_monitoring
+    return {
+        "job_id": summary.layout.job_id,
+        "wall_time_s": round(wall, 3),
+        "videos_done": len(done),
+        "videos_failed": len(summary.failed),
+        "video_seconds_processed": round(seconds, 3),
+        "realtime_factor": per_wall(seconds),
+        "throughput_videos_per_hour": round(len(done) * 3600 / wall, 2) if wall > 0 else None,
+        "throughput_video_seconds_per_second": per_wall(seconds),
+        "segments_encoded": sum(1 for m in metrics if m["stage"] == "encode" and m["status"] == "ok"),
+        "peak_memory_bytes": summary.peak_memory_bytes if monitored else None,
+        "peak_ffmpeg_rss_bytes": max((m["max_rss_bytes"] for m in metrics), default=0),
+        "stage_totals": stage_totals(metrics),
+        "pool": summary.pool,
+    }
+
+
+def stage_totals(metrics: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per stage: how many times it ran, and its wall and CPU seconds together."""
+    totals: dict[str, dict[str, float]] = {}
+    for m in metrics:
+        entry = totals.setdefault(m["stage"], {"count": 0, "wall_s": 0.0, "cpu_s": 0.0})
+        entry["count"] += 1
+        entry["wall_s"] = round(entry["wall_s"] + m["wall_s"], 3)
+        entry["cpu_s"] = round(entry["cpu_s"] + m["cpu_s"], 3)
+    return totals
+
+
+def loudness_summary(measured: dict[str, float] | None) -> dict[str, float | None] | None:
+    """ffmpeg's loudnorm measurement under the report's names."""
+    if not measured:
+        return None
+    return {
+        "integrated_lufs": measured.get("input_i"),
+        "true_peak_dbtp": measured.get("input_tp"),
+        "lra_lu": measured.get("input_lra"),
+    }
+
+
+def video_entry(outcome: Outcome, preset: dict[str, Any]) -> dict[str, Any]:
+    """One video in the report."""
+    entry: dict[str, Any] = {
+        "video": outcome.video,
+        "source": outcome.source_uri,
+        "status": outcome.status,
+        "output": outcome.output_uri,
+        "input_duration_s": outcome.input_duration_s,
+        "output_duration_s": outcome.output_duration_s,
+        "input_size_bytes": outcome.input_size_bytes,
+        "output_size_bytes": outcome.output_size_bytes,
+        "segments": outcome.segments,
+        "frames": outcome.frames,
+        "output_resolution": outcome.output_size,
+    }
+    if outcome.edit:
+        entry.update(
+            content_type=outcome.edit.get("content_type"),
+            kept_duration_s=outcome.edit.get("kept_duration_s"),
+            enhancement=outcome.edit.get("enhancement"),
+            metadata=outcome.metadata,
+        )
+    if outcome.media:
+        entry.update(_source_entry(outcome.media))
+    if outcome.done:
+        entry["loudness"] = _loudness_entry(outcome, preset)
+        entry["warnings"] = outcome.warnings
+        entry["package"] = outcome.package
+    if outcome.error:
+        entry["error"] = outcome.error.to_dict()
+    return entry
+
+
+def _source_entry(media: dict[str, Any]) -> dict[str, Any]:
+    names = (
+        "codec",
+        "width",
+        "height",
+        "fps",
+        "variable_frame_rate",
+        "rotation",
+        "sar",
+        "pix_fmt",
+        "has_alpha",
+    )
+    return {
+        "source_video": {name: media["video"][name] for name in names},
+        "has_audio": media.get("audio") is not None,
+        "dropped_streams": media.get("dropped_streams", []),
+    }
+
+
+def _loudness_entry(outcome: Outcome, preset: dict[str, Any]) -> dict[str, Any]:
+    audio = outcome.audio or {}
+    return {
+        "target_lufs": preset["loudness_target_lufs"],
+        "true_peak_ceiling_dbtp": preset["true_peak_dbtp"],
+        "before": loudness_summary(audio.get("input_loudness")),
+        "after": loudness_summary(outcome.loudness_after),
+        "gain_db": audio.get("gain_db"),
+        "limiter_dbtp": audio.get("limiter_dbtp"),
+        "note": audio.get("note") or None,
+    }
+
+
+def api_totals(
+    outcomes: list[Outcome], budget_usd: float | None, this_run: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Calls, tokens and cost of the whole job (every video's metadata and transcript), and of
+    this run alone (the budget applies per run)."""
+    total = Spending.total((outcome.package or {}).get("usage") for outcome in outcomes)
+    return {**total, "budget_usd": budget_usd, "this_run": this_run}
+
+
+def content_types(done: list[Outcome]) -> dict[str, dict[str, Any]]:
+    """Per content type (as decided, or as configured): videos done and their durations."""
+    summary: dict[str, dict[str, Any]] = {}
+    for outcome in done:
+        group = summary.setdefault(
+            outcome.content_type or "unknown",
+            {"videos": 0, "input_duration_s": 0.0, "output_duration_s": 0.0},
+        )
+        group["videos"] += 1
+        group["input_duration_s"] = round(group["input_duration_s"] + (outcome.input_duration_s or 0), 3)
+        group["output_duration_s"] = round(group["output_duration_s"] + (outcome.output_duration_s or 0), 3)
+    return dict(sorted(summary.items(), key=lambda kv: content_type_rank(kv[0])))

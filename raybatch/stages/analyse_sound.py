@@ -1,0 +1,84 @@
+"""``analyse_sound``: one decode of the sound gives Silero VAD speech, level silences, the EBU
+R128 loudness and the content-type evidence. The model lives in its own actors."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from raybatch.analysis.sound import NO_AUDIO, describe_sound
+from raybatch.config.model import RaybatchConfig
+from raybatch.io.cache import cache_key
+from raybatch.io.storage import stage_input
+from raybatch.media.commands import analysis_audio_args
+from raybatch.media.loudness import parse_loudnorm_json
+from raybatch.media.runner import run_command
+from raybatch.stages.base import Demand, Stage, StageMeasure, fingerprint_of
+from raybatch.stages.rows import Row, VideoRow
+
+#: The VAD's sample rate.
+VAD_RATE = 16_000
+#: Settings the stored sound analysis depends on; the loudness measured is the input's own, so
+#: the target does not change it.
+SOUND_SETTINGS = {"vad_rate": VAD_RATE, "vad": "silero-6"}
+
+
+class SoundAnalysisStage(Stage[VideoRow]):
+    """Speech, silences, loudness and sound profile of one video."""
+
+    name = "analyse_sound"
+    handles = VideoRow
+    demand = Demand(runs_as="model")
+
+    @classmethod
+    def enabled(cls, config: RaybatchConfig) -> bool:
+        return config.processing.analysis
+
+    def setup(self) -> None:
+        from raybatch.models.vad import SpeechModel  # sets torch to one thread: its own actor
+
+        self.model = SpeechModel(threads=self.context.model_threads)
+
+    def process(self, row: VideoRow, measure: StageMeasure) -> list[Row]:
+        key = cache_key(fingerprint_of(row), "sound", SOUND_SETTINGS)
+        row.sound_analysis = self.context.analysis_cache().get_or_compute(
+            key, lambda: self.analyse(row, measure)
+        )
+        return [row]
+
+    def analyse(self, row: VideoRow, measure: StageMeasure) -> dict[str, Any]:
+        media = row.media
+        assert media is not None
+        if media.audio is None:
+            return dict(NO_AUDIO)
+        chunks: list[bytes] = []
+
+        def read_samples(stream: BinaryIO) -> None:
+            while data := stream.read(1 << 20):
+                chunks.append(data)
+
+        started = time.monotonic()
+        local = stage_input(row.video.source_uri, self.context.scratch)
+        run = run_command(
+            analysis_audio_args(local, media, self.context.preset, VAD_RATE),
+            timeout_s=self.context.command_timeout_s,
+            stdout_consumer=read_samples,
+            what="sound analysis decode",
+        )
+        measure.add_run(run)
+        raw = b"".join(chunks)
+        samples = np.frombuffer(raw[: len(raw) - len(raw) % 4], np.float32)
+        model_started = time.monotonic()
+        speech = self.model.speech(samples)
+        model_s = time.monotonic() - model_started
+        return {
+            **describe_sound(samples, VAD_RATE, parse_loudnorm_json(run.stderr), speech),
+            "device": self.model.device,
+            "timings_s": {
+                "wall": round(time.monotonic() - started, 3),
+                "model": round(model_s, 3),
+                "model_load": round(self.model.load_s, 3),
+            },
+        }

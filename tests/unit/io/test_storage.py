@@ -1,0 +1,65 @@
+"""Storage: retries only on hiccups, secrets redacted, errors that say the fix."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from raybatch.io.storage import (
+    explain_storage_error,
+    is_transient,
+    redact_options,
+    with_retries,
+    without_redacted,
+)
+
+
+def test_storage_retries_only_hiccups():
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionResetError(errno.ECONNRESET, "connection reset by peer")
+        return "ok"
+
+    assert with_retries(flaky, first_delay_s=0) == "ok" and len(calls) == 3
+    assert is_transient(TimeoutError()) and not is_transient(OSError(errno.ENOSPC, "full"))
+
+    def full():
+        calls.append(1)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    calls.clear()
+    with pytest.raises(OSError, match="No space"):
+        with_retries(full, first_delay_s=0)
+    assert len(calls) == 1
+
+
+def test_storage_secrets_are_redacted_and_dropped_on_resume():
+    options = {
+        "s3": {
+            "endpoint_url": "http://minio:9000",
+            "key": "AKIA123",
+            "secret": "s3cr3t",
+            "client_kwargs": {"region_name": "eu-west-1", "aws_session_token": "tok"},
+        }
+    }
+    redacted = redact_options(options)
+    assert redacted["s3"]["endpoint_url"] == "http://minio:9000"
+    assert redacted["s3"]["key"] == redacted["s3"]["secret"] == "***"
+    assert redacted["s3"]["client_kwargs"] == {"region_name": "eu-west-1", "aws_session_token": "***"}
+    assert "s3cr3t" not in str(redacted) and "AKIA123" not in str(redacted)
+    assert without_redacted(redacted) == {
+        "s3": {"endpoint_url": "http://minio:9000", "client_kwargs": {"region_name": "eu-west-1"}}
+    }
+
+
+def test_storage_errors_say_what_is_wrong_and_how_to_fix_it():
+    missing = explain_storage_error("s3://nope/in", FileNotFoundError("The specified bucket does not exist"))
+    assert "s3://nope does not exist" in str(missing) and "AWS_ENDPOINT_URL" in str(missing)
+    denied = explain_storage_error("s3://b/out", PermissionError("Forbidden"), writing=True)
+    assert "access denied" in str(denied) and "write to" in str(denied)
+    local = explain_storage_error("/srv/out", PermissionError("denied"))
+    assert "permissions" in str(local)
