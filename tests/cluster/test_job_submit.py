@@ -63,7 +63,7 @@ def ray_head():
     finally:
         os.killpg(head.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            head.wait(timeout=15)
+            head.wait(timeout=3)
         # Ray's daemons outlive a terminated `ray start --block`: end the whole group.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(head.pid, signal.SIGKILL)

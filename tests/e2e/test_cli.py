@@ -145,13 +145,13 @@ def test_stop_on_first_failure(tmp_path, media):
     assert not (out / "b_good").exists()
 
 
-def test_an_embedded_ray_run_listens_on_loopback_only_and_shows_only_raybatch(media, tmp_path):
+def test_an_embedded_ray_run_listens_on_loopback_only_and_shows_only_raybatch(tmp_path):
     """The CLI as a user starts it, without RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER in the environment:
     no process of its Ray listens beyond 127.0.0.1, Ray's own console lines stay out of the
     terminal, and the stages' log records (written in Ray workers) reach it at --log-level."""
     src = tmp_path / "in"
     src.mkdir()
-    shutil.copy(media["av"], src / "talk.mp4")
+    make_av(src / "talk.mp4", duration=4.0)
     out = tmp_path / "out"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
     command = [sys.executable, "-m", "raybatch", "batch", "process", str(src), "--output", str(out),
@@ -169,7 +169,7 @@ def test_an_embedded_ray_run_listens_on_loopback_only_and_shows_only_raybatch(me
         assert noise not in stderr, stderr
     assert "[analyse_sound] Silero VAD on cpu" in stderr and "[detect_shots] TransNetV2 on cpu" in stderr
     assert_verified_output(
-        out / "talk/video/enhanced_talk.mp4", expected_duration=12.0, fps="25/1", has_audio=True
+        out / "talk/video/enhanced_talk.mp4", expected_duration=4.0, fps="25/1", has_audio=True
     )
     assert load_report(out)["executor"] == "ray" and "1 done, 0 failed" in stdout
 

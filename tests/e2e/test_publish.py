@@ -75,9 +75,12 @@ def stub():
 
 
 def llm_config(path: Path, cache: Path) -> Path:
+    """An LLM configuration whose runs share one analysis cache beside it: a rerun re-encodes
+    but does not run the models again, as a user's rerun would not."""
     path.write_text(
         yaml.safe_dump(
             {
+                "output": {"cache_dir": str(path.parent / "analysis-cache")},
                 "metadata": {
                     "llm": {
                         "model": "stub-model",
@@ -86,7 +89,7 @@ def llm_config(path: Path, cache: Path) -> Path:
                         "prices": {"stub-model": {"input": 50.0, "output": 100.0}},
                     },
                     "transcript": {"price_per_minute": 0.01},
-                }
+                },
             }
         )
     )
