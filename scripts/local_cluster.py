@@ -59,6 +59,8 @@ def serve(node_specs: list[dict[str, Any]], head_cpus: float) -> None:
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     from ray.cluster_utils import Cluster
 
+    from raybatch.executors.cluster import EMBEDDED_SYSTEM_CONFIG
+
     dashboard_port = free_port()
     cluster = Cluster(
         initialize_head=True,
@@ -68,6 +70,8 @@ def serve(node_specs: list[dict[str, Any]], head_cpus: float) -> None:
             "dashboard_host": "127.0.0.1",
             "dashboard_port": dashboard_port,
             "node_ip_address": "127.0.0.1",
+            # As raybatch's own embedded Ray (the head's system config holds for every node).
+            "_system_config": EMBEDDED_SYSTEM_CONFIG,
         },
     )
     nodes = {cluster.head_node.node_id: cluster.head_node}

@@ -115,11 +115,18 @@ def ray_session():
     It also declares one (fake) GPU: model actors are then scheduled with their fractional GPU
     request, as on a GPU cluster, and must still run correctly on the CPU they find."""
     ray = pytest.importorskip("ray")
-    from raybatch.executors.cluster import loopback_only
+    from raybatch.executors.cluster import EMBEDDED_SYSTEM_CONFIG, loopback_only
 
     if not ray.is_initialized():
         # "local": a fresh instance even while a test cluster (tests/cluster) runs on this machine.
         with loopback_only():
-            ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+            ray.init(
+                address="local",
+                num_cpus=2,
+                num_gpus=1,
+                include_dashboard=False,
+                log_to_driver=False,
+                _system_config=EMBEDDED_SYSTEM_CONFIG,
+            )
     yield ray
     ray.shutdown()

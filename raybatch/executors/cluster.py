@@ -149,6 +149,14 @@ def connect_ray(address: str | None, verbose: bool = False) -> bool:
     return embedded
 
 
+#: Ray ends an idle worker after one second once a node holds more workers than CPUs. The
+#: branches' mailbox readers hold workers for the whole run, so with Ray's setting every stage's
+#: task would start a fresh worker process (a second of CPU each, measured on 2 cores: 10% of a
+#: 20 s video's run), the finishing tasks of a long video's end included. Idle workers live ten
+#: minutes instead, and the next stage reuses them.
+EMBEDDED_SYSTEM_CONFIG = {"idle_worker_killing_time_threshold_ms": 600_000}
+
+
 def _start_embedded(level: int) -> None:
     import ray
 
@@ -163,6 +171,7 @@ def _start_embedded(level: int) -> None:
             resources=resources,
             logging_level=level,
             log_to_driver=False,
+            _system_config=EMBEDDED_SYSTEM_CONFIG,
         )
     if token and not had_token and token.exists():
         log.warning(
