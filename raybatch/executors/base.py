@@ -63,6 +63,8 @@ class Pipeline:
     #: then the batch goes on in ``order``.
     regroup_after: str | None = None
     order: Callable[[Row], Any] | None = None
+    #: CPUs the run plan keeps for the task stages: no actor may take them.
+    task_reserve_cpus: float = 0.0
 
     def branches(self) -> list[Branch]:
         """The stages cut into branches (see the module's docstring)."""

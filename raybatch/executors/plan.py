@@ -72,7 +72,8 @@ class RunPlan:
             )
         # Tasks fit in the CPUs the pools leave free, so one can always be scheduled.
         cpus = min(demand.cpus, self.pool.reserved_cpus) if demand.cpus else self.pool.task_cpus
-        return Resources(num_cpus=cpus, memory_bytes=demand.memory_bytes)
+        in_flight = self.models.size if demand.paced_by_models and self.model_stages else None
+        return Resources(num_cpus=cpus, memory_bytes=demand.memory_bytes, max_in_flight=in_flight)
 
     def report(self) -> dict[str, Any]:
         """What the run's report says about the plan: preset, encoder settings, pools, placement."""

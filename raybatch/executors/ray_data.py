@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,28 +47,43 @@ class RayExecutor:
         import ray
 
         router = Router(pipeline, len(videos))
-        mailbox = ray.remote(num_cpus=0)(Mailbox).remote([b.name for b in router.branches])
+        # The mailbox and the tasks that read it only pass rows on: they stay on the driver's
+        # node, off the cores of the nodes that encode.
+        beside_driver = {"ray.io/node-id": ray.get_runtime_context().get_node_id()}
+        mailbox = ray.remote(num_cpus=0, label_selector=beside_driver)(Mailbox)
+        mailbox = mailbox.remote([b.name for b in router.branches])
         try:
-            with _data_settings():
-                stream = self._stream(ray, mailbox, router.branches, router.start(videos))
+            with _data_settings(), _task_reserve(pipeline) as in_reserve:
+                first = router.start(videos)
+                stream = self._stream(ray, mailbox, router.branches, first, in_reserve, beside_driver)
                 return self._drive(stream, mailbox, router, observer)
         finally:
             ray.kill(mailbox)
 
-    def _stream(self, ray, mailbox: Any, branches: list[Branch], first: list[Delivery]):
+    def _stream(
+        self,
+        ray,
+        mailbox: Any,
+        branches: list[Branch],
+        first: list[Delivery],
+        in_reserve: dict[str, Any],
+        beside_driver: dict[str, str],
+    ):
         """Every branch as a dataset, united into one streaming execution. The first branch
-        starts from the videos; the others from their mailboxes."""
+        starts from the videos; the others from their mailboxes; tasks run in the reserve."""
         videos = ray.data.from_items([d.row.to_row() for d in first], override_num_blocks=len(first))
-        datasets = [self._stages(ray, videos, branches[0])]
+        datasets = [self._stages(ray, videos, branches[0], in_reserve)]
         for branch in branches[1:]:
-            source = ray.data.from_items([{"branch": branch.name}]).flat_map(pull_from(mailbox), num_cpus=0)
-            datasets.append(self._stages(ray, source, branch))
+            source = ray.data.from_items([{"branch": branch.name}]).flat_map(
+                pull_from(mailbox), num_cpus=0, label_selector=beside_driver
+            )
+            datasets.append(self._stages(ray, source, branch, in_reserve))
         union = datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
         # No prefetching: a row is handed over the moment it leaves its branch (a prefetching
         # iterator holds each row back until the next one arrives).
         return union.iter_batches(prefetch_batches=0, batch_size=None, batch_format="pyarrow")
 
-    def _stages(self, ray, dataset, branch: Branch):
+    def _stages(self, ray, dataset, branch: Branch, in_reserve: dict[str, Any]):
         """A branch's stages after its source; stateful stages on actor pools."""
         for stage in branch.stages:
             res = stage.resources
@@ -81,7 +98,10 @@ class RayExecutor:
                 # a task stage into the actor pool after it (operators fuse only when their remote
                 # arguments agree), which would run every video's picture decode inside the one
                 # speech model actor.
-                dataset = dataset.flat_map(stage, max_calls=0, **claims)
+                with _reserve_args_allowed():
+                    dataset = dataset.flat_map(
+                        stage, max_calls=0, concurrency=res.max_in_flight, **claims, **in_reserve
+                    )
                 continue
             # A worker that dies mid-row is transient: Ray Data restarts the actor and retries the
             # row (its defaults; tests/integration/executors/test_faults.py kills one). A bad
@@ -140,6 +160,49 @@ def _post(mailbox: Any, branches: list[Branch], deliveries: list[Delivery]) -> N
 def _close(mailbox: Any, branches: list[Branch]) -> None:
     for branch in branches:
         mailbox.post.remote(branch.name, [END])
+
+
+@contextlib.contextmanager
+def _task_reserve(pipeline: Pipeline) -> Iterator[dict[str, Any]]:
+    """Hold the CPUs the plan keeps for tasks in a placement group while the run lasts, and
+    say how a task is scheduled into it.
+
+    A pool that claims every CPU starves the tasks that feed and finish it, and the run hangs.
+    The plan sizes its pools to leave the reserve, but Ray Data grows an autoscaling pool into
+    whatever it sees free: on a one-CPU node a grown encoder pool held the last CPU while the
+    video's assembly waited for it, for ever. No actor can take a placement group's CPUs."""
+    from ray.util.placement_group import placement_group, remove_placement_group
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    tasks = [stage.resources for stage in pipeline.stages if not stage.resources.stateful]
+    if not tasks or pipeline.task_reserve_cpus <= 0:
+        yield {}
+        return
+    bundle = {"CPU": max(res.num_cpus for res in tasks)}
+    if any(res.memory_bytes for res in tasks):
+        bundle["memory"] = max(res.memory_bytes for res in tasks)
+    count = max(1, math.floor(pipeline.task_reserve_cpus / bundle["CPU"] + 1e-9))
+    # Spread: a cluster's tasks (downloads, decodes, uploads) run beside its encoders.
+    group = placement_group([bundle] * count, strategy="SPREAD")
+    try:
+        yield {"scheduling_strategy": PlacementGroupSchedulingStrategy(group)}
+    finally:
+        remove_placement_group(group)
+
+
+@contextlib.contextmanager
+def _reserve_args_allowed() -> Iterator[None]:
+    """Ray Data 2.60 takes a task's placement group only through ``ray_remote_args``, which it
+    marks for removal in 2.64 without a named replacement yet: the warning is for raybatch's
+    developers (tests/integration/executors/test_routing_on_ray.py hangs when the reserve does
+    not hold), not for the user's terminal."""
+    from ray.util.annotations import RayDeprecationWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="`ray_remote_args` is deprecated", category=RayDeprecationWarning
+        )
+        yield
 
 
 #: Ray Data settings for a raybatch run (restored afterwards).

@@ -25,7 +25,7 @@ from raybatch.io.storage import local_output, stage_input
 from raybatch.media.frames import decode_for_analysis, sample_size
 from raybatch.media.probe import VideoStream
 from raybatch.media.runner import CommandResult
-from raybatch.stages.base import Stage, StageMeasure, fingerprint_of
+from raybatch.stages.base import Demand, Stage, StageMeasure, fingerprint_of
 from raybatch.stages.rows import Row, VideoRow
 
 
@@ -58,6 +58,8 @@ class PictureAnalysisStage(Stage[VideoRow]):
 
     name = "analyse_video"
     handles = VideoRow
+    # The speech model takes the videos next (and the shot model reads the frames it keeps).
+    demand = Demand(paced_by_models=True)
 
     @classmethod
     def enabled(cls, config: RaybatchConfig) -> bool:

@@ -48,6 +48,10 @@ class Demand:
     cpus: float | None = None
     #: Memory a task or actor holds while it works (Ray's ``memory`` resource).
     memory_bytes: int = 0
+    #: A task whose rows go on to a model stage: no more run at once than the model has actors.
+    #: More videos decoding at once would only share the CPUs and bring every video to the
+    #: model later, the first included.
+    paced_by_models: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Resources:
     #: ``max_actors`` (None: no bound but the cluster's).
     autoscale: bool = False
     max_actors: int | None = None
+    #: For a task stage: how many may run at once (None: as many as the resources allow).
+    max_in_flight: int | None = None
 
     @property
     def stateful(self) -> bool:

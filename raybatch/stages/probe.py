@@ -8,7 +8,7 @@ import os
 from raybatch.errors import StageFailure
 from raybatch.io.storage import exists, size, stage_input
 from raybatch.media.probe import probe_media
-from raybatch.stages.base import Stage, StageMeasure
+from raybatch.stages.base import Demand, Stage, StageMeasure
 from raybatch.stages.rows import Row, VideoRow
 
 
@@ -17,6 +17,8 @@ class ProbeStage(Stage[VideoRow]):
 
     name = "probe"
     handles = VideoRow
+    # Paced like the picture analysis after it, so that the two run as one task.
+    demand = Demand(paced_by_models=True)
 
     def process(self, row: VideoRow, measure: StageMeasure) -> list[Row]:
         source = row.video.source_uri

@@ -4,6 +4,7 @@ come back as one assembly, and a failed video ends alone."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from raybatch.executors.base import Pipeline
@@ -63,3 +64,37 @@ def test_segments_never_wait_behind_the_model_and_every_video_ends(ray_session, 
     assert span("two", "encode")[0] < span("one", "detect_shots")[1]
     assert span("three", "encode")[1] < span("three", "detect_shots")[0]
     assert sorted(m["segment_index"] for m in by_video["two"].metrics if m["stage"] == "encode") == [0, 1]
+
+
+class SlowEncode(Encode):
+    """An encoder that keeps rows queueing, so an autoscaling pool wants to grow."""
+
+    def process(self, row: Row, measure: StageMeasure) -> list[Row]:
+        time.sleep(1.0)
+        return [row]
+
+
+def test_an_autoscaling_pool_never_takes_the_tasks_reserve(ray_session, tmp_path):
+    """Ray Data grows an autoscaling pool into every CPU it sees free; the CPUs the plan keeps
+    for tasks are held apart, so the videos' last task still runs while the pool is at its
+    largest (without the hold, four encoders took the two CPUs and the run never ended)."""
+    ctx = context(tmp_path)
+    stages = [
+        Split(ctx),
+        SlowEncode(ctx, Resources(num_cpus=0.5, actors=1, autoscale=True)),
+        Publish(ctx),
+    ]
+    videos = [VideoRef(f"v{i}", f"/in/v{i}.mp4", f"v{i}.mp4") for i in range(6)]
+    finished: list = []
+    run = threading.Thread(
+        target=lambda: finished.extend(
+            RayExecutor().run(videos, Pipeline(stages, task_reserve_cpus=0.5), Recorder())
+        ),
+        daemon=True,
+    )
+    run.start()
+    run.join(timeout=120)
+    assert not run.is_alive(), "the run hung: the pool took the CPUs its tasks needed"
+    assert {o.status for o in finished} == {"done"} and len(finished) == 6
+    encoders = {m["worker"] for o in finished for m in o.metrics if m["stage"] == "encode"}
+    assert len(encoders) > 1, "the pool never grew: the test did not meet the hazard"

@@ -59,6 +59,15 @@ def test_pool_sizing_counts_the_declared_model_stages():
     assert none.pool.num_cpus > two.pool.num_cpus > three.pool.num_cpus
 
 
+def test_a_task_paced_by_the_models_runs_no_more_at_once_than_they_have_actors():
+    config = load_config(None, {})
+    plan = plan_run(config, cluster(32, gpus=2), stage_types(config), probe=never)
+    assert plan.resources_for(Demand(paced_by_models=True)).max_in_flight == plan.models.size > 1
+    assert plan.resources_for(Demand()).max_in_flight is None
+    no_models = plan_run(load_config(None, {"processing": {"analysis": False}}), cluster(8), [], probe=never)
+    assert no_models.resources_for(Demand(paced_by_models=True)).max_in_flight is None
+
+
 def test_model_actors_share_the_gpus_between_the_model_stages():
     config = load_config(None, {})
     plan = plan_run(config, cluster(16, gpus=2), stage_types(config), probe=never)
