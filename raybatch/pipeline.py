@@ -69,7 +69,7 @@ def build_pipeline(types: list[type[Stage]], context: RunContext, plan: RunPlan)
         stages=[stage(context, plan.resources_for(stage.demand)) for stage in types],
         regroup_after=REGROUP_AFTER.name if regroup else None,
         order=type_rank,
-        task_reserve_cpus=plan.pool.reserved_cpus,
+        task_reserve=plan.task_reserve(),
     )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from raybatch.executors.resources import TaskReserve
 from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.stages.base import Stage
 from raybatch.stages.rows import (
@@ -63,8 +64,8 @@ class Pipeline:
     #: then the batch goes on in ``order``.
     regroup_after: str | None = None
     order: Callable[[Row], Any] | None = None
-    #: CPUs the run plan keeps for the task stages: no actor may take them.
-    task_reserve_cpus: float = 0.0
+    #: CPUs the run plan keeps for the task stages where no actor may take them.
+    task_reserve: TaskReserve = field(default_factory=TaskReserve)
 
     def branches(self) -> list[Branch]:
         """The stages cut into branches (see the module's docstring)."""

@@ -238,6 +238,7 @@ def cluster_nodes() -> list[dict[str, Any]]:
 
     return [
         {
+            "id": node["NodeID"],
             "node": node["NodeID"][:12],
             "address": node["NodeManagerAddress"],
             "resources": {k: v for k, v in node["Resources"].items() if not k.startswith("node:")},

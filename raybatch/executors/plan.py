@@ -27,6 +27,7 @@ from raybatch.executors.resources import (
     ModelPlan,
     PoolLimits,
     PoolPlan,
+    TaskReserve,
     plan_encoder_pool,
     plan_model_actors,
     plan_nvenc_pool,
@@ -74,6 +75,21 @@ class RunPlan:
         cpus = min(demand.cpus, self.pool.reserved_cpus) if demand.cpus else self.pool.task_cpus
         in_flight = self.models.size if demand.paced_by_models and self.model_stages else None
         return Resources(num_cpus=cpus, memory_bytes=demand.memory_bytes, max_in_flight=in_flight)
+
+    def task_reserve(self) -> TaskReserve:
+        """The CPUs kept for tasks, where the executor must hold them. A fixed pool is sized to
+        leave them free; a pool that grows takes whatever it sees free (a grown pool once held
+        a one-CPU node's last core while that node's assembly waited for it, for ever). Held on
+        the nodes without GPUs when there are such: a GPU node's CPUs are for its model actors
+        and for the encoders that fit beside them once those finish."""
+        if not self.autoscale:
+            return TaskReserve()
+        cpu_nodes = tuple(
+            node["id"]
+            for node in self.cluster.nodes
+            if node["resources"].get("CPU") and not node["resources"].get("GPU")
+        )
+        return TaskReserve(cpus=self.pool.reserved_cpus, nodes=cpu_nodes)
 
     def report(self) -> dict[str, Any]:
         """What the run's report says about the plan: preset, encoder settings, pools, placement."""

@@ -164,26 +164,25 @@ def _close(mailbox: Any, branches: list[Branch]) -> None:
 
 @contextlib.contextmanager
 def _task_reserve(pipeline: Pipeline) -> Iterator[dict[str, Any]]:
-    """Hold the CPUs the plan keeps for tasks in a placement group while the run lasts, and
-    say how a task is scheduled into it.
-
-    A pool that claims every CPU starves the tasks that feed and finish it, and the run hangs.
-    The plan sizes its pools to leave the reserve, but Ray Data grows an autoscaling pool into
-    whatever it sees free: on a one-CPU node a grown encoder pool held the last CPU while the
-    video's assembly waited for it, for ever. No actor can take a placement group's CPUs."""
+    """Hold the plan's task reserve in a placement group while the run lasts (no actor can take
+    its CPUs), and say how a task is scheduled into it; nothing when the plan keeps none."""
     from ray.util.placement_group import placement_group, remove_placement_group
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+    reserve = pipeline.task_reserve
     tasks = [stage.resources for stage in pipeline.stages if not stage.resources.stateful]
-    if not tasks or pipeline.task_reserve_cpus <= 0:
+    if not tasks or reserve.cpus <= 0:
         yield {}
         return
     bundle = {"CPU": max(res.num_cpus for res in tasks)}
     if any(res.memory_bytes for res in tasks):
         bundle["memory"] = max(res.memory_bytes for res in tasks)
-    count = max(1, math.floor(pipeline.task_reserve_cpus / bundle["CPU"] + 1e-9))
+    count = max(1, math.floor(reserve.cpus / bundle["CPU"] + 1e-9))
+    on_nodes = {"ray.io/node-id": f"in({','.join(reserve.nodes)})"} if reserve.nodes else {}
     # Spread: a cluster's tasks (downloads, decodes, uploads) run beside its encoders.
-    group = placement_group([bundle] * count, strategy="SPREAD")
+    group = placement_group(
+        [bundle] * count, strategy="SPREAD", bundle_label_selector=[on_nodes] * count if on_nodes else None
+    )
     try:
         yield {"scheduling_strategy": PlacementGroupSchedulingStrategy(group)}
     finally:

@@ -23,6 +23,15 @@ class PoolPlan:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class TaskReserve:
+    """CPUs held for the task stages while a run lasts, where no actor can take them, and the
+    nodes that hold them (none named: any node)."""
+
+    cpus: float = 0.0
+    nodes: tuple[str, ...] = ()
+
+
 def reserved_cpus_for(cluster_cpus: float) -> float:
     """CPUs never given to encoder actors: an actor pool that claims every CPU starves the
     read and map tasks that feed it, and the pipeline deadlocks."""

@@ -9,6 +9,7 @@ import time
 
 from raybatch.executors.base import Pipeline
 from raybatch.executors.ray_data import RayExecutor
+from raybatch.executors.resources import TaskReserve
 from raybatch.jobs.records import VideoRef
 from raybatch.stages.base import Resources, Stage, StageMeasure
 from raybatch.stages.rows import Row, ShotsRow, VideoRow
@@ -85,10 +86,11 @@ def test_an_autoscaling_pool_never_takes_the_tasks_reserve(ray_session, tmp_path
         Publish(ctx),
     ]
     videos = [VideoRef(f"v{i}", f"/in/v{i}.mp4", f"v{i}.mp4") for i in range(6)]
+    reserve = TaskReserve(cpus=0.5, nodes=(ray_session.get_runtime_context().get_node_id(),))
     finished: list = []
     run = threading.Thread(
         target=lambda: finished.extend(
-            RayExecutor().run(videos, Pipeline(stages, task_reserve_cpus=0.5), Recorder())
+            RayExecutor().run(videos, Pipeline(stages, task_reserve=reserve), Recorder())
         ),
         daemon=True,
     )

@@ -17,9 +17,8 @@ GIB = 1024**3
 
 def cluster(cpus: float, gpus: float = 0, nvenc: float = 0) -> Cluster:
     resources = {"CPU": cpus, "GPU": gpus, "memory": 16 * GIB, "nvenc": nvenc}
-    return Cluster(
-        on_ray=True, started_here=True, nodes=[{"node": "n", "address": "127.0.0.1", "resources": resources}]
-    )
+    node = {"id": "n1", "node": "n1", "address": "127.0.0.1", "resources": resources}
+    return Cluster(on_ray=True, started_here=True, nodes=[node])
 
 
 class Denoise(Stage[AudioRow]):
@@ -91,3 +90,15 @@ def test_only_a_joined_cluster_grows_the_encoder_pool():
     assert not embedded.autoscale and joined.autoscale
     assert joined.resources_for(Demand(runs_as="encoder")).max_actors == 6
     assert plan_run(config, Cluster(on_ray=False), stage_types(config), probe=never).encoder_settings()["crf"]
+
+
+def test_only_a_pool_that_grows_needs_the_task_reserve_held_and_it_is_held_off_the_gpu_nodes():
+    config = load_config(None, {})
+    embedded = plan_run(config, cluster(4), stage_types(config), probe=never)
+    assert embedded.task_reserve().cpus == 0  # its fixed pool leaves the reserve free
+    gpu_node = {"id": "g1", "node": "g1", "address": "10.0.0.2", "resources": {"CPU": 8, "GPU": 1}}
+    joined = Cluster(on_ray=True, nodes=[*cluster(4).nodes, gpu_node])
+    reserve = plan_run(config, joined, stage_types(config), probe=never).task_reserve()
+    assert reserve.cpus == 0.5 and reserve.nodes == ("n1",)  # planned from the CPU nodes
+    only_gpus = plan_run(config, Cluster(on_ray=True, nodes=[gpu_node]), stage_types(config), probe=never)
+    assert only_gpus.task_reserve().nodes == ()  # held wherever there is room
