@@ -49,6 +49,9 @@ class Branch:
 
     kind: str
     stages: list[Stage]
+    #: Its rows are taken one at a time, in the order they are posted: the branch after a
+    #: regroup, so that the first group's videos reach the encoders first.
+    in_order: bool = False
 
     @property
     def name(self) -> str:
@@ -75,7 +78,8 @@ class Pipeline:
             if current and self._continues(current, stage):
                 current.stages.append(stage)
             else:
-                branches.append(Branch(stage.handles.kind, [stage]))
+                regrouped = bool(current) and current.stages[-1].name == self.regroup_after
+                branches.append(Branch(stage.handles.kind, [stage], in_order=regrouped))
         return branches
 
     def _continues(self, branch: Branch, stage: Stage) -> bool:

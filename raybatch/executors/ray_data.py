@@ -98,9 +98,10 @@ class RayExecutor:
                 # a task stage into the actor pool after it (operators fuse only when their remote
                 # arguments agree), which would run every video's picture decode inside the one
                 # speech model actor.
+                in_flight = 1 if branch.in_order else res.max_in_flight
                 with _reserve_args_allowed():
                     dataset = dataset.flat_map(
-                        stage, max_calls=0, concurrency=res.max_in_flight, **claims, **in_reserve
+                        stage, max_calls=0, concurrency=in_flight, **claims, **in_reserve
                     )
                 continue
             # A worker that dies mid-row is transient: Ray Data restarts the actor and retries the

@@ -48,6 +48,8 @@ def test_the_pipeline_cuts_into_one_branch_per_stream(tmp_path):
         ["probe", "analyse_video", "analyse_sound", "decide"],
         ["plan", "edit_audio", "audio"],
     ]
+    # Only the branch after the barrier takes its rows one at a time, in the group's order.
+    assert [b.in_order for b in grouped.branches()] == [False, True, False, False, False]
 
 
 def video(key: str) -> VideoRef:
