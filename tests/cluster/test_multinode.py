@@ -27,13 +27,13 @@ CPU_NODE = {"num_cpus": 2}
 
 @pytest.fixture(scope="module")
 def long_video(tmp_path_factory) -> Path:
-    """60 s with speech-like tone bursts: twelve 5 s segments (x264's slow preset: long enough
+    """40 s with speech-like tone bursts: eight 5 s segments (x264's slow preset: long enough
     for the pool to grow while they encode)."""
     root = tmp_path_factory.mktemp("long_in")
     ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=60",
+        "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=40",
         "-f", "lavfi", "-i",
-        "sine=frequency=300:sample_rate=48000:duration=60,volume='if(lt(mod(t,2),1.2),0.4,0)':eval=frame",
+        "sine=frequency=300:sample_rate=48000:duration=40,volume='if(lt(mod(t,2),1.2),0.4,0)':eval=frame",
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
         str(root / "lecture.mp4"),
     )  # fmt: skip

@@ -22,7 +22,8 @@ pytestmark = [
 ]
 
 #: A short mix: rotation, SAR, 4:2:2, HEVC, subtitles/attachments, VFR, late start, no container
-#: duration, audio shorter than video, alpha, and files with no real video stream.
+#: duration, audio shorter than video, alpha, and files with no real video stream. Real speech
+#: (auto-editor/example.mp4) has its own, stricter test: test_edit_real_speech.py.
 DECODABLE = [
     "auto-editor/SAR-2by3.mp4",
     "auto-editor/test_yuv422p.mp4",
@@ -37,7 +38,6 @@ DECODABLE = [
     "pyscenedetect/goldeneye-vfr-drop3.mp4",
     "pyscenedetect/issue-134-rotate.mp4",
     "moviepy/big_buck_bunny_0_30.webm",
-    "auto-editor/example.mp4",
 ]
 NOT_VIDEO = ["moviepy/with-attached-pic.mp3", "auto-editor/aac.m4a"]
 
