@@ -131,9 +131,13 @@ def test_llm_metadata_with_transcript_cache_and_budget(lesson, stub, tmp_path):
     api = load_report(again)["api"]
     assert api["calls"] == 0 and api["cached_calls"] == 4 and api["cost_usd"] == 0
 
-    # A budget too small for one call: no call is made, the metadata is written offline.
+    # A budget too small for one call: no call is made, the metadata is written offline (one
+    # video is enough to show it).
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / "python_tutorial_ep03_loops.mp4").symlink_to(lesson / "python_tutorial_ep03_loops.mp4")
     poor = tmp_path / "poor"
-    third = raybatch("batch", "process", str(lesson), "--output", str(poor), "--config",
+    third = raybatch("batch", "process", str(one), "--output", str(poor), "--config",
                      str(llm_config(tmp_path / "other.yaml", tmp_path / "empty-cache")),
                      "--budget", "0.0001", *RUN_FLAGS, env=env)  # fmt: skip
     assert third.returncode == 0, third.stderr
