@@ -171,14 +171,15 @@ class JobManifest:
         )
 
     def note_row(self, key: str, kind: str, segment_id: str, stage: str, segments: int, ok: bool) -> None:
-        """A row of the video came back from its stages (``segments``: how many it was split into)."""
+        """A row of the video came back from its stages (``segments``: how many it was split into;
+        ``segment_id``: a segment that is now encoded, else empty)."""
         video = self.videos.get(key)
         if video is None:
             return
         video["stage"] = stage
         if segments:
             video["segments_total"] = segments
-        if kind == "segment" and ok and segment_id not in video["segments_done"]:
+        if kind == "segment" and ok and segment_id and segment_id not in video["segments_done"]:
             video["segments_done"].append(segment_id)
         self.save(force=False)
 

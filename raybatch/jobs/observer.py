@@ -58,7 +58,8 @@ class RunObserver:
         """A row came back from its stages."""
         key = row.video.key
         self.manifest.start_video(key)
-        segment_id = getattr(row, "segment_id", "")
+        # A segment is done once encoded; it is also seen on its way to the encoders.
+        segment_id = row.segment_id if getattr(row, "encoded", False) else ""
         segments = getattr(row, "segments", 0)
         self.manifest.note_row(
             key, row.kind, segment_id, row.last_stage or row.kind, segments, row.error is None
@@ -75,7 +76,7 @@ class RunObserver:
             progress.planned_videos.add(row.video.key)
             progress.segments_total += row.segments
             progress.seconds_total += row.media.duration_s
-        if row.kind == "segment" and row.error is None:
+        if row.kind == "segment" and row.error is None and row.encoded:
             progress.segments_done += 1
             progress.seconds_encoded += float(row.frame_count / Fraction(row.media.video.fps))
 

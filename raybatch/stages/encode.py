@@ -37,7 +37,7 @@ class EncodeSegmentStage(Stage[SegmentRow]):
             # Resumed job: segment ids hash source, range and settings, so an output under this
             # name that holds every frame is this very segment, finished before.
             measure.status = "reused"
-            row.reused = True
+            row.reused = row.encoded = True
             return [row]
         video = row.media.video
         start = row.source_start
@@ -68,4 +68,5 @@ class EncodeSegmentStage(Stage[SegmentRow]):
             require_clean_decode(check, "the encoded segment")
             measure.bytes_out = os.path.getsize(out_path)
         measure.bytes_in = round(row.video.size_bytes / max(1, row.segments))
+        row.encoded = True
         return [row]

@@ -114,6 +114,9 @@ class SegmentRow(PartRow):
     source_ranges: list[Range]
     output_uri: str
     reused: bool = False
+    #: The encoder finished it (or found it finished): a segment also leaves ``plan``'s branch,
+    #: unencoded, on its way to the encoders.
+    encoded: bool = False
 
     @property
     def source_start(self) -> int:

@@ -18,8 +18,16 @@ def test_rows_count_segments_and_seconds_and_keep_the_manifest_current(tmp_path)
     progress, events = Progress(total_videos=2), []
     observer = RunObserver(manifest, progress, stop_on_error=False, listener=lambda e, p: events.append(e))
     segment_a, segment_b, shots, audio = parts_of("a")
+    # Segments leave plan's branch first, on their way to the encoders: not done yet.
+    for row in (segment_a, segment_b):
+        row.last_stage = "plan"
+        observer.on_row(row)
+    assert progress.segments_total == 2 and progress.segments_done == 0
+    assert manifest.videos["a"]["segments_done"] == []
     for row in (segment_a, segment_b, shots, audio):
         row.last_stage = {"segment": "encode", "shots": "detect_shots", "audio": "audio"}[row.kind]
+        if row.kind == "segment":
+            row.encoded = True
         observer.on_row(row)
     assert progress.segments_total == 2 and progress.segments_done == 2
     assert progress.seconds_total == 4.0 and progress.seconds_encoded == 4.0  # 2 x 50 frames at 25 fps
@@ -33,7 +41,7 @@ def test_rows_count_segments_and_seconds_and_keep_the_manifest_current(tmp_path)
         Outcome("a", "/in/a.mp4", "a.mp4", "done", package={"usage": {"calls": 2, "cost_usd": 0.5}})
     )
     assert progress.done == 1 and progress.api_calls == 2 and progress.api_cost_usd == 0.5
-    assert events == ["row"] * 4 + ["video"] and not observer.should_stop()
+    assert events == ["row"] * 6 + ["video"] and not observer.should_stop()
 
 
 def test_stop_on_error_stops_after_the_first_failure(tmp_path):
