@@ -17,6 +17,9 @@ import pytest
 
 TIERS = ("unit", "integration", "e2e", "cluster", "realmedia")
 SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+# A run that hangs fails its test after five minutes without progress, not after Ray Data's
+# default half hour (it is read when ray.data is first imported, in every process of the run).
+os.environ.setdefault("RAY_DATA_EXECUTION_NO_PROGRESS_TIMEOUT_S", "300")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -23,6 +23,7 @@ from raybatch.executors.resources import TaskReserve
 from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.stages.base import Stage
 from raybatch.stages.rows import (
+    PART_KINDS,
     AssemblyRow,
     PartRow,
     Row,
@@ -112,6 +113,12 @@ class Router:
     _ended: set[str] = field(default_factory=set)
     _held: list[Delivery] = field(default_factory=list)
     _past_barrier: set[str] = field(default_factory=set)
+    #: Per video, how many of its parts have been made; the videos with all of them made.
+    _made: dict[str, int] = field(default_factory=dict)
+    _planned: set[str] = field(default_factory=set)
+    #: Per branch, the parts delivered to it and not back yet.
+    _in_flight: dict[int, int] = field(default_factory=dict)
+    _closed: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.branches = self.pipeline.branches()
@@ -128,6 +135,15 @@ class Router:
 
     def route(self, row: Row) -> tuple[list[Delivery], list[Outcome]]:
         """Where a row that left a branch goes next, and any video that just ended."""
+        if isinstance(row, PartRow):
+            self._count_part(row)
+        deliveries, ended = self._route(row)
+        for delivery in deliveries:
+            if isinstance(delivery.row, PartRow):
+                self._in_flight[delivery.branch] = self._in_flight.get(delivery.branch, 0) + 1
+        return deliveries, ended
+
+    def _route(self, row: Row) -> tuple[list[Delivery], list[Outcome]]:
         key = row.video.key
         if key in self._ended:
             return [], []  # a late part of a video that already failed
@@ -144,6 +160,38 @@ class Router:
         if isinstance(row, PartRow):
             return self._collect(row), []
         raise AssertionError(f"no stage takes {row.kind} rows after {row.last_stage or 'the start'}")
+
+    def close_drained(self) -> list[int]:
+        """The branches no row will reach any more, each said once. A branch of parts drains
+        as soon as every video is planned and no part of its kind is on its way to it; its
+        stream can then end, and its actors go (an actor that died mid-row restarts only in
+        resources another leaves: a grown pool may have taken its own). The others drain
+        once every video has its outcome."""
+        planned = len(self._planned | self._ended) >= self.videos and not self._held
+        drained = [
+            i
+            for i in range(1, len(self.branches))
+            if i not in self._closed and (self.finished or (planned and self._no_parts_coming(i)))
+        ]
+        self._closed.update(drained)
+        return drained
+
+    def _no_parts_coming(self, branch: int) -> bool:
+        kind = self.branches[branch].kind
+        earlier = (i for i in range(1, branch) if self.branches[i].kind == kind)
+        return kind in PART_KINDS and not any(self._in_flight.get(i, 0) for i in earlier)
+
+    def _count_part(self, part: PartRow) -> None:
+        """A part back from a branch of its kind is no longer in flight there; any other is
+        newly made (by ``plan``, in a branch of videos)."""
+        branch = self._stage_branch.get(part.last_stage, -1)
+        if branch >= 0 and self.branches[branch].kind == part.kind:
+            self._in_flight[branch] = max(0, self._in_flight.get(branch, 0) - 1)
+            return
+        key = part.video.key
+        self._made[key] = self._made.get(key, 0) + 1
+        if self._made[key] >= part.parts:
+            self._planned.add(key)
 
     def _next_branch(self, row: Row) -> int | None:
         current = self._stage_branch.get(row.last_stage, -1)

@@ -118,7 +118,6 @@ class RayExecutor:
     def _drive(self, stream: Iterator, mailbox: Any, router: Router, observer: Observer) -> list[Outcome]:
         """Route every row that leaves a branch until every video has an outcome."""
         outcomes: list[Outcome] = []
-        closed = False
         try:
             for batch in stream:
                 for raw in batch.to_pylist():
@@ -131,9 +130,8 @@ class RayExecutor:
                         observer.on_video(outcome)
                 if observer.should_stop():
                     break  # closing the stream below cancels the rest
-                if router.finished and not closed:
-                    _close(mailbox, router.branches[1:])  # every stream ends; the loop with it
-                    closed = True
+                # A stream ends once nothing more can reach it; the loop ends with the last.
+                _close(mailbox, [router.branches[i] for i in router.close_drained()])
         finally:
             with contextlib.suppress(Exception):
                 stream.close()

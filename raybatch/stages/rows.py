@@ -171,6 +171,9 @@ ROW_TYPES: dict[str, type[Row]] = {
     cls.kind: cls for cls in (VideoRow, SegmentRow, AudioRow, ShotsRow, AssemblyRow)
 }
 
+#: The kinds of the parts a video is planned into.
+PART_KINDS = frozenset(kind for kind, cls in ROW_TYPES.items() if issubclass(cls, PartRow))
+
 #: How structured fields are read back; a field name means the same type in every row.
 _DECODERS: dict[str, Any] = {
     "video": VideoRef.from_dict,

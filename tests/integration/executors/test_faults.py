@@ -17,20 +17,24 @@ from tests.helpers import assert_verified_output, batch_config, load_report
 
 
 def _kill_an_encoding_worker(work_marker: str, killed: list[int], stop: threading.Event) -> None:
-    """SIGKILL the Ray worker whose ffmpeg writes a segment of this job (once)."""
+    """SIGKILL the Ray worker whose ffmpeg writes a segment of this job (once), half a second
+    into that encode: by then rows queue behind the busy encoders and the pool has grown, so
+    the restarted actor must find room beside the actors added meanwhile (before the branches
+    drained early, it never did and the run hung)."""
     while not stop.is_set() and not killed:
         for proc in psutil.process_iter(["cmdline"]):
             cmdline = proc.info.get("cmdline") or []
             if "libx264" in cmdline and any(work_marker in part for part in cmdline):
+                time.sleep(0.5)
                 try:
-                    worker = proc.parent()
+                    worker = proc.parent() if proc.is_running() else None
                     if worker is not None and "ray" in " ".join(worker.cmdline()).lower():
                         os.kill(worker.pid, signal.SIGKILL)
                         killed.append(worker.pid)
                         return
                 except psutil.Error:
                     continue
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def test_a_worker_killed_mid_encode_does_not_lose_the_job(ray_session, tmp_path):

@@ -125,3 +125,31 @@ def test_grouping_by_type_holds_every_video_at_the_barrier_then_goes_on_in_type_
     assert router.route(failed)[0] == []
     deliveries, _ = router.route(decided("c", "music"))
     assert [d.row.video.key for d in deliveries] == ["c", "a"] and {d.branch for d in deliveries} == {1}
+
+
+def test_a_branch_of_parts_drains_once_every_video_is_planned_and_its_parts_are_back(tmp_path):
+    """The encoders' stream ends when no segment can come any more, long before the last video
+    is published: Ray Data then lets its actors go (one that died mid-row restarts in their room)."""
+    router = Router(pipeline(tmp_path), videos=2)
+    segment_a, segment_b, shots, audio = parts_of("talk")
+    for part in (segment_a, segment_b, shots):
+        router.route(part)
+    assert router.close_drained() == []  # talk's audio is still on its way: "lecture" unplanned too
+    audio.last_stage = "audio"
+    router.route(audio)
+    assert router.close_drained() == []  # "lecture" may still make segments and shots
+    failed = VideoRow(video=video("lecture"), last_stage="probe")
+    failed.error = ErrorRecord(file="/in/lecture.mp4", stage="probe", message="not a video")
+    router.route(failed)
+    # Every video is planned (or ended): nothing more reaches the encoders or the shot model,
+    # whose parts are still in them; the assembly branch waits for them.
+    assert router.close_drained() == [1, 2]
+    for part in (segment_a, segment_b, shots):
+        part.last_stage = {"segment": "encode", "shots": "detect_shots"}[part.kind]
+        deliveries, _ = router.route(part)
+    assert router.close_drained() == []
+    (assembly,) = deliveries
+    assembly.row.last_stage = "publish"
+    assembly.row.published = {"folder": "talk", "output_uri": "/out/talk.mp4"}
+    router.route(assembly.row)
+    assert router.close_drained() == [3] and router.close_drained() == []
