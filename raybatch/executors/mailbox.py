@@ -19,14 +19,26 @@ END = None
 
 
 class Mailbox:
-    """One queue per branch (a Ray actor: the driver posts, the branches' tasks take)."""
+    """One queue per branch (a Ray actor: the driver posts, the branches' tasks take).
+
+    An async actor may run calls in another order than they were made, so each post carries
+    its number in its branch and is applied in that order: the end of a stream can never
+    overtake its last rows."""
 
     def __init__(self, branches: list[str]):
         self.queues: dict[str, asyncio.Queue] = {name: asyncio.Queue() for name in branches}
+        self.applied: dict[str, int] = {name: 0 for name in branches}
+        self.early: dict[str, dict[int, list[dict[str, Any] | None]]] = {name: {} for name in branches}
 
-    async def post(self, branch: str, rows: list[dict[str, Any] | None]) -> None:
-        for row in rows:
-            self.queues[branch].put_nowait(row)
+    async def post(self, branch: str, number: int, rows: list[dict[str, Any] | None]) -> None:
+        """Post number ``number`` (from 0) to ``branch``: its rows are queued once every
+        earlier post to the branch is."""
+        early = self.early[branch]
+        early[number] = rows
+        while self.applied[branch] in early:
+            for row in early.pop(self.applied[branch]):
+                self.queues[branch].put_nowait(row)
+            self.applied[branch] += 1
 
     async def take(self, branch: str) -> list[dict[str, Any] | None]:
         """Every row waiting for ``branch``; waits for at least one."""
@@ -35,6 +47,19 @@ class Mailbox:
         while not queue.empty():
             rows.append(queue.get_nowait())
         return rows
+
+
+class Outbox:
+    """The driver's side of a mailbox actor: numbers its posts, branch by branch."""
+
+    def __init__(self, mailbox: Any):
+        self.mailbox = mailbox
+        self.posted: dict[str, int] = {}
+
+    def post(self, branch: str, rows: list[dict[str, Any] | None]) -> None:
+        number = self.posted.get(branch, 0)
+        self.posted[branch] = number + 1
+        self.mailbox.post.remote(branch, number, rows)
 
 
 def pull_from(mailbox: Any) -> Callable[[dict[str, Any]], Iterator[dict[str, Any]]]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from raybatch.executors.base import Branch, Delivery, Observer, Pipeline, Router
-from raybatch.executors.mailbox import END, Mailbox, pull_from
+from raybatch.executors.mailbox import END, Mailbox, Outbox, pull_from
 from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.stages.base import Stage
 from raybatch.stages.rows import from_row
@@ -56,7 +56,7 @@ class RayExecutor:
             with _data_settings(), _task_reserve(pipeline) as in_reserve:
                 first = router.start(videos)
                 stream = self._stream(ray, mailbox, router.branches, first, in_reserve, beside_driver)
-                return self._drive(stream, mailbox, router, observer)
+                return self._drive(stream, Outbox(mailbox), router, observer)
         finally:
             ray.kill(mailbox)
 
@@ -115,7 +115,7 @@ class RayExecutor:
             )
         return dataset
 
-    def _drive(self, stream: Iterator, mailbox: Any, router: Router, observer: Observer) -> list[Outcome]:
+    def _drive(self, stream: Iterator, outbox: Outbox, router: Router, observer: Observer) -> list[Outcome]:
         """Route every row that leaves a branch until every video has an outcome."""
         outcomes: list[Outcome] = []
         try:
@@ -124,14 +124,14 @@ class RayExecutor:
                     row = from_row(raw)
                     observer.on_row(row)
                     deliveries, ended = router.route(row)
-                    _post(mailbox, router.branches, deliveries)
+                    _post(outbox, router.branches, deliveries)
                     for outcome in ended:
                         outcomes.append(outcome)
                         observer.on_video(outcome)
                 if observer.should_stop():
                     break  # closing the stream below cancels the rest
                 # A stream ends once nothing more can reach it; the loop ends with the last.
-                _close(mailbox, [router.branches[i] for i in router.close_drained()])
+                _close(outbox, [router.branches[i] for i in router.close_drained()])
         finally:
             with contextlib.suppress(Exception):
                 stream.close()
@@ -148,17 +148,17 @@ def _pool_sizes(stage: Stage) -> dict[str, Any]:
     return {"size": res.actors, "max_tasks_in_flight_per_actor": 1}
 
 
-def _post(mailbox: Any, branches: list[Branch], deliveries: list[Delivery]) -> None:
+def _post(outbox: Outbox, branches: list[Branch], deliveries: list[Delivery]) -> None:
     by_branch: dict[str, list[dict[str, Any]]] = {}
     for delivery in deliveries:
         by_branch.setdefault(branches[delivery.branch].name, []).append(delivery.row.to_row())
     for name, rows in by_branch.items():
-        mailbox.post.remote(name, rows)
+        outbox.post(name, rows)
 
 
-def _close(mailbox: Any, branches: list[Branch]) -> None:
+def _close(outbox: Outbox, branches: list[Branch]) -> None:
     for branch in branches:
-        mailbox.post.remote(branch.name, [END])
+        outbox.post(branch.name, [END])
 
 
 @contextlib.contextmanager
