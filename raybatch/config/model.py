@@ -50,7 +50,8 @@ def parse_size(text: str | int) -> int:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # No inf or nan anywhere: every number is written into JSON files, which hold neither.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class BatchSettings(_Section):

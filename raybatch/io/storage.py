@@ -13,6 +13,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import math
 import os
 import posixpath
 import re
@@ -264,8 +265,24 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
 
 def write_json_atomic(uri: str, payload: Any) -> None:
     """Write ``payload`` as indented UTF-8 JSON, atomically."""
-    text = json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n"
-    write_bytes_atomic(uri, text.encode("utf-8"))
+    write_bytes_atomic(uri, (json_text(payload) + "\n").encode("utf-8"))
+
+
+def json_text(payload: Any, indent: int | None = 2) -> str:
+    """``payload`` as JSON that every reader accepts: an infinite or undefined number (the
+    loudness of silence, a measurement that failed) is written as ``null``, never as
+    ``Infinity`` or ``NaN``."""
+    return json.dumps(_finite(payload), indent=indent, ensure_ascii=False, default=str, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def read_json(uri: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import textwrap
 
 Segment = tuple[float, float, str]
@@ -28,7 +29,8 @@ def cues(segments: list[Segment], duration_s: float | None = None) -> list[Segme
             end = min(end, duration_s)
         if end <= start:
             continue
-        lines = textwrap.wrap(" ".join(text.split()), MAX_LINE)
+        # "-->" would read as a cue's timing line in both formats.
+        lines = textwrap.wrap(" ".join(text.replace("-->", "->").split()), MAX_LINE)
         pieces = [lines[i : i + 2] for i in range(0, len(lines), 2)]
         step = (end - start) / len(pieces)
         for k, piece in enumerate(pieces):
@@ -46,6 +48,10 @@ def to_srt(segments: list[Segment], duration_s: float | None = None) -> str:
 
 
 def to_vtt(segments: list[Segment], duration_s: float | None = None) -> str:
-    """WebVTT text (``HH:MM:SS.mmm``)."""
-    blocks = [f"{_clock(a, '.')} --> {_clock(b, '.')}\n{text}\n" for a, b, text in cues(segments, duration_s)]
+    """WebVTT text (``HH:MM:SS.mmm``); ``&``, ``<`` and ``>`` escaped as the spec requires
+    (a tutorial's ``i < 10`` would otherwise open a tag)."""
+    blocks = [
+        f"{_clock(a, '.')} --> {_clock(b, '.')}\n{html.escape(text, quote=False)}\n"
+        for a, b, text in cues(segments, duration_s)
+    ]
     return "WEBVTT\n\n" + "\n".join(blocks)

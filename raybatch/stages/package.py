@@ -8,7 +8,6 @@ until ``publish`` commits them with the video.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tempfile
@@ -16,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from raybatch.io.storage import commit_file, exists, join, local_copy, read_json, stage_input
+from raybatch.io.storage import commit_file, exists, join, json_text, local_copy, read_json, stage_input
 from raybatch.llm.budget import Spending, find_ledger
 from raybatch.llm.client import BudgetExceeded, Caller, LlmUnavailable, chat_endpoint, transcription_endpoint
 from raybatch.media.commands import frame_grab_args, speech_audio_args
@@ -98,9 +97,7 @@ class PackageStage(Stage[AssemblyRow]):
         draft, writer, chat_usage = self.write_text(facts, ledger, warnings)
         usage = Spending.total([chat_usage, transcript_usage])
         document = metadata_document(facts, draft, chapters, boundaries, writer=writer, usage=usage)
-        files = [
-            _write_text(staging, "metadata/metadata.json", json.dumps(document, indent=2, ensure_ascii=False))
-        ]
+        files = [_write_text(staging, "metadata/metadata.json", json_text(document))]
         if transcript and transcript.get("segments"):
             segments = transcript["segments"]
             files.append(_write_text(staging, "metadata/captions.srt", captions.to_srt(segments, duration)))
@@ -214,7 +211,7 @@ class PackageStage(Stage[AssemblyRow]):
             with open(join(staging, "thumbnails", name), "wb") as out:
                 out.write(data)
         index = thumbnail_index([entry for _, _, entry in made], ranked, rejected)
-        _write_text(staging, "thumbnails/thumbnails.json", json.dumps(index, indent=2))
+        _write_text(staging, "thumbnails/thumbnails.json", json_text(index))
         return [name for name, _, _ in made]
 
     def extract(self, row: AssemblyRow, candidates: list, measure: StageMeasure) -> list[Frame]:

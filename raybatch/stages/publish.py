@@ -8,7 +8,7 @@ import json
 
 from raybatch.analysis.decide import with_shots
 from raybatch.io.layout import ANALYSIS_FILES, video_folder
-from raybatch.io.storage import exists, join, publish_file, read_bytes, remove_tree, size, write_bytes_atomic
+from raybatch.io.storage import exists, join, publish_file, read_bytes, remove_tree, size, write_json_atomic
 from raybatch.stages.base import Stage, StageMeasure
 from raybatch.stages.rows import AssemblyRow, Row
 
@@ -49,9 +49,7 @@ class PublishStage(Stage[AssemblyRow]):
                 continue
             if name == "analysis.json" and row.shots is not None:
                 document = with_shots(json.loads(read_bytes(source)), row.shots)
-                write_bytes_atomic(
-                    target, (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
-                )
+                write_json_atomic(target, document)
             else:
                 publish_file(source, target)
             published.append(target)

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from raybatch.config import ConfigError, load_config
+from raybatch.config.loader import read_config_file
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -72,3 +73,56 @@ def test_bad_flag_value_is_reported_as_flags():
 def test_loudness_override_reaches_preset():
     config = load_config(None, {"processing": {"loudness_target_lufs": -23}})
     assert config.preset().loudness_target_lufs == -23
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path):
+    """Nine anchors of nine aliases each: 9**9 values once expanded. Refused from the parsed
+    document, with next to no memory."""
+    import tracemalloc
+
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 10):
+        aliases = ", ".join([f"*a{level - 1}"] * 9)
+        lines.append(f"a{level}: &a{level} [{aliases}]")
+    lines.append("metadata:\n  keywords: *a9")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    tracemalloc.start()
+    with pytest.raises(ConfigError, match="aliases"):
+        read_config_file(bomb)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 5 * 1024 * 1024
+
+
+def test_a_self_referencing_alias_is_refused(tmp_path):
+    path = tmp_path / "loop.yaml"
+    path.write_text("metadata:\n  keywords: &k [a, *k]\n")
+    with pytest.raises(ConfigError, match="aliases"):
+        read_config_file(path)
+
+
+def test_a_few_anchors_still_work(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text("metadata:\n  keywords: &k [python, loops]\nthumbnails:\n  strategies: [clean]\n")
+    assert read_config_file(path)["metadata"]["keywords"] == ["python", "loops"]
+
+
+def test_huge_binary_and_non_utf8_configs_are_config_errors(tmp_path):
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("metadata:\n  keywords:\n" + "    - word\n" * 200_000)
+    with pytest.raises(ConfigError, match="at most 1 MiB"):
+        read_config_file(huge)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"batch:\x00\x01\x02")
+    with pytest.raises(ConfigError, match="binary"):
+        read_config_file(binary)
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("metadata:\n  language: fran\xe7ais\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        read_config_file(latin)
+
+
+def test_infinite_numbers_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="video_timeout_s"):
+        load_config(None, {"batch": {"video_timeout_s": float("inf")}})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 
 import pytest
 
@@ -12,6 +13,7 @@ from raybatch.io.storage import (
     redact_options,
     with_retries,
     without_redacted,
+    write_json_atomic,
 )
 
 
@@ -63,3 +65,14 @@ def test_storage_errors_say_what_is_wrong_and_how_to_fix_it():
     assert "access denied" in str(denied) and "write to" in str(denied)
     local = explain_storage_error("/srv/out", PermissionError("denied"))
     assert "permissions" in str(local)
+
+
+def test_json_files_never_hold_infinity_or_nan(tmp_path):
+    """The loudness of silence is -inf LUFS: it is written as null, valid JSON for any reader."""
+    target = tmp_path / "report.json"
+    write_json_atomic(str(target), {"lufs": float("-inf"), "peaks": [1.0, float("nan")], "ok": 2.5})
+    assert json.loads(target.read_text(), parse_constant=lambda name: pytest.fail(name)) == {
+        "lufs": None,
+        "peaks": [1.0, None],
+        "ok": 2.5,
+    }
