@@ -14,6 +14,7 @@ from raybatch.executors.cluster import connect
 from raybatch.executors.memory import ProcessTreeMemory
 from raybatch.executors.plan import RunPlan, plan_run
 from raybatch.jobs.lifecycle import Run, begin_run, clean_up, end_run, interrupt_run, new_job
+from raybatch.jobs.lock import held
 from raybatch.jobs.manifest import JobManifest
 from raybatch.jobs.observer import Listener, Progress, RunObserver
 from raybatch.jobs.records import Outcome
@@ -62,6 +63,18 @@ def run_batch(
     :class:`~raybatch.errors.UsageError`; reports that cannot be written, a
     :class:`~raybatch.errors.RunFailure`."""
     manifest = manifest or new_job(config)
+    with held(manifest.output, manifest.job_id):
+        return _run_job(config, manifest, listener, only, run_kind)
+
+
+def _run_job(
+    config: RaybatchConfig,
+    manifest: JobManifest,
+    listener: Listener | None,
+    only: list[str] | None,
+    run_kind: str,
+) -> BatchResult:
+    """One run of the job, while it holds its output location."""
     started_at, started = datetime.now(UTC), time.monotonic()
     run = begin_run(manifest, only, run_kind)
     executed = execute(config, manifest, run, listener)

@@ -1,7 +1,8 @@
 """Shared fixtures: media generated with ffmpeg, and one Ray session for the whole run.
 
 Every test belongs to one tier, from its folder: ``unit`` (no Ray, no subprocess of raybatch),
-``integration`` (the shared 2-CPU Ray session), ``e2e`` (the CLI as a user runs it), ``cluster``
+``security`` (hostile job files, names and configs, through the CLI), ``integration`` (the
+shared 2-CPU Ray session), ``e2e`` (the CLI as a user runs it), ``cluster``
 (Ray clusters and an S3 server of their own) and ``realmedia`` (``../shared/media``)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-TIERS = ("unit", "integration", "e2e", "cluster", "realmedia")
+TIERS = ("unit", "security", "integration", "e2e", "cluster", "realmedia")
 SHARED_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 # A run that hangs fails its test after five minutes without progress, not after Ray Data's
 # default half hour (it is read when ray.data is first imported, in every process of the run).

@@ -23,7 +23,9 @@ from raybatch.io.storage import normalise_root, without_redacted
 from raybatch.jobs.discover import read_file_list
 from raybatch.jobs.ids import job_output, register_job, registered_jobs, registry_root
 from raybatch.jobs.lifecycle import new_job
+from raybatch.jobs.lock import shown_state
 from raybatch.jobs.manifest import UNFINISHED, JobManifest, list_manifests
+from raybatch.jobs.schema import check_job_id
 
 LATEST = "__latest__"
 
@@ -317,7 +319,7 @@ def estimate(ctx: click.Context, input_path: str, **flags: Any) -> None:
 
 def _find_manifest(job_id: str, output: str | None, checkpoint: str | None = None) -> JobManifest:
     """A job's manifest from its output location (given, or from this machine's registry)."""
-    location = output or job_output(job_id)
+    location = output or job_output(check_job_id(job_id))
     if location is None:
         raise JobError(
             f"job {job_id} is not known on this machine",
@@ -348,13 +350,14 @@ def status(job_id: str | None, output: str | None, limit: int) -> None:
     """Recent jobs (id, state, done/failed/queued, started, output), or one job in detail."""
     if job_id:
         manifest = _find_manifest(job_id, output)
-        click.echo(render_job(manifest.to_dict()))
+        shown = {**manifest.to_dict(), "state": shown_state(manifest.output, job_id, manifest.state)}
+        click.echo(render_job(shown))
         return
     jobs = registered_jobs()[:limit]
     if not jobs:
         click.echo("No jobs yet on this machine (registry: " + str(registry_root()) + ").")
         return
-    click.echo(render_job_list(list_manifests([(j["job_id"], j["output"]) for j in jobs])))
+    click.echo(render_job_list(list_manifests([(j.get("job_id"), j.get("output")) for j in jobs])))
 
 
 @batch.command("checkpoint")

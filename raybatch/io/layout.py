@@ -45,6 +45,12 @@ class Layout:
         """Intermediate files of every video of the job (removed once the job completes)."""
         return join(self.root, STATE_DIR, "work", self.job_id)
 
+    @property
+    def work_marker(self) -> str:
+        """The file that marks the work folder as raybatch's own, made for this job: only a
+        folder so marked is ever removed."""
+        return join(self.work_root, ".raybatch-work")
+
     # -- one video's work folder ---------------------------------------------------------------
 
     def work_dir(self, video_key: str) -> str:
@@ -110,6 +116,11 @@ def video_folder(video_key: str, content_type: str | None, organize_by_type: boo
     """The video's folder under the output root: its key, under its content type with
     ``output.organize_by_type``."""
     return f"{content_type}/{video_key}" if organize_by_type and content_type else video_key
+
+
+def lock_path(root: str) -> str:
+    """The lock of the job writing into an output location (see ``raybatch.jobs.lock``)."""
+    return join(root, STATE_DIR, "lock.json")
 
 
 def jobs_dir(root: str) -> str:

@@ -63,15 +63,28 @@ def registered_jobs() -> list[dict[str, Any]]:
     entries = []
     for path in registry_root().glob("*.json"):
         try:
-            entries.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             continue
+        if isinstance(entry, dict) and isinstance(entry.get("registered_at", ""), str):
+            entries.append(entry)
     return sorted(entries, key=lambda e: e.get("registered_at", ""), reverse=True)
 
 
 def job_output(job_id: str) -> str | None:
-    """The output location of a registered job, if this machine knows it."""
+    """The output location of a registered job, if this machine knows it (``job_id`` is a
+    checked job id: it names the entry's file)."""
     path = registry_root() / f"{job_id}.json"
     if not path.exists():
         return None
-    return json.loads(path.read_text()).get("output")
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise JobError(f"{path}: not a registry entry ({exc})", hint=_REGISTRY_HINT) from None
+    output = entry.get("output") if isinstance(entry, dict) else None
+    if not isinstance(output, str) or not output or entry.get("job_id") != job_id:
+        raise JobError(f"{path}: output: the entry does not name job {job_id}'s output", hint=_REGISTRY_HINT)
+    return output
+
+
+_REGISTRY_HINT = "remove that file and pass --output with the job's output folder or URL"

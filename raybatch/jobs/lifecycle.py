@@ -7,27 +7,35 @@ own methods; this module decides which ones, and when.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from dataclasses import dataclass
 
 from raybatch.config.model import RaybatchConfig
 from raybatch.config.presets import content_type_rank
-from raybatch.errors import InputError
+from raybatch.errors import InputError, JobError
 from raybatch.io.cache import content_fingerprint
 from raybatch.io.layout import jobs_dir, write_check_path
 from raybatch.io.storage import (
     check_output_location,
     configure_storage,
+    exists,
     explain_storage_error,
+    is_local,
     is_storage_failure,
+    local_path,
     normalise_root,
+    read_bytes,
     remove_tree,
     size,
+    write_bytes_atomic,
 )
+from raybatch.jobs import lock
 from raybatch.jobs.discover import assign_video_keys, discover_inputs, input_from_uri
 from raybatch.jobs.ids import claim_job_id
 from raybatch.jobs.manifest import UNFINISHED, JobManifest
 from raybatch.jobs.records import CANCELLED, ErrorRecord, Outcome, VideoRef
+from raybatch.jobs.schema import FILE_LIST
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +59,13 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
         [v.relative_path for v in found],
         preserve_directory_structure=config.output.preserve_directory_structure,
     )
+    job_id = claim_job_id(output_root)
+    # Taken before the manifest is written: a second job into this output stops here.
+    lock.acquire(output_root, job_id)
     manifest = JobManifest(
-        job_id=claim_job_id(output_root),
+        job_id=job_id,
         output=output_root,
-        input=config.input or "(file list)",
+        input=config.input or FILE_LIST,
         config=config.public_dump(),
     )
     for video, key in zip(found, keys, strict=True):
@@ -64,6 +75,7 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
     try:
         manifest.save()
     except Exception as exc:
+        lock.release(output_root, job_id)
         if not is_storage_failure(exc):
             raise
         raise explain_storage_error(jobs_dir(output_root), exc, writing=True) from None
@@ -96,7 +108,21 @@ def begin_run(manifest: JobManifest, only: list[str] | None = None, kind: str = 
     for key in keys:
         manifest.queue_video(key)
     number = manifest.begin_run(kind, keys, changed)
+    mark_work_folder(manifest)
     return Run(number, kind, [manifest.video_ref(key) for key in keys])
+
+
+def mark_work_folder(manifest: JobManifest) -> None:
+    """Mark the job's work folder as raybatch's own: only a folder so marked is ever removed.
+    A link in its place would send the work files elsewhere: it is refused."""
+    if is_local(manifest.work) and os.path.islink(local_path(manifest.work)):
+        raise JobError(
+            f"{manifest.work} is a link: raybatch writes a job's work files only into a folder it made",
+            hint="remove the link, then run the command again",
+        )
+    marker = manifest.layout.work_marker
+    if not exists(marker):
+        write_bytes_atomic(marker, manifest.job_id.encode())
 
 
 def note_changed_inputs(manifest: JobManifest, keys: list[str]) -> list[str]:
@@ -155,5 +181,12 @@ def interrupt_run(manifest: JobManifest) -> None:
 
 def clean_up(manifest: JobManifest, keep_work_files: bool) -> None:
     """Finished segments stay for resume and retry until every video of the job is done."""
-    if not keep_work_files and manifest.state == "completed":
+    if keep_work_files or manifest.state != "completed":
+        return
+    marker = manifest.layout.work_marker
+    if is_local(manifest.work) and os.path.islink(local_path(manifest.work)):
+        log.warning("kept %s: it is a link, not the work folder raybatch made", manifest.work)
+    elif exists(marker) and read_bytes(marker) == manifest.job_id.encode():
         remove_tree(manifest.work)
+    else:
+        log.warning("kept %s: it lacks the mark of job %s's work folder", manifest.work, manifest.job_id)

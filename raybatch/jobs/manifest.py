@@ -10,7 +10,6 @@ a crash leaves the previous complete version. Named checkpoints are copies under
 from __future__ import annotations
 
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +18,9 @@ from typing import Any
 from raybatch.errors import JobError
 from raybatch.io.layout import Layout
 from raybatch.io.storage import exists, is_storage_failure, read_json, write_json_atomic
+from raybatch.jobs.lock import shown_state
 from raybatch.jobs.records import Outcome, VideoRef
+from raybatch.jobs.schema import check_job_id, valid_name, validate_manifest
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ PERMANENT_STAGES = ("discover", "probe")  # the input itself is bad: retrying ca
 
 
 def valid_checkpoint_name(name: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name))
+    return valid_name(name) and len(name) <= 64
 
 
 def _now() -> str:
@@ -94,13 +95,25 @@ class JobManifest:
 
     @classmethod
     def load(cls, output_root: str, job_id: str, checkpoint: str | None = None) -> JobManifest:
-        """The job's manifest, or one of its named checkpoints."""
+        """The job's manifest, or one of its named checkpoints, once validated (see
+        :mod:`raybatch.jobs.schema`): the job lives where its manifest was found."""
+        check_job_id(job_id)
+        if checkpoint is not None and not valid_name(checkpoint):
+            raise JobError(f"checkpoint name {checkpoint!r}: use letters, digits, '.', '_' or '-'")
         layout = Layout(output_root, job_id)
         uri = layout.checkpoint(checkpoint) if checkpoint else layout.manifest
         if not exists(uri):
             what = f"checkpoint {checkpoint!r} of job {job_id}" if checkpoint else f"job {job_id}"
             raise JobError(f"no manifest for {what} at {uri}", hint="see raybatch batch status")
-        return cls.from_dict(read_json(uri))
+        try:
+            data = read_json(uri)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise JobError(
+                f"{uri} is not a job manifest (not JSON: {exc})",
+                hint="restore it from a checkpoint (checkpoints/ beside it) or start the job again",
+            ) from None
+        data = validate_manifest(data, uri, job_id=job_id)
+        return cls.from_dict({**data, "output": output_root})
 
     def save(self, force: bool = True) -> None:
         now = time.monotonic()
@@ -243,6 +256,8 @@ def list_manifests(output_roots: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Summaries of the given (job_id, output) jobs whose manifests can be read."""
     summaries = []
     for job_id, output in output_roots:
+        if not valid_name(job_id) or not isinstance(output, str):
+            continue  # a hand-made registry entry: it names no job's files
         try:
             data = read_json(Layout(output, job_id).manifest)
         except Exception as exc:
@@ -256,7 +271,7 @@ def list_manifests(output_roots: list[tuple[str, str]]) -> list[dict[str, Any]]:
             {
                 "job_id": job_id,
                 "output": output,
-                "state": data.get("state"),
+                "state": shown_state(output, job_id, str(data.get("state"))),
                 "created_at": data.get("created_at"),
                 "counts": data.get("counts", {}),
             }

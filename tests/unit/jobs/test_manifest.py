@@ -13,7 +13,7 @@ from raybatch.jobs.records import ErrorRecord, Outcome, VideoRef
 
 
 def make_manifest(tmp_path) -> JobManifest:
-    manifest = JobManifest(job_id="batch_1", output=str(tmp_path), input="in", config={})
+    manifest = JobManifest(job_id="batch_1", output=str(tmp_path), input="/in", config={})
     for key in ("a", "b", "c"):
         manifest.add_video(key, f"/in/{key}.mp4", f"{key}.mp4", 10, f"fp-{key}")
     return manifest
