@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from raybatch.analysis.edl import Edl
+from raybatch.io.names import printable
 
 
 def edl_to_otio(edl: Edl, source_uri: str, *, name: str, has_audio: bool) -> str:
@@ -21,7 +22,9 @@ def edl_to_otio(edl: Edl, source_uri: str, *, name: str, has_audio: bool) -> str
     for kind in kinds:
         track = otio.schema.Track(name=f"{kind} (raybatch EDL)", kind=kind)
         for index, (start, end) in enumerate(edl.keep):
-            reference = otio.schema.ExternalReference(target_url=source_uri, available_range=available)
+            reference = otio.schema.ExternalReference(
+                target_url=printable(source_uri), available_range=available
+            )
             track.append(
                 otio.schema.Clip(
                     name=f"{name} keep {index + 1}",

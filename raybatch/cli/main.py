@@ -482,6 +482,10 @@ def result_changed(manifest: JobManifest) -> list[str]:
 def main() -> None:
     """Console-script entry point: usage errors exit 2, run failures 1, and anything else is a
     bug, reported in one line with the file that holds its traceback."""
+    # A file name that is not UTF-8 is printed with \xff escapes, never as a crash.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     guarded(lambda: cli(prog_name="raybatch"))
 
 

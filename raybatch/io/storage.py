@@ -28,6 +28,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from raybatch.errors import StorageError
+from raybatch.io.names import printable
 
 T = TypeVar("T")
 
@@ -126,6 +127,17 @@ def check_output_location(uri: str, probe_uri: str) -> None:
     missing bucket or refused credentials would otherwise surface only after the work was done.
     ``probe_uri`` (inside it) is written and removed."""
     if is_local(uri):
+        probe = local_path(probe_uri)
+        try:
+            os.makedirs(os.path.dirname(probe), exist_ok=True)
+            with open(probe, "wb"):
+                pass
+            os.remove(probe)
+        except OSError as exc:
+            raise StorageError(
+                f"{uri}: cannot write the output folder there ({exc.strerror or exc})",
+                hint="give --output a folder you can write (it is created if missing)",
+            ) from None
         return
     fs, probe = get_fs(probe_uri)
     try:
@@ -271,8 +283,14 @@ def write_json_atomic(uri: str, payload: Any) -> None:
 def json_text(payload: Any, indent: int | None = 2) -> str:
     """``payload`` as JSON that every reader accepts: an infinite or undefined number (the
     loudness of silence, a measurement that failed) is written as ``null``, never as
-    ``Infinity`` or ``NaN``."""
-    return json.dumps(_finite(payload), indent=indent, ensure_ascii=False, default=str, allow_nan=False)
+    ``Infinity`` or ``NaN``. A file name that is not UTF-8 (Python holds its bytes as lone
+    surrogates) is written as a ``\\udcXX`` escape, which reads back to the same bytes."""
+    text = json.dumps(_finite(payload), indent=indent, ensure_ascii=False, default=str, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(_finite(payload), indent=indent, ensure_ascii=True, default=str, allow_nan=False)
+    return text
 
 
 def _finite(value: Any) -> Any:
@@ -326,9 +344,12 @@ def scratch_root(configured: str | None = None) -> str:
 
 def stage_input(uri: str, scratch: str) -> str:
     """A local path ffmpeg can read for ``uri``: the file itself when local, else a copy
-    downloaded once per node (shared by every worker of the node, guarded by a file lock)."""
+    downloaded once per node (shared by every worker of the node, guarded by a file lock).
+    A local name that is not UTF-8 is reached through a link of a UTF-8 name: command
+    builders encode their arguments as UTF-8."""
     if is_local(uri):
-        return local_path(uri)
+        path = local_path(uri)
+        return path if path == printable(path) else _utf8_link(path, scratch)
     fs, path = get_fs(uri)
     info = fs.info(path)
     stamp = f"{uri}|{info.get('size')}|{info.get('ETag') or info.get('mtime') or ''}"
@@ -344,6 +365,18 @@ def stage_input(uri: str, scratch: str) -> str:
             fs.get_file(path, temp)
             os.replace(temp, target)
     return target
+
+
+def _utf8_link(path: str, scratch: str) -> str:
+    folder = os.path.join(scratch, "inputs")
+    os.makedirs(folder, exist_ok=True)
+    digest = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:24]
+    link = os.path.join(folder, digest + printable(os.path.splitext(path)[1]))
+    if not os.path.islink(link):
+        temp = _temp_name(link)
+        os.symlink(os.path.abspath(path), temp)
+        os.replace(temp, link)
+    return link
 
 
 def staging_path(uri: str, scratch: str) -> str:

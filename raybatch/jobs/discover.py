@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from raybatch.config.model import DEFAULT_AUDIO_EXTENSIONS, DEFAULT_VIDEO_EXTENSIONS
 from raybatch.errors import InputError
+from raybatch.io.names import bounded, printable
 from raybatch.io.storage import (
     explain_storage_error,
     get_fs,
@@ -114,8 +115,8 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
 def _clean(name: str) -> str:
-    cleaned = _UNSAFE.sub("_", name).strip(" .")
-    return cleaned or "video"
+    cleaned = _UNSAFE.sub("_", printable(name)).strip(" .")
+    return bounded(cleaned) if cleaned else "video"
 
 
 def assign_video_keys(
@@ -151,6 +152,7 @@ def assign_video_keys(
         if ext:
             key += "_" + _clean(ext.lstrip("."))
         keys.append(key)
+    keys = ["/".join(bounded(part) for part in key.split("/")) for key in keys]
     # A rename can still collide with a real file's stem; settle it with a counter.
     seen: dict[str, int] = {}
     unique = []

@@ -35,7 +35,7 @@ from raybatch.jobs.discover import assign_video_keys, discover_inputs, input_fro
 from raybatch.jobs.ids import claim_job_id
 from raybatch.jobs.manifest import UNFINISHED, JobManifest
 from raybatch.jobs.records import CANCELLED, ErrorRecord, Outcome, VideoRef
-from raybatch.jobs.schema import FILE_LIST
+from raybatch.jobs.schema import FILE_LIST, inside
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
         raise InputError("no input given: set `input` in the config or pass INPUT on the command line")
     configure_storage(config.storage.options)
     output_root = normalise_root(config.output.directory)
-    check_output_location(output_root, write_check_path(output_root, uuid.uuid4().hex[:12]))
+    check_locations(config.input, output_root)
     batch = config.batch
     if sources is None:
         found = discover_inputs(
@@ -80,6 +80,18 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
             raise
         raise explain_storage_error(jobs_dir(output_root), exc, writing=True) from None
     return manifest
+
+
+def check_locations(input_uri: str | None, output_root: str) -> None:
+    """Before anything is written: the output must not hold the input (``--output /`` or the
+    input folder itself), and must be writable (a file, ``/proc``, a missing bucket)."""
+    if input_uri and inside(output_root, normalise_root(input_uri)):
+        raise InputError(
+            f"--output {output_root} holds the input {input_uri}: the outputs would be mixed "
+            "with the videos, and the videos would be skipped as outputs",
+            hint="give --output a folder beside the input or inside it (e.g. INPUT/../out)",
+        )
+    check_output_location(output_root, write_check_path(output_root, uuid.uuid4().hex[:12]))
 
 
 def fingerprint_or_empty(uri: str) -> str:

@@ -97,18 +97,18 @@ def validate_manifest(data: Any, uri: str, *, job_id: str) -> dict[str, Any]:
 
 
 def _check_video(uri: str, key: str, video: _VideoEntry, job_input: str) -> None:
-    if not _inside("", key):
+    if not inside("", key):
         raise _tampered(uri, f"videos.{key}", "the video's key is not a relative name")
-    if not _inside("", video.relative_path):
+    if not inside("", video.relative_path):
         raise _tampered(uri, f"videos.{key}.relative_path", f"{video.relative_path!r} leaves the input")
-    if job_input != FILE_LIST and not _inside(job_input, video.source):
+    if job_input != FILE_LIST and not inside(job_input, video.source):
         raise _tampered(uri, f"videos.{key}.source", f"{video.source!r} is not inside the job's input")
     for segment in video.segments_done:
         if not _SEGMENT_ID.fullmatch(segment):
             raise _tampered(uri, f"videos.{key}.segments_done", f"{segment!r} is not a segment id")
 
 
-def _inside(root: str, path: str) -> bool:
+def inside(root: str, path: str) -> bool:
     """Whether ``path`` is ``root`` or lies under it (both URIs or local paths, compared as
     text once normalised); with an empty root, whether ``path`` is a plain relative name."""
     if not path or "\x00" in path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from raybatch.io.names import printable
 from raybatch.package import chapters as chapter_rules
 from raybatch.package.evidence import Evidence
 from raybatch.package.writers import MetadataDraft, VideoFacts, series_and_episode
@@ -66,7 +67,7 @@ def video_facts(
     chapter_texts = [
         " ".join(text for a, b, text in segments if a < c.end_s and b > c.start_s) for c in chapters
     ]
-    file_name = os.path.basename(relative_path)
+    file_name = printable(os.path.basename(relative_path))
     series, episode = series_and_episode(file_name)
     speech_ratio = None
     if evidence.speech_s is not None and evidence.duration_s:

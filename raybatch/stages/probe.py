@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from raybatch.errors import StageFailure
+from raybatch.io.names import printable
 from raybatch.io.storage import exists, size, stage_input
 from raybatch.media.probe import probe_media
 from raybatch.stages.base import Demand, Stage, StageMeasure
@@ -28,6 +29,11 @@ class ProbeStage(Stage[VideoRow]):
                 hint="re-copy or re-export the video; an interrupted transfer leaves empty files",
             )
         local = stage_input(source, self.context.scratch)
+        if not os.path.exists(local):
+            raise StageFailure(
+                f"{printable(source)} was not found",
+                hint="check the path (a list file's relative paths start from the list's folder)",
+            )
         if not os.access(local, os.R_OK):
             raise PermissionError(f"cannot read {source}")
         row.media = probe_media(

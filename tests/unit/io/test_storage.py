@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 
 import pytest
 
@@ -76,3 +77,12 @@ def test_json_files_never_hold_infinity_or_nan(tmp_path):
         "peaks": [1.0, None],
         "ok": 2.5,
     }
+
+
+def test_names_are_shown_escaped_and_bounded_in_bytes():
+    from raybatch.io.names import MAX_STEM_BYTES, bounded, printable
+
+    assert printable(os.fsdecode(b"caf\xe9")) == "caf\\xe9" and printable("café") == "café"
+    long_a, long_b = "é" * 150 + "a", "é" * 150 + "b"  # 301 bytes each, same start
+    assert len(bounded(long_a).encode()) <= MAX_STEM_BYTES and bounded(long_a) != bounded(long_b)
+    assert bounded("short") == "short"
