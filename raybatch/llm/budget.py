@@ -56,6 +56,8 @@ class BudgetLedger:
         self.reserved = 0.0
         self.spent = Spending()
         self._lock = threading.Lock()
+        #: Why the endpoint is taken as down for the rest of the run (it failed every attempt).
+        self.down: str | None = None
 
     def reserve(self, worst_case_usd: float) -> bool:
         """Hold ``worst_case_usd`` for a call about to be made; ``False`` when that could take
@@ -80,6 +82,16 @@ class BudgetLedger:
 
     def secret(self, name: str) -> str | None:
         return self._secrets.get(name)
+
+    def mark_down(self, reason: str) -> bool:
+        """The endpoint failed every attempt: later calls of the run are not made. ``True``
+        for the first caller to learn it (it tells the user)."""
+        with self._lock:
+            first, self.down = self.down is None, self.down or reason
+            return first
+
+    def down_reason(self) -> str | None:
+        return self.down
 
     def __repr__(self) -> str:  # never the secrets
         return f"BudgetLedger(budget_usd={self.budget_usd})"
@@ -117,6 +129,16 @@ class _RemoteLedger:
         import ray
 
         return ray.get(self.handle.secret.remote(name))
+
+    def mark_down(self, reason: str) -> bool:
+        import ray
+
+        return ray.get(self.handle.mark_down.remote(reason))
+
+    def down_reason(self) -> str | None:
+        import ray
+
+        return ray.get(self.handle.down_reason.remote())
 
 
 def _ray_ready() -> bool:

@@ -251,6 +251,7 @@ class Caller:
         parsed = self._from_cache(key, schema, record)
         if parsed is not None:
             return parsed
+        self._refuse_if_down(record)
         worst = endpoint.cost(prompt_token_bound(messages, json_schema), endpoint.max_output_tokens)
         last_error = "no attempt made"
         for attempt in range(1, endpoint.max_attempts + 1):
@@ -293,6 +294,7 @@ class Caller:
             record.error = self._describe(exc)
             self._settle_attempt(record, worst, 0, 0)
             if not _is_transient(exc) or record.attempts == self.endpoint.max_attempts:
+                self._note_down(exc, record.error)
                 raise LlmUnavailable(record.error) from None
             self._last_exception = exc
             return None, record.error
@@ -309,6 +311,25 @@ class Caller:
         answer = {"content": content, "model": self.endpoint.model, "usage": [tokens_in, tokens_out]}
         write_json_atomic(self._cache_path(key), answer)
         return parsed, ""
+
+    def _refuse_if_down(self, record: CallRecord) -> None:
+        """Once the endpoint failed every attempt, the run makes no more calls to it: each
+        video would otherwise wait out the same retries."""
+        reason = self.ledger.down_reason()
+        if reason is not None:
+            record.error = f"the endpoint did not answer earlier in this run ({reason})"
+            raise LlmUnavailable(record.error)
+
+    def _note_down(self, exc: Exception, description: str) -> None:
+        """A transient failure on the last attempt: the endpoint is down for this run. The
+        first to learn it says so on the console, once."""
+        if _is_transient(exc) and self.ledger.mark_down(description):
+            log.warning(
+                "%s did not answer (%s): the rest of this run writes offline metadata and no "
+                "transcripts; rerun later to use it",
+                self.endpoint.base_url or "the LLM endpoint",
+                description,
+            )
 
     def _settle_attempt(self, record: CallRecord, reserved: float, tokens_in: int, tokens_out: int) -> None:
         cost = self.endpoint.cost(tokens_in, tokens_out)
@@ -330,6 +351,7 @@ class Caller:
         self.records.append(record)
         hit = self._cached(key)
         if hit is None:
+            self._refuse_if_down(record)
             hit = self._transcribe_call(record, audio_path, minutes)
             write_json_atomic(self._cache_path(key), hit)
         else:
@@ -360,6 +382,7 @@ class Caller:
                 self.ledger.settle(cost, {"calls": 1})
                 if not _is_transient(exc) or attempt == endpoint.max_attempts:
                     record.error = self._describe(exc)
+                    self._note_down(exc, record.error)
                     raise LlmUnavailable(record.error) from None
                 log.warning("transcription: %s; retrying", self._describe(exc))
                 self._backoff(attempt, exc)

@@ -396,6 +396,8 @@ def edit_audio_decode_args(
         acodec="pcm_f32le",
         ac=min(2, max(1, media.audio.channels)),
         ar=preset.audio_sample_rate,
+        # Past 4 GiB (3.1 h of 48 kHz stereo float) a WAV's 32-bit sizes overflow: RF64 then.
+        rf64="auto",
     )
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 

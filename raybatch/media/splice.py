@@ -48,25 +48,24 @@ def splice(source: np.ndarray, keep: list[tuple[int, int]], fade: int) -> np.nda
     return np.concatenate(out)
 
 
+#: Sample data past this size overflows a WAV header's 32-bit sizes.
+WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 1024
+
+
 def write_float_wav(path: str, samples: np.ndarray, sample_rate: int) -> None:
-    """A 32-bit float WAV (format 3), which the stdlib ``wave`` module cannot write."""
-    channels = samples.shape[1] if samples.ndim > 1 else 1
-    data = np.ascontiguousarray(samples, dtype="<f4").tobytes()
-    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE"
-    header += b"fmt " + struct.pack(
-        "<IHHIIHH", 16, 3, channels, sample_rate, sample_rate * channels * 4, channels * 4, 32
-    )
-    header += b"data" + struct.pack("<I", len(data))
-    with open(path, "wb") as handle:
-        handle.write(header)
-        handle.write(data)
+    """A 32-bit float WAV (libsndfile through soundfile); RF64 when the samples would overflow
+    a WAV's sizes (about 3.1 hours of 48 kHz stereo)."""
+    import soundfile
+
+    container = "RF64" if samples.size * 4 > WAV_MAX_DATA_BYTES else "WAV"
+    soundfile.write(path, samples, sample_rate, subtype="FLOAT", format=container)
 
 
 def wav_data_offset(path: str) -> int:
     """Byte offset of a WAV file's sample data (after the ``data`` chunk header)."""
     with open(path, "rb") as handle:
         header = handle.read(12)
-        if header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+        if header[:4] not in (b"RIFF", b"RF64") or header[8:12] != b"WAVE":
             raise ValueError(f"{path} is not a WAV file")
         while chunk := handle.read(8):
             name, size = chunk[:4], struct.unpack("<I", chunk[4:8])[0]

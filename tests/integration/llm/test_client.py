@@ -105,6 +105,26 @@ def test_giving_up_after_the_last_attempt(stub, settings):
     assert len(stub.chat_requests()) == 3
 
 
+def test_an_endpoint_that_failed_every_attempt_is_not_asked_again_this_run(stub, settings, caplog):
+    """The second video of the run does not wait out the same retries: the ledger the run
+    shares says the endpoint is down, once, on the console."""
+    stub.script.extend(["500", "500", "500"])
+    ledger = BudgetLedger()
+    with pytest.raises(LlmUnavailable, match="HTTP 500"):
+        write(settings, ledger)
+    with pytest.raises(LlmUnavailable, match="did not answer earlier in this run"):
+        write(settings, ledger)
+    assert len(stub.chat_requests()) == 3
+    said = [r for r in caplog.records if "did not answer" in r.getMessage()]
+    assert len(said) == 1 and "offline metadata" in said[0].getMessage()
+    # A wrong key is not "down": the next video still asks (and learns the same answer).
+    fresh = BudgetLedger()
+    stub.script.append("401")
+    with pytest.raises(LlmUnavailable):
+        write(settings, fresh)
+    assert fresh.down_reason() is None
+
+
 def test_the_key_never_appears_in_an_error(stub, settings):
     stub.script.append("401")  # the server echoes the key back, as some do
     with pytest.raises(LlmUnavailable) as caught:
