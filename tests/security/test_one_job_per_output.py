@@ -28,10 +28,10 @@ def start(*args: str) -> subprocess.Popen:
     )
 
 
-def wait_for(path: Path, timeout: float = 60) -> None:
+def wait_for(folder: Path, pattern: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
+    while not list(folder.glob(pattern)):
+        assert time.monotonic() < deadline, f"{folder}/{pattern} never appeared"
         time.sleep(0.1)
 
 
@@ -46,7 +46,7 @@ def long_input(tmp_path_factory) -> Path:
 def test_a_second_job_into_the_same_output_is_refused(long_input, tmp_path):
     out = tmp_path / "out"
     first = start("batch", "process", str(long_input), "--output", str(out), *FAST)
-    wait_for(out / ".raybatch" / "lock.json")
+    wait_for(out, ".raybatch/lock.json")
     second = raybatch("batch", "process", str(long_input), "--output", str(out), *FAST)
     assert second.returncode == 2, second.stderr
     holder = json.loads((out / ".raybatch" / "lock.json").read_text())
@@ -65,7 +65,7 @@ def test_a_second_job_into_the_same_output_is_refused(long_input, tmp_path):
 def test_a_killed_job_is_interrupted_and_its_lock_is_taken_over(long_input, tmp_path):
     out = tmp_path / "out"
     first = start("batch", "process", str(long_input), "--output", str(out), *FAST)
-    wait_for(out / ".raybatch" / "lock.json")
+    wait_for(out, ".raybatch/jobs/*/manifest.json")  # killed once it has a job to show
     killed_job = json.loads((out / ".raybatch" / "lock.json").read_text())["job_id"]
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
