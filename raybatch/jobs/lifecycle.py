@@ -124,10 +124,14 @@ def begin_run(manifest: JobManifest, only: list[str] | None = None, kind: str = 
     return Run(number, kind, [manifest.video_ref(key) for key in keys])
 
 
+def _work_is_link(manifest: JobManifest) -> bool:
+    return is_local(manifest.work) and os.path.islink(local_path(manifest.work))
+
+
 def mark_work_folder(manifest: JobManifest) -> None:
     """Mark the job's work folder as raybatch's own: only a folder so marked is ever removed.
     A link in its place would send the work files elsewhere: it is refused."""
-    if is_local(manifest.work) and os.path.islink(local_path(manifest.work)):
+    if _work_is_link(manifest):
         raise JobError(
             f"{manifest.work} is a link: raybatch writes a job's work files only into a folder it made",
             hint="remove the link, then run the command again",
@@ -196,7 +200,7 @@ def clean_up(manifest: JobManifest, keep_work_files: bool) -> None:
     if keep_work_files or manifest.state != "completed":
         return
     marker = manifest.layout.work_marker
-    if is_local(manifest.work) and os.path.islink(local_path(manifest.work)):
+    if _work_is_link(manifest):
         log.warning("kept %s: it is a link, not the work folder raybatch made", manifest.work)
     elif exists(marker) and read_bytes(marker) == manifest.job_id.encode():
         remove_tree(manifest.work)

@@ -79,6 +79,11 @@ def shown_state(root: str, job_id: str, state: str) -> str:
 def acquire(root: str, job_id: str) -> None:
     """Take the output location for ``job_id`` (a no-op if this process holds it for it)."""
     current = holder(root)
+    if current is None and exists(lock_path(root)):
+        # Unreadable (a crash mid-write, a hand edit): it names no live job, and left in place
+        # the exclusive create below would refuse every job for ever.
+        log.warning("%s is not a lock raybatch can read; job %s takes it over", lock_path(root), job_id)
+        _remove(root)
     if current is not None:
         if current.is_us() and current.job_id == job_id:
             return

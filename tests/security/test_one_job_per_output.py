@@ -75,3 +75,16 @@ def test_a_killed_job_is_interrupted_and_its_lock_is_taken_over(long_input, tmp_
     assert resumed.returncode == 0, resumed.stderr
     assert f"job {killed_job}" in resumed.stderr and "takes it over" in resumed.stderr
     assert load_report(out)["totals"]["done"] == 1
+
+
+def test_an_unreadable_lock_is_taken_over(tmp_path):
+    videos = tmp_path / "in"
+    videos.mkdir()
+    make_av(videos / "clip.mp4", duration=1.0)
+    out = tmp_path / "out"
+    (out / ".raybatch").mkdir(parents=True)
+    (out / ".raybatch" / "lock.json").write_bytes(b"\x00garbage")
+    result = raybatch("batch", "process", str(videos), "--output", str(out), *FAST)
+    assert result.returncode == 0, result.stderr
+    assert "not a lock raybatch can read" in result.stderr
+    assert not (out / ".raybatch" / "lock.json").exists() and load_report(out)["totals"]["done"] == 1
