@@ -29,6 +29,10 @@ LIMITER_HEADROOM_DB = 1.0
 #: The most gain-over-ceiling the limiter may absorb before audio is judged not normalisable.
 MAX_LIMITING_DB = 12.0
 MAX_ATTEMPTS = 5
+#: Encodes after ``MAX_ATTEMPTS`` that only trim the output under the ceiling.
+MAX_TRIMS = 3
+#: How far under the ceiling an overshooting encode's peaks are aimed at next time (dB).
+PEAK_MARGIN_DB = 0.2
 
 
 @dataclass
@@ -52,10 +56,13 @@ def next_gain(gain_db: float, measured_lufs: float, target_lufs: float, slope: f
     return gain_db + (target_lufs - measured_lufs) / min(1.0, max(0.15, slope))
 
 
-def limiter_ceiling(input_true_peak: float, gain_db: float, ceiling_dbtp: float) -> float | None:
+def limiter_ceiling(
+    input_true_peak: float, gain_db: float, ceiling_dbtp: float, cut_db: float = 0.0
+) -> float | None:
     """The limiter's ceiling when gain would push true peaks past the delivery ceiling (with
-    headroom for AAC's overshoot), else ``None``: linear gain alone is exact."""
-    limit = ceiling_dbtp - LIMITER_HEADROOM_DB
+    headroom for AAC's overshoot, and ``cut_db`` more where encodes overshot anyway), else
+    ``None``: linear gain alone is exact."""
+    limit = ceiling_dbtp - LIMITER_HEADROOM_DB - cut_db
     return limit if input_true_peak + gain_db > limit else None
 
 
@@ -89,6 +96,7 @@ class _Normalisation:
         self.input_path, self.output_path, self.media, self.preset = input_path, output_path, media, preset
         self.timeout_s = timeout_s
         self.runs: list[CommandResult] = []
+        self.encodes = 0
 
     def run(self, args: list[str], what: str) -> CommandResult:
         result = run_command(args, timeout_s=self.timeout_s, what=what)
@@ -97,6 +105,7 @@ class _Normalisation:
 
     def encode(self, gain_db: float, limiter_dbtp: float | None) -> dict[str, float]:
         """Encode with this gain and limiter; the encoded AAC's loudness."""
+        self.encodes += 1
         args = audio_encode_args(
             self.input_path,
             self.output_path,
@@ -124,42 +133,77 @@ class _Normalisation:
 
     def converge(self, measured: dict[str, float]) -> AudioOutcome:
         """Gain (and a limiter where peaks would pass the ceiling), corrected by what the encoded
-        AAC measures until it is within tolerance or the limiting would go too deep."""
+        AAC measures until it is within tolerance or the limiting would go too deep. The ceiling
+        is a hard bound, the loudness a target: when the codec keeps overshooting, the whole
+        output is trimmed until the peaks fit, and the loudness is reported if it then misses."""
         target, ceiling = self.preset.loudness_target_lufs, self.preset.true_peak_dbtp
-        max_gain = ceiling - LIMITER_HEADROOM_DB + MAX_LIMITING_DB - measured["input_tp"]
-        gain = min(target - measured["input_i"], max_gain)
-        extra_ceiling_cut, previous, output, limiter = 0.0, None, {}, None
-        attempts = 0
-        while attempts < MAX_ATTEMPTS:
-            attempts += 1
-            limiter = limiter_ceiling(measured["input_tp"], gain, ceiling)
-            if limiter is not None:
-                limiter -= extra_ceiling_cut
-            output = self.encode(gain, limiter)
-            error = target - output["input_i"]
+        plan = _PeakPlan(measured["input_tp"], ceiling)
+        gain = min(target - measured["input_i"], plan.max_gain())
+        previous, output = None, {}
+        while self.encodes < MAX_ATTEMPTS:
+            output = self.encode(gain, plan.limiter(gain))
             if output["input_tp"] > ceiling:
-                # The codec overshot the limiter's headroom: clamp harder and try again.
-                extra_ceiling_cut += output["input_tp"] - ceiling + 0.3
+                plan.deepen(output["input_tp"] - ceiling + PEAK_MARGIN_DB)
+                gain, previous = min(gain, plan.max_gain()), None  # the slope so far was for other peaks
                 continue
-            if abs(error) <= LOUDNESS_TOLERANCE_LU or (gain >= max_gain and error > 0):
+            error = target - output["input_i"]
+            if abs(error) <= LOUDNESS_TOLERANCE_LU or (gain >= plan.max_gain() and error > 0):
                 break
             slope = 1.0
             if previous is not None and abs(gain - previous[0]) > 1e-6:
                 slope = (output["input_i"] - previous[1]) / (gain - previous[0])
             previous = (gain, output["input_i"])
-            gain = min(next_gain(gain, output["input_i"], target, slope), max_gain)
+            gain = min(next_gain(gain, output["input_i"], target, slope), plan.max_gain())
+        while output["input_tp"] > ceiling and self.encodes < MAX_ATTEMPTS + MAX_TRIMS:
+            # Lowering gain and limiter together scales the whole output: every peak drops by
+            # exactly the trim, whatever the codec does.
+            trim = output["input_tp"] - ceiling + PEAK_MARGIN_DB
+            gain -= trim
+            plan.deepen(trim)
+            output = self.encode(gain, plan.limiter(gain))
+        return self.outcome(measured, output, gain, plan)
+
+    def outcome(
+        self, measured: dict[str, float], output: dict[str, float], gain: float, plan: _PeakPlan
+    ) -> AudioOutcome:
+        """What converging delivered: on target, or off it with the reason."""
+        target, limiter = self.preset.loudness_target_lufs, plan.limiter(gain)
         reachable = abs(target - output["input_i"]) <= LOUDNESS_GATE_LU
+        note = "" if reachable else unreachable_note(measured, output, target)
+        if not reachable and plan.cut_db > 0:
+            note = overshoot_note(output, target, plan)
         return AudioOutcome(
             input_loudness=measured,
             output_loudness=output,
             gain_db=round(gain, 3),
             limiter_dbtp=None if limiter is None else round(limiter, 3),
-            attempts=attempts,
+            attempts=self.encodes,
             normalised=True,
             target_reachable=reachable,
-            note="" if reachable else unreachable_note(measured, output, target),
+            note=note,
             runs=self.runs,
         )
+
+
+@dataclass
+class _PeakPlan:
+    """Where the limiter sits: the delivery ceiling less headroom for the codec's overshoot,
+    lowered further by what each encode was seen to overshoot."""
+
+    input_true_peak: float
+    ceiling_dbtp: float
+    cut_db: float = 0.0
+
+    def limiter(self, gain_db: float) -> float | None:
+        return limiter_ceiling(self.input_true_peak, gain_db, self.ceiling_dbtp, self.cut_db)
+
+    def deepen(self, overshoot_db: float) -> None:
+        self.cut_db += overshoot_db
+
+    def max_gain(self) -> float:
+        """The most gain before the limiter would absorb more than ``MAX_LIMITING_DB``."""
+        limit = self.ceiling_dbtp - LIMITER_HEADROOM_DB - self.cut_db
+        return limit + MAX_LIMITING_DB - self.input_true_peak
 
 
 def unreachable_note(measured: dict[str, float], output: dict[str, float], target: float) -> str:
@@ -169,4 +213,13 @@ def unreachable_note(measured: dict[str, float], output: dict[str, float], targe
         f"{measured['input_tp'] - measured['input_i']:.1f} dB above its loudness, so reaching "
         f"the target would need more than {MAX_LIMITING_DB:g} dB of limiting; delivered at "
         f"{output['input_i']:.1f} LUFS instead of crushing it"
+    )
+
+
+def overshoot_note(output: dict[str, float], target: float, plan: _PeakPlan) -> str:
+    """Why audio was delivered under its target to keep its peaks under the ceiling."""
+    return (
+        f"loudness target {target:g} LUFS not reachable: the AAC encode overshot the limiter by up "
+        f"to {plan.cut_db + LIMITER_HEADROOM_DB:.1f} dB, so the sound was lowered to keep true peaks "
+        f"under {plan.ceiling_dbtp:g} dBTP; delivered at {output['input_i']:.1f} LUFS"
     )

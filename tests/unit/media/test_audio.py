@@ -1,6 +1,17 @@
-"""Loudness normalisation's gain correction and limiter decisions."""
+"""Loudness normalisation: gain correction and limiter decisions, and the true-peak ceiling
+held on real AAC encodes of inputs whose codec overshoot passes the limiter's headroom."""
 
-from raybatch.media.audio import limiter_ceiling, next_gain
+from pathlib import Path
+
+import pytest
+
+from raybatch.config.presets import resolve_preset
+from raybatch.media.audio import _PeakPlan, limiter_ceiling, next_gain, normalise_audio
+from raybatch.media.commands import loudness_measure_args
+from raybatch.media.loudness import parse_loudnorm_json
+from raybatch.media.probe import probe_media
+from raybatch.media.runner import run_command
+from tests.conftest import ffmpeg
 
 
 def test_gain_correction_accounts_for_limiter_slope():
@@ -12,3 +23,46 @@ def test_gain_correction_accounts_for_limiter_slope():
 def test_limiter_only_when_peaks_would_pass_ceiling():
     assert limiter_ceiling(-20.0, 10.0, -1.5) is None
     assert limiter_ceiling(-9.0, 8.0, -1.5) == -2.5
+
+
+def test_an_overshooting_encode_lowers_the_limiter_and_engages_it_if_it_was_off():
+    assert limiter_ceiling(-6.0, 0.0, -1.5) is None
+    assert limiter_ceiling(-6.0, 0.0, -1.5, cut_db=4.0) == -6.5
+    plan = _PeakPlan(input_true_peak=-6.0, ceiling_dbtp=-1.5)
+    before = plan.max_gain()
+    plan.deepen(1.0)
+    assert plan.limiter(0.0) is None and plan.max_gain() == before - 1.0
+    plan.deepen(3.0)
+    assert plan.limiter(0.0) == -6.5  # limiting depth stays bounded as the limiter drops
+
+
+def _with_video(path: Path, audio_source: list[str]) -> Path:
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:duration=1", *audio_source,
+        "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(path),
+    )  # fmt: skip
+    return path
+
+
+def _true_peak(path: Path, preset) -> float:
+    measured = run_command(loudness_measure_args(str(path), preset), timeout_s=60)
+    return parse_loudnorm_json(measured.stderr)["input_tp"]
+
+
+@pytest.mark.parametrize(
+    ("source", "content_type"),
+    [("sine=frequency=440", "general"), ("anoisesrc=color=pink:amplitude=0.3:seed=7", "educational")],
+)
+def test_one_second_audio_meets_the_ceiling_and_again_when_reprocessed(tmp_path, source, content_type):
+    """The 1-second tone's second pass and the pink noise's first pass overshot -1.5 dBTP
+    after every corrective encode, and were delivered over it."""
+    preset = resolve_preset("medium", "balanced", content_type)
+    clip = _with_video(tmp_path / "clip.mp4", ["-f", "lavfi", "-i", source])
+    for attempt in range(2):
+        sound = tmp_path / f"sound{attempt}.m4a"
+        outcome = normalise_audio(str(clip), str(sound), probe_media(str(clip)), preset, timeout_s=60)
+        assert outcome.output_loudness["input_tp"] <= preset.true_peak_dbtp
+        assert _true_peak(sound, preset) <= preset.true_peak_dbtp  # measured afresh on the file
+        if not outcome.target_reachable:
+            assert "overshot" in outcome.note
+        clip = _with_video(tmp_path / f"again{attempt}.mp4", ["-i", str(sound)])
