@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 ANALYSIS_VERSION = 2
 _SAMPLE = 1 << 20
 
+#: What is wrong with an entry read back (``None``: nothing).
+EntryCheck = Callable[[dict[str, Any]], str | None]
+
 
 def content_fingerprint(uri: str) -> str:
     """A fingerprint of a file's content: its size and three 1 MiB samples (start, middle,
@@ -52,12 +55,19 @@ class AnalysisCache:
         self.root = root
         self.max_bytes = max_bytes
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        fs, path = get_fs(join(self.root, key))
+    def get(self, key: str, check: EntryCheck | None = None) -> dict[str, Any] | None:
+        """The entry under ``key``; ``None`` when there is none, or it is unreadable or fails
+        ``check`` (what is wrong with it, or ``None``): entries are files anyone may edit."""
+        uri = join(self.root, key)
+        fs, path = get_fs(uri)
         try:
             with fs.open(path, "rb") as handle:
                 data = json.loads(handle.read())
-        except (FileNotFoundError, json.JSONDecodeError, OSError):
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        problem = "not a JSON object" if not isinstance(data, dict) else check(data) if check else None
+        if problem:
+            log.warning("analysis cache entry %s is not valid (%s): analysing again", uri, problem)
             return None
         if is_local(self.root):
             # Recently used entries are evicted last. Object stores cannot change a file's
@@ -66,12 +76,14 @@ class AnalysisCache:
                 os.utime(path)
         return data
 
-    def has(self, key: str) -> bool:
-        return self.get(key) is not None
+    def has(self, key: str, check: EntryCheck | None = None) -> bool:
+        return self.get(key, check) is not None
 
-    def get_or_compute(self, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """The entry under ``key`` (marked ``cached``), or ``compute()``'s result, stored."""
-        result = self.get(key)
+    def get_or_compute(
+        self, key: str, compute: Callable[[], dict[str, Any]], check: EntryCheck | None = None
+    ) -> dict[str, Any]:
+        """The valid entry under ``key`` (marked ``cached``), or ``compute()``'s result, stored."""
+        result = self.get(key, check)
         if result is not None:
             return {**result, "cached": True}
         result = compute()

@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from raybatch.analysis.entries import check_picture, check_shots
 from raybatch.analysis.scan import (
     PICTURE_SETTINGS,
     SHOT_SETTINGS,
@@ -69,9 +70,9 @@ class PictureAnalysisStage(Stage[VideoRow]):
         cache = self.context.analysis_cache()
         fingerprint = fingerprint_of(row)
         picture_key = cache_key(fingerprint, "picture", PICTURE_SETTINGS)
-        if cache.has(cache_key(fingerprint, "shots", SHOT_SETTINGS)):
+        if cache.has(cache_key(fingerprint, "shots", SHOT_SETTINGS), check_shots):
             row.picture_analysis = cache.get_or_compute(
-                picture_key, lambda: self.analyse(row, measure, False)
+                picture_key, lambda: self.analyse(row, measure, False), check_picture
             )
         else:
             # The shot model needs the frames: decode even when the picture analysis is cached.

@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from raybatch.analysis.entries import check_sound
 from raybatch.analysis.sound import NO_AUDIO, describe_sound
 from raybatch.config.model import RaybatchConfig
 from raybatch.io.cache import cache_key
@@ -44,7 +45,7 @@ class SoundAnalysisStage(Stage[VideoRow]):
     def process(self, row: VideoRow, measure: StageMeasure) -> list[Row]:
         key = cache_key(fingerprint_of(row), "sound", SOUND_SETTINGS)
         row.sound_analysis = self.context.analysis_cache().get_or_compute(
-            key, lambda: self.analyse(row, measure)
+            key, lambda: self.analyse(row, measure), check_sound
         )
         return [row]
 

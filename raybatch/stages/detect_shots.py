@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from raybatch.analysis.entries import check_shots
 from raybatch.analysis.scan import SHOT_SETTINGS, SMALL_SIZE
 from raybatch.analysis.shots import describe_shots, detect_shots
 from raybatch.config.model import RaybatchConfig
@@ -39,7 +40,9 @@ class ShotDetectionStage(Stage[ShotsRow]):
 
     def process(self, row: ShotsRow, measure: StageMeasure) -> list[Row]:
         key = cache_key(fingerprint_of(row), "shots", SHOT_SETTINGS)
-        row.result = self.context.analysis_cache().get_or_compute(key, lambda: self.detect(row, measure))
+        row.result = self.context.analysis_cache().get_or_compute(
+            key, lambda: self.detect(row, measure), check_shots
+        )
         return [row]
 
     def detect(self, row: ShotsRow, measure: StageMeasure) -> dict[str, Any]:

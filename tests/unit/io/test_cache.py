@@ -48,3 +48,16 @@ def test_the_least_recently_used_entries_go_when_the_folder_is_full(tmp_path):
     cache.get("used.json")  # touched: now the most recent
     cache.put("newest.json", {"data": "x" * 1000})
     assert sorted(p.name for p in tmp_path.glob("*.json")) == ["newest.json", "used.json"]
+
+
+def test_an_entry_that_fails_its_check_is_analysed_again_and_replaced(tmp_path, caplog):
+    from raybatch.analysis.entries import check_sound
+
+    (tmp_path / "sound-x.json").write_text('{"has_audio": true, "speech": "everywhere"}')
+    cache = AnalysisCache(str(tmp_path), 1 << 20)
+    fresh = {"has_audio": True, "speech": [[0.0, 1.0]], "silences": []}
+    assert cache.get_or_compute("sound-x.json", lambda: fresh, check_sound) == fresh
+    assert "is not valid (speech:" in caplog.text
+    assert cache.get("sound-x.json", check_sound) == fresh  # replaced with the fresh result
+    (tmp_path / "sound-x.json").write_text("[1, 2]")
+    assert cache.get("sound-x.json") is None  # not an object: a miss even unchecked
