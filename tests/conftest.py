@@ -134,3 +134,15 @@ def ray_session():
             )
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB output filesystem (tmpfs); skipped where this machine cannot mount one."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {made.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -20,7 +20,7 @@ from raybatch.config.model import RaybatchConfig
 from raybatch.config.presets import CONTENT_TYPES, MODES, QUALITIES
 from raybatch.errors import JobError
 from raybatch.io.storage import normalise_root, without_redacted
-from raybatch.jobs.discover import read_file_list
+from raybatch.jobs.discover import read_list_file
 from raybatch.jobs.ids import job_output, register_job, registered_jobs, registry_root
 from raybatch.jobs.lifecycle import new_job
 from raybatch.jobs.lock import shown_state
@@ -286,14 +286,10 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
     to FILE's folder); blank lines and # comments are skipped; a missing entry is reported as
     that video's error and the rest go on."""
     config = _load(ctx, flags.pop("config"), _overrides(None, flags))
-    try:
-        with open(list_file, encoding="utf-8") as handle:
-            sources = read_file_list(handle.read(), os.path.dirname(os.path.abspath(list_file)))
-    except OSError as exc:
-        raise JobError(f"cannot read the list {list_file}: {exc.strerror}") from None
+    sources = read_list_file(list_file)
     if not sources:
         raise JobError(f"{list_file} names no videos", hint="one path or URL per line")
-    _report(_run(config, manifest=new_job(config, sources)))
+    _report(_run(config, manifest=new_job(config, sources, list_file=os.path.abspath(list_file))))
 
 
 @batch.command("estimate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -179,6 +180,21 @@ def read_file_list(text: str, base: str) -> list[str]:
             entry = posixpath.join(base, entry)
         entries.append(entry)
     return entries
+
+
+def read_list_file(list_path: str) -> list[str]:
+    """The inputs the list file at ``list_path`` names (see :func:`read_file_list`), as a job
+    records them."""
+    try:
+        with open(list_path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(
+            f"cannot read the list {printable(list_path)}: {reason}",
+            hint="give a text file with one path or URL per line",
+        ) from None
+    return read_file_list(text, os.path.dirname(os.path.abspath(list_path)))
 
 
 def input_from_uri(uri: str) -> DiscoveredVideo:

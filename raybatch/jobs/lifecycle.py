@@ -36,13 +36,17 @@ from raybatch.jobs.ids import claim_job_id
 from raybatch.jobs.manifest import UNFINISHED, JobManifest
 from raybatch.jobs.records import CANCELLED, ErrorRecord, Outcome, VideoRef
 from raybatch.jobs.schema import FILE_LIST, inside
+from raybatch.jobs.space import check_room_for_work
 
 log = logging.getLogger(__name__)
 
 
-def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobManifest:
-    """Discover the inputs (``config.input``, or an explicit list of paths/URLs) and start a
-    job: a unique id, and a manifest with every input's content fingerprint."""
+def new_job(
+    config: RaybatchConfig, sources: list[str] | None = None, *, list_file: str | None = None
+) -> JobManifest:
+    """Discover the inputs (``config.input``, or an explicit list of paths/URLs, read from
+    ``list_file`` when given) and start a job: a unique id, and a manifest with every input's
+    content fingerprint."""
     if not config.input and sources is None:
         raise InputError("no input given: set `input` in the config or pass INPUT on the command line")
     configure_storage(config.storage.options)
@@ -55,6 +59,8 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
         )
     else:
         found = [input_from_uri(uri) for uri in sources]
+    if found:
+        check_room_for_work(output_root, found[0].uri, found[0].size_bytes)
     keys = assign_video_keys(
         [v.relative_path for v in found],
         preserve_directory_structure=config.output.preserve_directory_structure,
@@ -66,6 +72,7 @@ def new_job(config: RaybatchConfig, sources: list[str] | None = None) -> JobMani
         job_id=job_id,
         output=output_root,
         input=config.input or FILE_LIST,
+        input_list=list_file,
         config=config.public_dump(),
     )
     for video, key in zip(found, keys, strict=True):
@@ -117,6 +124,9 @@ def begin_run(manifest: JobManifest, only: list[str] | None = None, kind: str = 
     keys = only if only is not None else manifest.keys_in(*UNFINISHED)
     # The first run fingerprinted its inputs a moment ago (new_job); later ones check them.
     changed = note_changed_inputs(manifest, keys) if manifest.runs else []
+    if manifest.runs and keys:
+        first = manifest.video_ref(keys[0])
+        check_room_for_work(manifest.output, first.source_uri, first.size_bytes)
     for key in keys:
         manifest.queue_video(key)
     number = manifest.begin_run(kind, keys, changed)

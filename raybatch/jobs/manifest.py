@@ -45,6 +45,8 @@ class JobManifest:
     output: str
     input: str
     config: dict[str, Any]
+    #: For a job of listed videos, the list file: the only sources its manifest may name.
+    input_list: str | None = None
     videos: dict[str, dict[str, Any]] = field(default_factory=dict)
     state: str = "running"
     created_at: str = field(default_factory=_now)
@@ -80,6 +82,7 @@ class JobManifest:
             "output": self.output,
             "work": self.work,
             "input": self.input,
+            "input_list": self.input_list,
             "config": self.config,
             "runs": self.runs,
             "checkpoints": self.checkpoints,
@@ -89,7 +92,7 @@ class JobManifest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobManifest:
-        names = {"job_id", "output", "input", "config", "videos", "state", "created_at"}
+        names = {"job_id", "output", "input", "input_list", "config", "videos", "state", "created_at"}
         names |= {"updated_at", "finished_at", "runs", "checkpoints"}
         return cls(**{k: v for k, v in data.items() if k in names})
 

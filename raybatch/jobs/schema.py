@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from raybatch.errors import JobError
+from raybatch.errors import InputError, JobError
+from raybatch.jobs.discover import input_from_uri, read_list_file
 
 #: Job ids and checkpoint names: a plain name, never a path.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -66,6 +67,7 @@ class _ManifestFile(BaseModel):
     job_id: str
     output: str
     input: str
+    input_list: str | None = None
     config: dict[str, Any]
     videos: dict[str, _VideoEntry]
     state: str
@@ -91,18 +93,36 @@ def validate_manifest(data: Any, uri: str, *, job_id: str) -> dict[str, Any]:
     for name in manifest.checkpoints:
         if not valid_name(name):
             raise _tampered(uri, "checkpoints", f"{name!r} is not a checkpoint name")
+    listed = _listed_sources(uri, manifest) if manifest.input == FILE_LIST else None
     for key, video in manifest.videos.items():
-        _check_video(uri, key, video, manifest.input)
+        _check_video(uri, key, video, manifest.input, listed)
     return data
 
 
-def _check_video(uri: str, key: str, video: _VideoEntry, job_input: str) -> None:
+def _listed_sources(uri: str, manifest: _ManifestFile) -> set[str]:
+    """The sources a job of listed videos may name: those its list file names today."""
+    if not manifest.input_list:
+        raise _tampered(uri, "input_list", "a job of listed videos must name its list file")
+    try:
+        entries = read_list_file(manifest.input_list)
+    except InputError as exc:
+        raise JobError(
+            f"{uri}: the job's list {manifest.input_list} is gone or unreadable ({exc.message}); "
+            "the job reads only the videos its list names",
+            hint="put the list back where it was, or run process-list again",
+        ) from None
+    return {input_from_uri(entry).uri for entry in entries}
+
+
+def _check_video(uri: str, key: str, video: _VideoEntry, job_input: str, listed: set[str] | None) -> None:
     if not inside("", key):
         raise _tampered(uri, f"videos.{key}", "the video's key is not a relative name")
     if not inside("", video.relative_path):
         raise _tampered(uri, f"videos.{key}.relative_path", f"{video.relative_path!r} leaves the input")
-    if job_input != FILE_LIST and not inside(job_input, video.source):
+    if listed is None and not inside(job_input, video.source):
         raise _tampered(uri, f"videos.{key}.source", f"{video.source!r} is not inside the job's input")
+    if listed is not None and video.source not in listed:
+        raise _tampered(uri, f"videos.{key}.source", f"{video.source!r} is not in the job's list")
     for segment in video.segments_done:
         if not _SEGMENT_ID.fullmatch(segment):
             raise _tampered(uri, f"videos.{key}.segments_done", f"{segment!r} is not a segment id")

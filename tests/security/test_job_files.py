@@ -178,3 +178,32 @@ def test_a_work_folder_that_is_a_link_is_refused(job):
     result = raybatch("batch", "retry", "--job-id", job["job_id"], "--output", str(job["out"]))
     assert_refused(result, "is a link")
     assert tree_digest(job["victim"]) == job["before"]
+
+
+def test_a_listed_job_reads_only_what_its_list_names(tmp_path):
+    """A job of listed videos has no input folder to hold its sources: its list file does."""
+    videos = tmp_path / "in"
+    videos.mkdir()
+    make_video_only(videos / "one.mp4", duration=1.0)
+    listing = tmp_path / "videos.txt"
+    listing.write_text("in/one.mp4\n")
+    out = tmp_path / "out"
+    assert raybatch("batch", "process-list", str(listing), "--output", str(out), *FAST).returncode == 0
+    (manifest,) = out.glob(".raybatch/jobs/*/manifest.json")
+    job = {"manifest": manifest}
+    data = json.loads(manifest.read_text())
+    assert data["input_list"] == str(listing)
+    retry = ["batch", "retry", "--job-id", manifest.parent.name, "--output", str(out)]
+
+    edit_manifest(job, failed_again)
+    listing.rename(tmp_path / "moved.txt")
+    assert_refused(raybatch(*retry), "videos.txt is gone or unreadable", "put the list back")
+    (tmp_path / "moved.txt").rename(listing)
+    assert raybatch(*retry, "--no-progress-bar").returncode == 0  # the list is back: the job goes on
+
+    def system_file(data: dict) -> None:
+        failed_again(data)
+        data["videos"]["one"]["source"] = "/etc/passwd"
+
+    edit_manifest(job, system_file)
+    assert_refused(raybatch(*retry), "videos.one.source", "not in the job's list")
