@@ -100,7 +100,13 @@ def decide(
     picture, sound = picture or {}, sound or {}
     content_type, reason = decide_content_type(preset.content_type, sound, auto_detect_type)
     typed = resolve_preset(preset.quality, preset.mode, content_type)
-    policy = policy_for(content_type, preset.mode, margin_s=speech_margin_s)
+    evidence = sound.get("speech_evidence") or {}
+    policy = policy_for(
+        content_type,
+        preset.mode,
+        margin_s=speech_margin_s,
+        speech_over_floor_db=evidence.get("speech_over_floor_db"),
+    )
     speech = [tuple(s) for s in sound.get("speech", [])]
     silences = [tuple(s) for s in sound.get("silences", [])]
     edl = build_edl(duration_s, fps, total_frames(duration_s, fps), speech, silences, policy)

@@ -17,6 +17,10 @@ Span = tuple[float, float]
 #: Dead air (educational) and silence (general) shorter than this is never cut, by mode (s).
 DEAD_AIR_BY_MODE = {"fast": 0.5, "balanced": 0.75, "high_quality": 1.0}
 LONG_SILENCE_BY_MODE = {"fast": 3.0, "balanced": 4.0, "high_quality": 5.0}
+#: Air kept on each side of clean speech, by mode (s); it grows where speech is weak
+#: (:func:`speech_margin_s`). General content keeps more.
+SPEECH_MARGIN_BY_MODE = {"fast": 0.13, "balanced": 0.2, "high_quality": 0.25}
+GENERAL_MARGIN_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -32,15 +36,28 @@ class EditPolicy:
     min_speech_s: float = 1.0  # less detected speech than this: nothing to anchor cuts to
 
 
-def policy_for(content_type: str, mode: str, *, margin_s: float | None = None) -> EditPolicy:
-    """The content type's policy at the mode's strength."""
-    cutting = {"educational": (DEAD_AIR_BY_MODE, 0.2), "general": (LONG_SILENCE_BY_MODE, 0.5)}
-    if content_type not in cutting:
+def policy_for(
+    content_type: str, mode: str, *, margin_s: float | None = None, speech_over_floor_db: float | None = None
+) -> EditPolicy:
+    """The content type's policy at the mode's strength. The margin is ``margin_s`` when set;
+    otherwise the mode's, grown where speech stands little over the noise floor."""
+    if content_type == "educational":
+        gaps, base = DEAD_AIR_BY_MODE, SPEECH_MARGIN_BY_MODE[mode]
+    elif content_type == "general":
+        gaps, base = LONG_SILENCE_BY_MODE, GENERAL_MARGIN_S
+    else:
         return EditPolicy(content_type, False)
-    gaps, default_margin = cutting[content_type]
-    return EditPolicy(
-        content_type, True, min_gap_s=gaps[mode], margin_s=default_margin if margin_s is None else margin_s
-    )
+    margin = speech_margin_s(base, speech_over_floor_db) if margin_s is None else margin_s
+    return EditPolicy(content_type, True, min_gap_s=gaps[mode], margin_s=margin)
+
+
+def speech_margin_s(base_s: float, speech_over_floor_db: float | None) -> float:
+    """Air kept around speech: ``base_s`` on clean speech (30 dB or more over the noise floor),
+    growing to ``base_s + 0.15`` at 10 dB and under, where its ends are least certain."""
+    if speech_over_floor_db is None:
+        return base_s
+    weakness = min(1.0, max(0.0, (30.0 - speech_over_floor_db) / 20.0))
+    return round(base_s + 0.15 * weakness, 3)
 
 
 @dataclass
@@ -60,6 +77,11 @@ class Edl:
 
     def kept_seconds(self) -> float:
         return float(self.kept_frames / Fraction(self.fps))
+
+    def kept_spans_s(self) -> list[Span]:
+        """The kept ranges on the source timeline, in seconds."""
+        rate = Fraction(self.fps)
+        return [(float(start / rate), float(end / rate)) for start, end in self.keep]
 
     def output_ranges(self) -> list[Range]:
         """Where each kept range lands on the edited timeline."""
@@ -173,8 +195,9 @@ def intersect(a: list[Span], b: list[Span]) -> list[Span]:
 
 def removable_spans(
     duration_s: float, speech: list[Span], silences: list[Span], policy: EditPolicy
-) -> list[tuple[Span, str]]:
-    """Stretches the policy may remove, already shrunk by the speech margin, with a reason.
+) -> list[tuple[Span, str, dict]]:
+    """Stretches the policy may remove, already shrunk by the speech margin, with a reason and
+    the evidence the cut rests on (where speech ends and resumes, the air left).
 
     Educational: every gap between speech (dead air). General: level-silence that holds no
     speech. Neither ever touches detected speech: margins are taken from the gap's sides.
@@ -193,17 +216,26 @@ def removable_spans(
         cut_start = start if start <= 0 else start + policy.margin_s
         cut_end = end if end >= duration_s else end - policy.margin_s
         if cut_end - cut_start >= policy.min_cut_s - 1e-9:
-            spans.append(((cut_start, cut_end), f"{reason} of {end - start:.2f} s"))
+            evidence = {
+                "speech_ends_s": round(start, 3) if start > 0 else None,
+                "speech_resumes_s": round(end, 3) if end < duration_s else None,
+                "margin_s": policy.margin_s,
+            }
+            spans.append(((cut_start, cut_end), f"{reason} of {end - start:.2f} s", evidence))
     return spans
 
 
 def frame_cuts(
-    duration_s: float, rate: Fraction, source_frames: int, spans: list[tuple[Span, str]], policy: EditPolicy
+    duration_s: float,
+    rate: Fraction,
+    source_frames: int,
+    spans: list[tuple[Span, str, dict]],
+    policy: EditPolicy,
 ) -> list[dict]:
     """Removable spans as frame-exact cuts, each with its reason; cuts too short to be worth a
     seam are dropped."""
     cuts = []
-    for (start_s, end_s), reason in spans:
+    for (start_s, end_s), reason, evidence in spans:
         # Round inwards: a cut never reaches into the margin it was given.
         start = min(source_frames, math.ceil(start_s * rate - 1e-9))
         end = source_frames if end_s >= duration_s else min(source_frames, math.floor(end_s * rate + 1e-9))
@@ -216,6 +248,7 @@ def frame_cuts(
                 "start_s": round(float(start / rate), 6),
                 "end_s": round(float(end / rate), 6),
                 "reason": reason,
+                "evidence": evidence,
             }
         )
     return cuts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from raybatch.analysis.edl import Span, merge_spans
+from raybatch.analysis.speech import SpeechFound
 
 FRAME_S = 0.02  # 20 ms level frames
 
@@ -81,17 +82,19 @@ NO_AUDIO = {"has_audio": False, "speech": [], "silences": [], "loudness": None, 
 
 
 def describe_sound(
-    samples: np.ndarray, sample_rate: int, loudnorm: dict[str, float], speech: list[Span]
+    samples: np.ndarray, sample_rate: int, loudnorm: dict[str, float], found: SpeechFound
 ) -> dict:
-    """The stored sound analysis: speech (from the VAD), silences under a threshold derived
-    from the programme's loudness, the loudness itself and the content-type evidence.
+    """The stored sound analysis: speech (and the evidence it rests on), silences under a
+    threshold derived from the programme's loudness, the loudness itself and the content-type
+    evidence.
     ``loudnorm`` is ffmpeg's first-pass measurement, which the audio pass reuses as long as it
     normalises this very sound."""
     levels = level_db(samples, sample_rate)
     threshold = silence_threshold_db(loudnorm.get("input_i"))
     return {
         "has_audio": True,
-        "speech": [[round(a, 3), round(b, 3)] for a, b in speech],
+        "speech": [[round(a, 3), round(b, 3)] for a, b in found.spans],
+        "speech_evidence": found.evidence(),
         "silences": [list(s) for s in silent_spans(levels, threshold, min_s=0.5)],
         "silence_threshold_db": threshold,
         "loudnorm": loudnorm,
@@ -100,5 +103,5 @@ def describe_sound(
             "true_peak_dbtp": loudnorm.get("input_tp"),
             "lra_lu": loudnorm.get("input_lra"),
         },
-        "profile": sound_profile(levels, threshold, speech, len(samples) / sample_rate),
+        "profile": sound_profile(levels, threshold, found.spans, len(samples) / sample_rate),
     }

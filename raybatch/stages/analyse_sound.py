@@ -10,6 +10,12 @@ import numpy as np
 
 from raybatch.analysis.entries import check_sound
 from raybatch.analysis.sound import NO_AUDIO, describe_sound
+from raybatch.analysis.speech import (
+    VAD_LEVEL_DBFS,
+    VAD_THRESHOLD,
+    VOICED_OVER_FLOOR_DB,
+    detect_speech,
+)
 from raybatch.config.model import RaybatchConfig
 from raybatch.io.cache import cache_key
 from raybatch.io.storage import stage_input
@@ -23,7 +29,13 @@ from raybatch.stages.rows import Row, VideoRow
 VAD_RATE = 16_000
 #: Settings the stored sound analysis depends on; the loudness measured is the input's own, so
 #: the target does not change it.
-SOUND_SETTINGS = {"vad_rate": VAD_RATE, "vad": "silero-6"}
+SOUND_SETTINGS = {
+    "vad_rate": VAD_RATE,
+    "vad": "silero-6",
+    "vad_level_dbfs": VAD_LEVEL_DBFS,
+    "vad_threshold": VAD_THRESHOLD,
+    "voiced_over_floor_db": VOICED_OVER_FLOOR_DB,
+}
 
 
 class SoundAnalysisStage(Stage[VideoRow]):
@@ -72,10 +84,10 @@ class SoundAnalysisStage(Stage[VideoRow]):
         raw = b"".join(chunks)
         samples = np.frombuffer(raw[: len(raw) - len(raw) % 4], np.float32)
         model_started = time.monotonic()
-        speech = self.model.speech(samples)
+        found = detect_speech(self.model, samples, VAD_RATE)
         model_s = time.monotonic() - model_started
         return {
-            **describe_sound(samples, VAD_RATE, parse_loudnorm_json(run.stderr), speech),
+            **describe_sound(samples, VAD_RATE, parse_loudnorm_json(run.stderr), found),
             "device": self.model.device,
             "timings_s": {
                 "wall": round(time.monotonic() - started, 3),

@@ -1,0 +1,144 @@
+"""Edit quality: how much speech the edit keeps, how much else it keeps, and how tight it is.
+
+For each clip, one table row: speech recall (annotated speech time the edit keeps), the share of
+non-speech time kept, the kept duration, and phrases cut into (any placed phrase not wholly
+kept). The edit is raybatch's own decision (the sound analysis and ``decide``, as the pipeline
+runs them) without the encode.
+
+Clips:
+- generated here (``tests/synthetic_speech.py``): synthetic voices at known times, one speaker
+  or two with overlaps, from a close microphone to a far-field one (reverberation, room noise);
+- ``../shared/media/auto-editor/example.mp4`` (clean, close speech): kept duration against
+  auto-editor's 17.43-17.6 s with its defaults, and the speech truth in
+  ``edit_quality_truth.json`` (read off its spectrogram, once).
+
+    .venv/bin/python scripts/bench/edit_quality.py [--type educational] [--mode fast] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from raybatch.analysis.decide import decide  # noqa: E402
+from raybatch.analysis.edl import Edl, intersect, merge_spans  # noqa: E402
+from raybatch.analysis.sound import describe_sound  # noqa: E402
+from raybatch.analysis.speech import detect_speech  # noqa: E402
+from raybatch.config.presets import resolve_preset  # noqa: E402
+from raybatch.media.commands import analysis_audio_args  # noqa: E402
+from raybatch.media.loudness import parse_loudnorm_json  # noqa: E402
+from raybatch.media.probe import probe_media  # noqa: E402
+from raybatch.media.runner import run_command  # noqa: E402
+from raybatch.models.vad import SAMPLE_RATE, SpeechModel  # noqa: E402
+from tests.synthetic_speech import ROOMS, SpeechClip, make_far_field, make_speech_clip  # noqa: E402
+
+MEDIA = ROOT.parent / "shared" / "media"
+TRUTH = Path(__file__).with_name("edit_quality_truth.json")
+AUTO_EDITOR_KEPT_S = (17.43, 17.6)
+
+
+def edit_of_file(path: str, model: SpeechModel, *, content_type: str, mode: str) -> Edl:
+    """The EDL raybatch decides for ``path``: its sound decode and analysis, then ``decide``."""
+    media = probe_media(path)
+    preset = resolve_preset("medium", mode, content_type)
+    run = run_command(analysis_audio_args(path, media, preset, SAMPLE_RATE), capture_stdout=True)
+    samples = np.frombuffer(run.stdout[: len(run.stdout) // 4 * 4], np.float32)
+    found = detect_speech(model, samples, SAMPLE_RATE)
+    sound = describe_sound(samples, SAMPLE_RATE, parse_loudnorm_json(run.stderr), found)
+    return decide(
+        fps=media.video.fps,
+        duration_s=media.duration_s,
+        picture=None,
+        sound=sound,
+        preset=preset,
+        analysis=True,
+    ).edl
+
+
+def measure(clip: SpeechClip, edl: Edl) -> dict:
+    kept = edl.kept_spans_s()
+    speech_kept = sum(b - a for a, b in intersect(clip.truth, kept))
+    kept_s = edl.kept_seconds()
+    non_speech = clip.duration_s - clip.speech_s()
+    cut_into = [p for p in clip.phrases if sum(b - a for a, b in intersect([p], kept)) < p[1] - p[0] - 0.02]
+    return {
+        "duration_s": round(clip.duration_s, 2),
+        "speech_s": round(clip.speech_s(), 2),
+        "recall": round(speech_kept / clip.speech_s(), 4) if clip.speech_s() else 1.0,
+        "non_speech_kept": round((kept_s - speech_kept) / non_speech, 3) if non_speech > 0 else 0.0,
+        "kept_s": round(kept_s, 2),
+        "phrases_cut": len(cut_into),
+        "phrases": len(clip.phrases),
+    }
+
+
+def generated_clips(folder: Path) -> list[tuple[str, SpeechClip]]:
+    clips = []
+    for name, room in ROOMS.items():
+        for second in (False, True):
+            label = f"{name}{' +2nd speaker' if second else ''}"
+            path = folder / f"{name}_{int(second)}.mp4"
+            clips.append((label, make_speech_clip(path, room, second_speaker=second, seed=len(clips))))
+    return clips
+
+
+def real_clips(folder: Path) -> list[tuple[str, SpeechClip]]:
+    """The real recordings with their truth, each also as far-field microphones would hear it."""
+    if not MEDIA.is_dir() or not TRUTH.is_file():
+        return []
+    clips = []
+    for name, entry in json.loads(TRUTH.read_text()).items():
+        spans = merge_spans([tuple(s) for s in entry["speech"]])
+        clips.append((name, SpeechClip(MEDIA / name, entry["duration_s"], spans, spans)))
+        for room in ("far", "very_far", "meeting"):
+            far = make_far_field(MEDIA / name, folder / f"{room}_{Path(name).name}", ROOMS[room])
+            clips.append((f"{Path(name).name} as {room}", SpeechClip(far, entry["duration_s"], spans, spans)))
+    return clips
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--type", default="educational", choices=("educational", "general"))
+    parser.add_argument("--mode", default="fast", choices=("fast", "balanced", "high_quality"))
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    model = SpeechModel(prefer_gpu=False)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, clip in [*generated_clips(Path(tmp)), *real_clips(Path(tmp))]:
+            edl = edit_of_file(str(clip.path), model, content_type=args.type, mode=args.mode)
+            rows[label] = measure(clip, edl)
+    columns = ("speech s", "recall", "non-speech kept", "kept s", "phrases cut")
+    header = f"{'clip':<28} " + " ".join(f"{c:>{max(7, len(c))}}" for c in columns)
+    print(f"edit quality, --type {args.type} --mode {args.mode}")
+    print(header)
+    for label, row in rows.items():
+        print(
+            f"{label:<28} {row['speech_s']:>8.2f} {row['recall']:>7.1%} {row['non_speech_kept']:>15.1%} "
+            f"{row['kept_s']:>7.2f} {row['phrases_cut']:>5}/{row['phrases']:<5}"
+        )
+    example = rows.get("auto-editor/example.mp4")
+    if example:
+        low, high = AUTO_EDITOR_KEPT_S
+        print(f"example.mp4 kept {example['kept_s']:.2f} s; auto-editor keeps {low}-{high} s")
+    far = [r for label, r in rows.items() if "/" not in label and not label.startswith("close")]
+    print(
+        f"worst recall on far-field and overlapped clips: {min(r['recall'] for r in far):.1%} (target >= 99%)"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
