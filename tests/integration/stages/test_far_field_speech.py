@@ -17,7 +17,8 @@ from raybatch.analysis.speech import detect_speech
 from tests.helpers import batch_config
 from tests.synthetic_speech import ROOMS, make_speech_clip
 
-CLIPS = {"close": ("close", False), "very_far": ("very_far", True), "meeting": ("meeting", True)}
+#: The hardest rooms of ``scripts/bench/edit_quality.py`` (which measures every level).
+CLIPS = {"very_far": ("very_far", True), "meeting": ("meeting", True)}
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,7 @@ def test_every_placed_phrase_is_kept(edited, name):
     assert recall >= 0.99, (name, recall)
     for start, end in clip.phrases:
         assert sum(b - a for a, b in intersect([(start, end)], kept)) >= end - start - 0.02, (start, end)
-    if name != "close":
-        assert edl.cuts, "nothing was cut: the test would not show that cuts spare the words"
+    assert edl.cuts, "nothing was cut: the test would not show that cuts spare the words"
 
 
 @pytest.mark.parametrize("name", CLIPS)
