@@ -45,7 +45,7 @@ SHOT_SETTINGS = {
     **PICTURE_SETTINGS,
     "model": "transnetv2",
     "static_gate": STATIC_WINDOW_CHANGE,
-    "transitions": 1,
+    "transitions": 2,
 }
 
 

@@ -17,9 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from raybatch.analysis.edl import merge_spans
 from raybatch.analysis.picture import BLACK_LUMA
-from raybatch.analysis.transitions import fade_spans, probability_spans
+from raybatch.analysis.transitions import transition_spans
 
 WINDOW = 100
 STRIDE = 50
@@ -87,9 +86,11 @@ def iter_window_batches(frames: np.ndarray, batch_size: int) -> Iterator[np.ndar
 
 
 def stitch_predictions(window_predictions: list[np.ndarray], frame_count: int) -> np.ndarray:
-    """Per-frame predictions from per-window ``[b, 100]`` outputs: the middle 50 of each."""
+    """Per-frame predictions from per-window ``[b, 100, ...]`` outputs: the middle 50 of each
+    (``[n, ...]``: one value per frame, or one per head)."""
     middles = [p[:, CONTEXT : CONTEXT + STRIDE] for p in window_predictions]
-    return np.concatenate(middles, axis=0).reshape(-1)[:frame_count]
+    stitched = np.concatenate(middles, axis=0)
+    return stitched.reshape(-1, *stitched.shape[2:])[:frame_count]
 
 
 def boundaries_from_probabilities(probabilities: np.ndarray, threshold: float = 0.5) -> list[int]:
@@ -206,16 +207,19 @@ def fuse_boundaries(
 
 
 class WindowModel(Protocol):
-    """A shot model: transition probabilities for 100-frame windows."""
+    """A shot model: ``[b, 100, 2]`` probabilities for 100-frame windows (a shot changes at
+    the frame; the frame is inside a transition)."""
 
     def predict_windows(self, windows: list[np.ndarray]) -> list[np.ndarray]: ...
 
 
 @dataclass
 class ShotDetection:
-    """TransNetV2's per-frame transition probabilities over a whole video."""
+    """TransNetV2's per-frame probabilities over a whole video: that a shot changes at the
+    frame, and that the frame is inside a transition."""
 
     probabilities: np.ndarray
+    transition_probabilities: np.ndarray
     windows_run: int
     windows_skipped: int
     model_s: float
@@ -245,7 +249,7 @@ def detect_shots(model: WindowModel, chunks: Iterable[np.ndarray]) -> ShotDetect
         outputs = iter(np.concatenate(model.predict_windows(moving)) if moving else [])
         for window, still in zip(batch, static, strict=True):
             if still:
-                predictions.append(np.zeros((1, len(window)), np.float32))
+                predictions.append(np.zeros((1, len(window), 2), np.float32))
                 skipped += 1
             else:
                 predictions.append(next(outputs)[None])
@@ -255,8 +259,10 @@ def detect_shots(model: WindowModel, chunks: Iterable[np.ndarray]) -> ShotDetect
         run_model(windows.push(chunk))
     run_model(windows.finish())
     count = windows.frames_seen
+    heads = stitch_predictions(predictions, count) if count else np.zeros((0, 2), np.float32)
     return ShotDetection(
-        probabilities=stitch_predictions(predictions, count) if count else np.zeros(0, np.float32),
+        probabilities=heads[:, 0],
+        transition_probabilities=heads[:, 1],
         windows_run=len(predictions) - skipped,
         windows_skipped=skipped,
         model_s=model_s,
@@ -268,7 +274,7 @@ def describe_shots(
 ) -> dict[str, Any]:
     """The stored shot analysis: fused shot starts, the model's own, and the transition spans
     (dissolves, fades, dips to black) where the picture is between shots."""
-    transitions = merge_spans(probability_spans(detection.probabilities, fps) + fade_spans(brightness, fps))
+    transitions = transition_spans(detection.transition_probabilities, brightness, fps)
     return {
         "shots": [{"frame": f, "time_s": round(f / fps, 3)} for f in detection.shots(content, brightness)],
         "shots_model_only": detection.model_shots(),
@@ -290,7 +296,27 @@ def f1_score(
         if match is not None:
             unmatched.remove(match)
             hits += 1
-    precision = hits / len(predicted) if predicted else (1.0 if not truth else 0.0)
-    recall = hits / len(truth) if truth else 1.0
+    return _scores(hits, len(predicted), len(truth))
+
+
+def span_f1(
+    predicted: list[tuple[int, int]], truth: list[tuple[int, int]], tolerance: int = 2
+) -> dict[str, float]:
+    """Precision, recall and F1 of transition spans (``[start, end)`` frames): a found span
+    matches a true one when both its ends are within ``tolerance`` frames, each at most once."""
+    unmatched = list(truth)
+    hits = 0
+    for start, end in sorted(predicted):
+        near = (t for t in unmatched if abs(t[0] - start) <= tolerance and abs(t[1] - end) <= tolerance)
+        match = next(near, None)
+        if match is not None:
+            unmatched.remove(match)
+            hits += 1
+    return _scores(hits, len(predicted), len(truth))
+
+
+def _scores(hits: int, found: int, truths: int) -> dict[str, float]:
+    precision = hits / found if found else (1.0 if not truths else 0.0)
+    recall = hits / truths if truths else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3), "matched": hits}

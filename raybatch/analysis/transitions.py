@@ -1,5 +1,10 @@
-"""Where the picture is between shots: fades through black and a shot model's transition
-spans. Thumbnails never come from there."""
+"""Where the picture is between shots: gradual transitions (dissolves, fades through black)
+as spans with a start and an end. Thumbnails, chapters and segment seams never fall inside one.
+
+TransNetV2's all-frames head marks every frame of a dissolve (its single-frame head only the
+middle); a fade through black shows as two halves around the dark frames, which the luma ramps
+join. ``scripts/bench/edit_quality.py`` scores the spans against generated transitions.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +44,21 @@ def fade_spans(
     return merge_spans(spans)
 
 
-def probability_spans(probabilities: np.ndarray, fps: float, threshold: float = 0.1) -> list[Span]:
+#: The all-frames head's probability over which a frame is inside a transition.
+TRANSITION_THRESHOLD = 0.3
+#: Shorter runs are hard cuts (a shot boundary, in ``shots``), not gradual transitions.
+MIN_TRANSITION_FRAMES = 3
+
+
+def probability_spans(
+    probabilities: np.ndarray, fps: float, threshold: float = TRANSITION_THRESHOLD
+) -> list[Span]:
     """The frames a shot model saw as part of a transition (a gradual one spans many)."""
     return [(a / fps, b / fps) for a, b in stretches(np.asarray(probabilities) >= threshold, fps, 0.0)]
+
+
+def transition_spans(transition_probabilities: np.ndarray, brightness: np.ndarray, fps: float) -> list[Span]:
+    """Gradual transitions (seconds): the all-frames head's runs joined with the fades through
+    black that hold them; hard cuts (runs under ``MIN_TRANSITION_FRAMES``) left out."""
+    spans = merge_spans(probability_spans(transition_probabilities, fps) + fade_spans(brightness, fps))
+    return [(a, b) for a, b in spans if round((b - a) * fps) >= MIN_TRANSITION_FRAMES]

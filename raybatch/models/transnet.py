@@ -35,21 +35,24 @@ class ShotModel:
         log.info("TransNetV2 on %s (%d threads), loaded in %.1f s", self.device, threads, self.load_s)
 
     def predict_windows(self, windows: list[np.ndarray]) -> list[np.ndarray]:
-        """``[b, 100]`` single-frame transition probabilities for 100-frame windows."""
+        """``[b, 100, 2]`` probabilities for 100-frame windows: that a frame is where a shot
+        changes (TransNetV2's single-frame head), and that it is inside a transition (its
+        all-frames head, which marks every frame of a dissolve or fade)."""
         import torch
 
         outputs = []
         with torch.inference_mode():
             for i in range(0, len(windows), self.batch_windows):
                 tensor = torch.from_numpy(np.stack(windows[i : i + self.batch_windows])).to(self.device)
-                single, _ = self.model.predict_raw(tensor)
-                outputs.append(single[..., 0].float().cpu().numpy())
+                single, every = self.model.predict_raw(tensor)
+                heads = torch.stack([single[..., 0], every[..., 0]], dim=-1)
+                outputs.append(heads.float().cpu().numpy())
         return outputs
 
     def predict(self, frames: np.ndarray) -> np.ndarray:
-        """Probabilities that each frame belongs to a transition, for a whole clip in memory."""
+        """``[n, 2]`` probabilities (see :meth:`predict_windows`) for a whole clip in memory."""
         if len(frames) == 0:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros((0, 2), dtype=np.float32)
         outputs = []
         for batch in iter_window_batches(frames, self.batch_windows):
             outputs += self.predict_windows(list(batch))

@@ -10,7 +10,13 @@ Clips:
   or two with overlaps, from a close microphone to a far-field one (reverberation, room noise);
 - ``../shared/media/auto-editor/example.mp4`` (clean, close speech): kept duration against
   auto-editor's 17.43-17.6 s with its defaults, and the speech truth in
-  ``edit_quality_truth.json`` (read off its spectrogram, once).
+  ``edit_quality_truth.json`` (read off its spectrogram, once); and as far-field microphones
+  would hear it (the same truth);
+- generated transitions of known span (dissolves, fades through black, wipes, slides of 5 to 50
+  frames, built as ``scripts/bench/shots.py`` builds its clips): span F1, both ends within 2
+  frames, of the transitions ``analysis.json`` reports, and of the rule they replaced (the
+  single-frame head over 0.1 with the fades). Shot-boundary F1 against TransNetV2 alone and
+  PySceneDetect is ``scripts/bench/shots.py``.
 
     .venv/bin/python scripts/bench/edit_quality.py [--type educational] [--mode fast] [--json out.json]
 """
@@ -21,6 +27,7 @@ import argparse
 import json
 import sys
 import tempfile
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from raybatch.analysis.decide import decide  # noqa: E402
 from raybatch.analysis.edl import Edl, intersect, merge_spans  # noqa: E402
+from raybatch.analysis.scan import SMALL_SIZE  # noqa: E402
 from raybatch.analysis.sound import describe_sound  # noqa: E402
 from raybatch.analysis.speech import detect_speech  # noqa: E402
 from raybatch.config.presets import resolve_preset  # noqa: E402
@@ -104,6 +112,54 @@ def real_clips(folder: Path) -> list[tuple[str, SpeechClip]]:
     return clips
 
 
+TRANSITION_KINDS = ("dissolve", "fadeblack", "wipeleft", "slideleft")
+TRANSITION_FRAMES = (5, 12, 25, 50)
+SHOT_SOURCES = ("bars", "mandel", "grad", "life", "cell", "smpte", "bars_hue", "grad2", "mandel_far", "yuv")
+
+
+def frames_of(spans: list, fps: float) -> list[tuple[int, int]]:
+    return [(round(a * fps), round(b * fps)) for a, b in spans]
+
+
+def transition_rows(folder: Path) -> dict[str, dict]:
+    """Span F1 per transition kind, now and with the rule it replaced."""
+    from shots import build_clip
+
+    from raybatch.analysis.shots import describe_shots, detect_shots, span_f1
+    from raybatch.analysis.transitions import fade_spans, probability_spans
+    from raybatch.media.frames import iter_raw_frames
+    from raybatch.models.transnet import ShotModel
+    from raybatch.stages.analyse_picture import scan_picture
+
+    model, rows, index = ShotModel(threads=2, prefer_gpu=False), {}, 0
+    for kind in TRANSITION_KINDS:
+        shots = []
+        for frames in TRANSITION_FRAMES:
+            shots.append((SHOT_SOURCES[index % len(SHOT_SOURCES)], 70 + frames, 0, (kind, frames)))
+            index += 1
+        shots.append((SHOT_SOURCES[index % len(SHOT_SOURCES)], 60, 0, None))
+        path = folder / f"{kind}.mp4"
+        truth = build_clip(shots, path)
+        media = probe_media(str(path))
+        fps = float(Fraction(media.video.fps))
+        with tempfile.NamedTemporaryFile(suffix=".rgb24") as raw:
+            signals, _ = scan_picture(str(path), media.video, None, raw)
+            raw.flush()
+            detection = detect_shots(model, iter_raw_frames(raw.name, SMALL_SIZE))
+        now = describe_shots(detection, signals.content, signals.brightness, fps)["transitions"]
+        before = merge_spans(
+            probability_spans(detection.probabilities, fps, 0.1) + fade_spans(signals.brightness, fps)
+        )
+        found, found_before = frames_of(now, fps), frames_of(before, fps)
+        rows[kind] = {
+            "truth": truth,
+            "found": found,
+            "f1": span_f1(found, truth)["f1"],
+            "f1_before": span_f1(found_before, truth)["f1"],
+        }
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -135,8 +191,14 @@ def main() -> int:
     print(
         f"worst recall on far-field and overlapped clips: {min(r['recall'] for r in far):.1%} (target >= 99%)"
     )
+    with tempfile.TemporaryDirectory() as tmp:
+        transitions = transition_rows(Path(tmp))
+    print("\ntransition spans (5, 12, 25, 50 frames each; both ends within 2 frames)")
+    print(f"{'kind':<12} {'F1':>5} {'before':>7}  found")
+    for kind, row in transitions.items():
+        print(f"{kind:<12} {row['f1']:>5.2f} {row['f1_before']:>7.2f}  {row['found']}")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps({"speech": rows, "transitions": transitions}, indent=2))
     return 0
 
 

@@ -8,11 +8,13 @@ import json
 import pytest
 
 from raybatch import run_batch
-from raybatch.analysis.shots import f1_score
+from raybatch.analysis.shots import f1_score, span_f1
 from tests.conftest import ffmpeg
 from tests.helpers import assert_verified_output, batch_config, load_report
 
 SHOT_CUTS = [50, 90, 94, 144]  # frame where each new shot starts (25 fps); 90-94 is a 4-frame shot
+#: [first, end) frames of the gradual transitions in ``gradual.mp4`` (25 fps).
+GRADUAL = [(60, 72), (130, 155)]
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +29,17 @@ def analysis_batch(tmp_path_factory):
         "-f", "lavfi", "-i", f"rgbtestsrc={size}:d=1.2",
         "-filter_complex", "[0][1][2][3][4]concat=n=5:v=1:a=0,format=yuv420p",
         "-c:v", "libx264", "-crf", "18", str(root / "shots.mp4"),
+    )  # fmt: skip
+    # A 12-frame dissolve, then a 25-frame fade through black (xfade: offset = first frame).
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2={size}:d=3",
+        "-f", "lavfi", "-i", f"mandelbrot={size},trim=duration=4",
+        "-f", "lavfi", "-i", f"smptebars={size}:d=3",
+        "-filter_complex",
+        "[0]settb=1/25[a];[1]settb=1/25[b];[2]settb=1/25[c];"
+        "[a][b]xfade=transition=dissolve:duration=0.48:offset=2.4[ab];"
+        "[ab][c]xfade=transition=fadeblack:duration=1.0:offset=5.2,format=yuv420p",
+        "-c:v", "libx264", "-crf", "18", str(root / "gradual.mp4"),
     )  # fmt: skip
     # Tone bursts: sound 0-3 s and 6-9 s, silence 3-6 s and 9-12 s.
     ffmpeg(
@@ -56,6 +69,14 @@ def test_shots_are_found_frame_accurately_including_a_four_frame_shot(analysed):
     score = f1_score(shots, SHOT_CUTS, tolerance=2)
     assert score["recall"] == 1.0, shots
     assert score["precision"] >= 0.8, shots
+
+
+def test_gradual_transitions_are_spans_with_both_ends_found(analysed):
+    _, out = analysed
+    spans = [(round(a * 25), round(b * 25)) for a, b in analysis_of(out, "gradual")["transitions"]]
+    assert span_f1(spans, GRADUAL)["f1"] == 1.0, spans
+    shots = [s["frame"] for s in analysis_of(out, "gradual")["shots"]]
+    assert len(shots) == 2 and all(a <= f <= b for f, (a, b) in zip(shots, GRADUAL, strict=True)), shots
 
 
 def test_silences_are_found_and_long_ones_cut(analysed):
