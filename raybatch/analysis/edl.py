@@ -106,6 +106,19 @@ class Edl:
         frames = (self.to_output_frame(math.floor(t * rate + 0.05)) for t in source_times_s)
         return [float(f / rate) for f in frames if f is not None]
 
+    def to_output_spans(self, source_spans_s: list[Span]) -> list[Span]:
+        """Source spans on the edited timeline (seconds): the parts of each the edit kept."""
+        rate = Fraction(self.fps)
+        found = []
+        for start_s, end_s in source_spans_s:
+            first, last = math.floor(start_s * rate + 0.05), math.ceil(end_s * rate - 0.05)
+            for (start, end), (out_start, _) in zip(self.keep, self.output_ranges(), strict=True):
+                lo, hi = max(first, start), min(last, end)
+                if lo < hi:
+                    shift = out_start - start
+                    found.append((float((lo + shift) / rate), float((hi + shift) / rate)))
+        return found
+
     def cut_times(self) -> list[float]:
         """Where the edit joins two kept ranges, on the edited timeline (seconds)."""
         rate = Fraction(self.fps)

@@ -60,10 +60,16 @@ def chapter_count(duration_s: float) -> int:
     return max(MIN_CHAPTERS, min(MAX_CHAPTERS, wanted, int(duration_s // MIN_CHAPTER_S)))
 
 
-def plan_chapters(duration_s: float, boundaries: list[Boundary], count: int | None = None) -> list[Chapter]:
+def plan_chapters(
+    duration_s: float,
+    boundaries: list[Boundary],
+    count: int | None = None,
+    transitions: list[tuple[float, float]] = (),
+) -> list[Chapter]:
     """Chapter starts for a video of ``duration_s``: ``count`` chapters (by default from the
     duration), each boundary the strongest evidence near an evenly spaced target that keeps every
-    chapter at least 10 s long. Returns no chapters when the rules cannot be met."""
+    chapter at least 10 s long, and none inside a gradual transition (``transitions``, on the
+    same timeline). Returns no chapters when the rules cannot be met."""
     count = chapter_count(duration_s) if count is None else count
     if count < MIN_CHAPTERS or duration_s < count * MIN_CHAPTER_S:
         return []
@@ -92,9 +98,30 @@ def plan_chapters(duration_s: float, boundaries: list[Boundary], count: int | No
         starts.append((best.time_s, best.kind) if best else (target, "time"))
     # Whole seconds, as the description shows them (flooring keeps every gap >= 10 s).
     starts = [(float(math.floor(start)), kind) for start, kind in starts]
+    starts = clear_of_transitions(starts, transitions, duration_s)
     ends = [s for s, _ in starts[1:]] + [duration_s]
     chapters = [Chapter(start, end, evidence=kind) for (start, kind), end in zip(starts, ends, strict=True)]
     return chapters if not problems(chapters, duration_s) else []
+
+
+def clear_of_transitions(
+    starts: list[tuple[float, str]], transitions: list[tuple[float, float]], duration_s: float
+) -> list[tuple[float, str]]:
+    """Chapter starts moved out of gradual transitions: to the first whole second after one
+    (the new shot in full view), else the last before it, where the 10 s rule allows."""
+    moved = list(starts)
+    for index in range(1, len(moved)):
+        start, kind = moved[index]
+        inside = next(((a, b) for a, b in transitions if a < start < b), None)
+        if inside is None:
+            continue
+        low = moved[index - 1][0] + MIN_CHAPTER_S
+        high = (moved[index + 1][0] if index + 1 < len(moved) else duration_s) - MIN_CHAPTER_S
+        for candidate in (float(math.ceil(inside[1])), float(math.floor(inside[0]))):
+            if low <= candidate <= high:
+                moved[index] = (candidate, kind)
+                break
+    return moved
 
 
 def problems(chapters: list[Chapter], duration_s: float) -> list[str]:

@@ -82,7 +82,8 @@ class PackageStage(Stage[AssemblyRow]):
         duration = (row.verified or {}).get("video_duration_s") or row.edit.kept_duration_s or 0.0
         transcript, transcript_usage = self.transcribe(output_local, duration, ledger, warnings, measure)
         boundaries = chapter_boundaries(evidence, transcript)
-        chapters = chapter_rules.plan_chapters(duration, boundaries)
+        transitions = evidence.edl.to_output_spans(evidence.transitions_s)
+        chapters = chapter_rules.plan_chapters(duration, boundaries, transitions=transitions)
         metadata = self.settings.metadata
         facts = video_facts(
             evidence,

@@ -62,3 +62,11 @@ def test_edl_maps_between_timelines_and_round_trips():
     assert edl.source_ranges(0, edl.kept_frames) == edl.keep
     assert Edl.from_dict(edl.to_dict()).keep == edl.keep
     assert edl.to_dict()["kept_duration_s"] == pytest.approx(edl.kept_seconds())
+
+
+def test_spans_map_to_the_edited_timeline_in_their_kept_parts():
+    edl = edl_for([(1.0, 5.0), (9.0, 12.0)], duration=12.0)  # keeps 0.8-5.2 s and 8.8-12 s
+    assert edl.to_output_spans([(2.0, 3.0)]) == [(1.2, 2.2)]
+    assert edl.to_output_spans([(10.0, 11.0)]) == [(5.6, 6.6)]
+    assert edl.to_output_spans([(6.0, 7.0)]) == []  # cut entirely
+    assert edl.to_output_spans([(4.0, 9.6)]) == [(3.2, 4.4), (4.4, 5.2)]  # both kept parts

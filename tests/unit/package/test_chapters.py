@@ -91,3 +91,13 @@ def test_topic_changes_find_where_the_vocabulary_changes():
     segments += [(float(t), float(t + 5), garden) for t in range(120, 240, 5)]
     changes = ch.topic_changes(segments, window_s=30, step_s=5, top=1)
     assert changes and abs(changes[0] - 120.0) <= 10
+
+
+def test_no_chapter_starts_inside_a_transition():
+    # The evenly spaced targets (15 s, 30 s) and a shot change sit inside slow dissolves.
+    dissolves = [(14.2, 16.4), (29.5, 31.2)]
+    chapters = ch.plan_chapters(45.0, [ch.Boundary(15.0, "shot")], transitions=dissolves)
+    starts = [c.start_s for c in chapters]
+    assert starts == [0.0, 17.0, 32.0]
+    assert not any(a < s < b for s in starts for a, b in dissolves)
+    assert not ch.problems(chapters, 45.0)
