@@ -226,3 +226,15 @@ def make_far_field(source: Path, path: Path, room: Room, *, seed: int = 0) -> Pa
     )  # fmt: skip
     mixed.unlink()
     return path
+
+
+def with_picture(source: Path, path: Path) -> Path:
+    """An MP4 of ``source``'s sound under a small test picture: raybatch edits videos, and some
+    real recordings are sound only."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=160x90:r=25", "-i", str(source),
+         "-map", "0:v", "-map", "1:a", "-shortest", "-c:v", "libx264", "-preset", "ultrafast",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path

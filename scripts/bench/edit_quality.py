@@ -46,7 +46,13 @@ from raybatch.media.loudness import parse_loudnorm_json  # noqa: E402
 from raybatch.media.probe import probe_media  # noqa: E402
 from raybatch.media.runner import run_command  # noqa: E402
 from raybatch.models.vad import SAMPLE_RATE, SpeechModel  # noqa: E402
-from tests.synthetic_speech import ROOMS, SpeechClip, make_far_field, make_speech_clip  # noqa: E402
+from tests.synthetic_speech import (  # noqa: E402
+    ROOMS,
+    SpeechClip,
+    make_far_field,
+    make_speech_clip,
+    with_picture,
+)
 
 MEDIA = ROOT.parent / "shared" / "media"
 TRUTH = Path(__file__).with_name("edit_quality_truth.json")
@@ -75,10 +81,11 @@ def measure(clip: SpeechClip, edl: Edl) -> dict:
     kept = edl.kept_spans_s()
     speech_kept = sum(b - a for a, b in intersect(clip.truth, kept))
     kept_s = edl.kept_seconds()
-    non_speech = clip.duration_s - clip.speech_s()
+    duration_s = edl.source_frames / float(Fraction(edl.fps))  # the file as made, not as annotated
+    non_speech = duration_s - clip.speech_s()
     cut_into = [p for p in clip.phrases if sum(b - a for a, b in intersect([p], kept)) < p[1] - p[0] - 0.02]
     return {
-        "duration_s": round(clip.duration_s, 2),
+        "duration_s": round(duration_s, 2),
         "speech_s": round(clip.speech_s(), 2),
         "recall": round(speech_kept / clip.speech_s(), 4) if clip.speech_s() else 1.0,
         "non_speech_kept": round((kept_s - speech_kept) / non_speech, 3) if non_speech > 0 else 0.0,
@@ -105,9 +112,12 @@ def real_clips(folder: Path) -> list[tuple[str, SpeechClip]]:
     clips = []
     for name, entry in json.loads(TRUTH.read_text()).items():
         spans = merge_spans([tuple(s) for s in entry["speech"]])
-        clips.append((name, SpeechClip(MEDIA / name, entry["duration_s"], spans, spans)))
+        source = MEDIA / name
+        if source.suffix in (".mp3", ".m4a", ".wav"):
+            source = with_picture(source, folder / f"{source.stem}.mp4")
+        clips.append((name, SpeechClip(source, entry["duration_s"], spans, spans)))
         for room in ("far", "very_far", "meeting"):
-            far = make_far_field(MEDIA / name, folder / f"{room}_{Path(name).name}", ROOMS[room])
+            far = make_far_field(source, folder / f"{room}_{Path(name).stem}.mp4", ROOMS[room])
             clips.append((f"{Path(name).name} as {room}", SpeechClip(far, entry["duration_s"], spans, spans)))
     return clips
 
@@ -175,12 +185,12 @@ def main() -> int:
             edl = edit_of_file(str(clip.path), model, content_type=args.type, mode=args.mode)
             rows[label] = measure(clip, edl)
     columns = ("speech s", "recall", "non-speech kept", "kept s", "phrases cut")
-    header = f"{'clip':<28} " + " ".join(f"{c:>{max(7, len(c))}}" for c in columns)
+    header = f"{'clip':<34} " + " ".join(f"{c:>{max(7, len(c))}}" for c in columns)
     print(f"edit quality, --type {args.type} --mode {args.mode}")
     print(header)
     for label, row in rows.items():
         print(
-            f"{label:<28} {row['speech_s']:>8.2f} {row['recall']:>7.1%} {row['non_speech_kept']:>15.1%} "
+            f"{label:<34} {row['speech_s']:>8.2f} {row['recall']:>7.1%} {row['non_speech_kept']:>15.1%} "
             f"{row['kept_s']:>7.2f} {row['phrases_cut']:>5}/{row['phrases']:<5}"
         )
     example = rows.get("auto-editor/example.mp4")
