@@ -63,6 +63,16 @@ def make_av(path: Path, *, size="640x360", rate=25, duration=6.0, audio_duration
     return path
 
 
+def make_noisy_av(path: Path, *, duration: float) -> Path:
+    """A 640x360 video of noise with a tone at high quality: megabytes a second, to fill disks."""
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=s=640x360:r=25:d={duration},noise=alls=30:allf=t",
+        "-f", "lavfi", "-i", f"sine=frequency=300:sample_rate=48000:d={duration}",
+        "-c:v", "libx264", "-crf", "18", "-c:a", "aac", "-shortest", str(path),
+    )  # fmt: skip
+    return path
+
+
 def make_video_only(path: Path, *, size="320x240", rate=30, duration=3.0) -> Path:
     ffmpeg(
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={duration}",

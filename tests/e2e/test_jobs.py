@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import ffmpeg, make_av, make_video_only
+from tests.conftest import ffmpeg, make_av, make_noisy_av, make_video_only
 from tests.helpers import assert_verified_output, load_report
 from tests.helpers import run_raybatch as raybatch
 
@@ -247,11 +247,7 @@ def test_strict_mode_turns_warnings_into_failures(tmp_path):
 def test_a_full_disk_is_a_clear_error_and_the_job_resumes_after_space_is_freed(small_disk, tmp_path):
     videos = tmp_path / "in"
     videos.mkdir()
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=8,noise=alls=30:allf=t",
-        "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:d=8",
-        "-c:v", "libx264", "-crf", "18", "-c:a", "aac", "-shortest", str(videos / "big.mp4"),
-    )  # fmt: skip
+    make_noisy_av(videos / "big.mp4", duration=8)
     # Natural order takes "a_small" first: room for its work passes the check before work,
     # and the disk fills during the big one.
     make_video_only(videos / "a_small.mp4", size="160x120", duration=1.0)

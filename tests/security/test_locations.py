@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ffmpeg, make_video_only
+from tests.conftest import make_noisy_av, make_video_only
 from tests.helpers import run_raybatch as raybatch
 
 pytestmark = pytest.mark.security
@@ -48,11 +48,7 @@ def test_a_listed_file_that_does_not_exist_is_not_found(tmp_path):
 def test_a_disk_without_room_for_the_first_video_is_refused_before_work(small_disk, tmp_path):
     videos = tmp_path / "in"
     videos.mkdir()
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=6,noise=alls=30:allf=t",
-        "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:d=6",
-        "-c:v", "libx264", "-crf", "18", "-c:a", "aac", "-shortest", str(videos / "big.mp4"),
-    )  # fmt: skip
+    make_noisy_av(videos / "big.mp4", duration=6)
     out = small_disk / "out"
     result = raybatch("batch", "process", str(videos), "--output", str(out), *FAST)
     assert result.returncode == 2, result.stdout + result.stderr
