@@ -6,7 +6,9 @@ Pure functions of what the picture and sound analyses found and of the run's set
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from typing import Any
 
 from raybatch.analysis.edl import Edl, build_edl, policy_for
@@ -47,6 +49,8 @@ class Decision:
     enhancement: dict[str, Any] | None
     #: Source frames where the picture cuts hard (segment seams may fall there).
     seam_frames: tuple[int, ...] = ()
+    #: Source frame ranges inside fades through black (segment seams keep out of them).
+    seam_avoid: tuple[tuple[int, int], ...] = ()
 
     def facts(self) -> EditFacts:
         return EditFacts(
@@ -57,11 +61,23 @@ class Decision:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "edl": self.edl.to_dict(), "seam_frames": list(self.seam_frames)}
+        return {
+            **asdict(self),
+            "edl": self.edl.to_dict(),
+            "seam_frames": list(self.seam_frames),
+            "seam_avoid": [list(r) for r in self.seam_avoid],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Decision:
-        return cls(**{**data, "edl": Edl.from_dict(data["edl"]), "seam_frames": tuple(data["seam_frames"])})
+        return cls(
+            **{
+                **data,
+                "edl": Edl.from_dict(data["edl"]),
+                "seam_frames": tuple(data["seam_frames"]),
+                "seam_avoid": tuple(tuple(r) for r in data.get("seam_avoid", ())),
+            }
+        )
 
 
 def keep_everything(fps: str, duration_s: float, why: str) -> Edl:
@@ -123,7 +139,14 @@ def decide(
         edl=edl,
         enhancement=enhancement.to_dict(),
         seam_frames=tuple(picture.get("content_cuts", [])),
+        seam_avoid=fade_frames(picture.get("fades", []), fps),
     )
+
+
+def fade_frames(fades_s: list[list[float]], fps: str) -> tuple[tuple[int, int], ...]:
+    """Fades (seconds) as source frame ranges, widened to whole frames."""
+    rate = Fraction(fps)
+    return tuple((math.floor(a * rate), math.ceil(b * rate)) for a, b in fades_s)
 
 
 def analysis_document(

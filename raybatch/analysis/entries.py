@@ -39,6 +39,7 @@ class PictureEntry(_Entry):
     content_cuts: list[Annotated[int, Field(ge=0)]] = []
     black: list[Span] = []
     frozen: list[Span] = []
+    fades: list[Span] = []
     statistics: dict[str, float | int | None] | None = None
 
 

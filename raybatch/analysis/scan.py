@@ -25,6 +25,7 @@ from raybatch.analysis.picture import (
     summarise_stats,
 )
 from raybatch.analysis.shots import STATIC_WINDOW_CHANGE, FusionSettings, content_cuts
+from raybatch.analysis.transitions import fade_spans
 
 #: The shot model's input size (width, height).
 SMALL_SIZE = (48, 27)
@@ -39,6 +40,7 @@ PICTURE_SETTINGS = {
     "stats": STATS_PER_SECOND,
     "fusion": FusionSettings().__dict__,
     "samples": 2,  # per-sample table with colourfulness
+    "fades": 1,  # fades through black, for segment seams
 }
 #: Settings the stored shot analysis depends on (its cache key).
 SHOT_SETTINGS = {
@@ -104,8 +106,9 @@ def sample_table(samples: list[FrameStats]) -> dict[str, list[float]]:
 
 
 def describe_picture(signals: PictureSignals, fps: str) -> dict[str, Any]:
-    """The stored picture analysis: hard cuts, black and frozen stretches (seconds), the
-    statistics the enhancement is derived from, and every sample (thumbnail candidates)."""
+    """The stored picture analysis: hard cuts, black and frozen stretches and fades through
+    black (seconds: known before the shot model runs, so segment seams can keep out of them),
+    the statistics the enhancement is derived from, and every sample (thumbnail candidates)."""
     rate = float(Fraction(fps))
     brightness = signals.brightness
     luma_change = np.abs(np.diff(brightness, prepend=brightness[:1])) if len(brightness) else brightness
@@ -115,6 +118,7 @@ def describe_picture(signals: PictureSignals, fps: str) -> dict[str, Any]:
         "content_cuts": content_cuts(signals.content, brightness, FusionSettings()),
         "black": [[a / rate, b / rate] for a, b in stretches(brightness < BLACK_LUMA, rate, 0.5)],
         "frozen": [[a / rate, b / rate] for a, b in stretches(luma_change < FROZEN_DIFF, rate, 2.0)],
+        "fades": [[round(a, 3), round(b, 3)] for a, b in fade_spans(brightness, rate)],
         "statistics": summarise_stats(signals.samples),
         "samples": sample_table(signals.samples),
     }

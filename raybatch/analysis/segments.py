@@ -88,12 +88,18 @@ def plan_segments(
 
 
 def snap_boundaries(
-    total: int, count: int, cut_points: list[int], shot_points: list[int], window_fraction: float = 0.25
+    total: int,
+    count: int,
+    cut_points: list[int],
+    shot_points: list[int],
+    window_fraction: float = 0.25,
+    avoid: list[tuple[int, int]] = (),
 ) -> list[int]:
     """Inner boundaries of ``count`` segments over ``total`` frames, each moved from its even
     position to the nearest cut (inside a removed silence: the seam is already a join) or,
     failing that, the nearest shot boundary (the picture changes there anyway) within
-    ``window_fraction`` of a segment's length."""
+    ``window_fraction`` of a segment's length; one that would fall inside an ``avoid`` range
+    (a fade) moves to the nearer of its ends, where the window allows."""
     if count <= 1:
         return []
     length = total / count
@@ -109,7 +115,12 @@ def snap_boundaries(
             if candidates:
                 chosen = min(candidates, key=lambda p: (abs(p - ideal), p))
                 break
-        boundaries.append(min(max(chosen, low), high))
+        chosen = min(max(chosen, low), high)
+        inside = next(((a, b) for a, b in avoid if a < chosen < b), None)
+        if inside is not None:
+            ends = [e for e in inside if low <= e <= high]
+            chosen = min(ends, key=lambda e: abs(e - chosen)) if ends else chosen
+        boundaries.append(chosen)
     return boundaries
 
 
@@ -120,17 +131,23 @@ def plan_edited_segments(
     min_s: float = 10.0,
     parallel_slots: int = 1,
     shot_frames: list[int] = (),
+    avoid_frames: list[tuple[int, int]] = (),
     source_fingerprint: str = "",
     settings: dict[str, Any] | None = None,
 ) -> list[SegmentPlan]:
-    """Segments of the edited timeline, with seams at cuts or shot boundaries where possible,
-    each knowing the source ranges its frames come from."""
+    """Segments of the edited timeline, with seams at cuts or shot boundaries where possible and
+    never inside ``avoid_frames`` (source ranges: fades), each knowing the source ranges its
+    frames come from."""
     total = edl.kept_frames
     rate = Fraction(edl.fps)
     count = min(segment_count(total / rate, target_s, min_s, parallel_slots), total)
     cut_points = [start for start, _ in edl.output_ranges()[1:]]
     shots = sorted({f for f in (edl.to_output_frame(s) for s in shot_frames) if f is not None})
-    edges = [0, *snap_boundaries(total, count, cut_points, shots), total]
+    avoid = [
+        (round(a * rate), round(b * rate))
+        for a, b in edl.to_output_spans([(float(s / rate), float(e / rate)) for s, e in avoid_frames])
+    ]
+    edges = [0, *snap_boundaries(total, count, cut_points, shots, avoid=avoid), total]
     plans = []
     for index, (start, end) in enumerate(itertools.pairwise(edges)):
         ranges = tuple(edl.source_ranges(start, end))

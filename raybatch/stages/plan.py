@@ -35,6 +35,7 @@ class PlanSegmentsStage(Stage[VideoRow]):
             min_s=processing.min_segment_seconds,
             parallel_slots=self.context.parallel_slots,
             shot_frames=list(decision.seam_frames),
+            avoid_frames=list(decision.seam_avoid),
             source_fingerprint=fingerprint_of(row),
             settings=encode_settings,
         )

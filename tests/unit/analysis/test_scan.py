@@ -35,3 +35,16 @@ def test_samples_are_timed_by_the_interval_and_summarised():
     picture = describe_picture(scan.signals(), "30/1")
     assert picture["samples"]["time_s"] == [0.0, 0.5, 1.0, 1.5]
     assert picture["statistics"]["frames_sampled"] == 4
+
+
+def test_fades_through_black_are_known_before_the_shot_model():
+    ramp_down = np.linspace(200, 10, 10).astype(np.uint8)
+    ramp_up = ramp_down[::-1]
+    video = np.concatenate(
+        [frames(200, 40), *[frames(v, 1) for v in ramp_down], frames(0, 5), *[frames(v, 1) for v in ramp_up],
+         frames(200, 40)]
+    )  # fmt: skip
+    scan = PictureScan("25/1")
+    scan.add_small(video)
+    ((start, end),) = describe_picture(scan.signals(), "25/1")["fades"]
+    assert start <= 41 / 25 and end >= 64 / 25

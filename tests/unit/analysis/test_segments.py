@@ -96,3 +96,15 @@ def test_segment_count_rules():
     assert segment_count(90.0, 60, 10, 2) == 4
     assert segment_count(30.0, 60, 10, 2) == 3
     assert segment_count(600.0, 60, 10, 2) == 10
+
+
+def test_no_seam_falls_inside_a_fade():
+    # The even seam (500) sits in a fade through black: it moves to the fade's nearer end.
+    assert snap_boundaries(1000, 2, [], [], avoid=[(480, 530)]) == [480]
+    assert snap_boundaries(1000, 2, [], [], avoid=[(470, 510)]) == [510]
+    # A fade longer than the window reaches: the seam stays (nothing better within reach).
+    assert snap_boundaries(100, 2, [], [], avoid=[(10, 90)]) == [50]
+    edl = edl_for([(0.0, 100.0)], duration=100.0)
+    plans = plan_edited_segments(edl, target_s=50, min_s=10, avoid_frames=[(1230, 1270)])
+    seams = [p.start_frame for p in plans[1:]]
+    assert seams and not any(1230 < s < 1270 for s in seams)
