@@ -128,18 +128,22 @@ def voiced_stretches(band_levels: np.ndarray, floor_db: float) -> list[Span]:
 
 def extend_over_voiced(vad: list[Span], voiced: list[Span], reach_s: float = VOICED_REACH_S) -> list[Span]:
     """VAD spans grown over the voiced stretches that touch them (or start within ``reach_s``),
-    repeatedly: a trailing word the VAD scored low stays with its phrase. Voiced stretches far
-    from any speech (a door, a cough in a pause) are left alone."""
-    spans = merge_spans(vad)
-    grown = True
-    while grown:
-        grown = False
-        for a, b in voiced:
-            near = any(a <= end + reach_s and b >= start - reach_s for start, end in spans)
-            inside = any(start <= a and b <= end for start, end in spans)
-            if near and not inside:
-                spans = merge_spans([*spans, (a, b)], join_gap_s=reach_s)
-                grown = True
+    and over the stretches touching those in turn: a trailing word the VAD scored low stays
+    with its phrase. Voiced stretches far from any speech (a door, a cough in a pause) are left
+    alone. One sweep over both lists, in time order."""
+    tagged = sorted([(a, b, True) for a, b in vad] + [(a, b, False) for a, b in voiced])
+    spans: list[Span] = []
+    start = end = None
+    anchored = False
+    for a, b, is_vad in tagged:
+        if start is not None and a <= end + reach_s:
+            end, anchored = max(end, b), anchored or is_vad
+            continue
+        if start is not None and anchored:
+            spans.append((start, end))
+        start, end, anchored = a, b, is_vad
+    if start is not None and anchored:
+        spans.append((start, end))
     return spans
 
 
