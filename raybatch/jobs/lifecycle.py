@@ -35,7 +35,7 @@ from raybatch.jobs.discover import assign_video_keys, discover_inputs, input_fro
 from raybatch.jobs.ids import claim_job_id
 from raybatch.jobs.manifest import UNFINISHED, JobManifest
 from raybatch.jobs.records import CANCELLED, ErrorRecord, Outcome, VideoRef
-from raybatch.jobs.schema import FILE_LIST, inside
+from raybatch.jobs.schema import FILE_LIST, check_listed_sources, inside
 from raybatch.jobs.space import check_room_for_work
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,10 @@ def begin_run(manifest: JobManifest, only: list[str] | None = None, kind: str = 
     """Start a run of the job: its unfinished videos (or ``only`` these), queued for one more
     attempt. Inputs whose content changed since the job began are processed afresh."""
     keys = only if only is not None else manifest.keys_in(*UNFINISHED)
+    if manifest.runs and manifest.input_list:
+        # The first run read its list a moment ago (new_job); later ones read it again.
+        sources = {key: manifest.videos[key]["source"] for key in keys}
+        check_listed_sources(manifest.uri, manifest.input_list, sources)
     # The first run fingerprinted its inputs a moment ago (new_job); later ones check them.
     changed = note_changed_inputs(manifest, keys) if manifest.runs else []
     if manifest.runs and keys:

@@ -61,9 +61,14 @@ def holder(root: str) -> LockHolder | None:
     uri = lock_path(root)
     try:
         data = read_json(uri) if exists(uri) else None
-        return LockHolder(**data) if isinstance(data, dict) else None
+        found = LockHolder(**data) if isinstance(data, dict) else None
     except (OSError, ValueError, TypeError):
         return None
+    # The file may have been edited: a holder of the wrong types is no holder.
+    types = {"job_id": str, "host": str, "pid": int, "heartbeat": (int, float), "token": str}
+    if found is None or not all(isinstance(getattr(found, k), t) for k, t in types.items()):
+        return None
+    return found
 
 
 def shown_state(root: str, job_id: str, state: str) -> str:

@@ -93,36 +93,38 @@ def validate_manifest(data: Any, uri: str, *, job_id: str) -> dict[str, Any]:
     for name in manifest.checkpoints:
         if not valid_name(name):
             raise _tampered(uri, "checkpoints", f"{name!r} is not a checkpoint name")
-    listed = _listed_sources(uri, manifest) if manifest.input == FILE_LIST else None
+    if manifest.input == FILE_LIST and not manifest.input_list:
+        raise _tampered(uri, "input_list", "a job of listed videos must name its list file")
     for key, video in manifest.videos.items():
-        _check_video(uri, key, video, manifest.input, listed)
+        _check_video(uri, key, video, manifest.input)
     return data
 
 
-def _listed_sources(uri: str, manifest: _ManifestFile) -> set[str]:
-    """The sources a job of listed videos may name: those its list file names today."""
-    if not manifest.input_list:
-        raise _tampered(uri, "input_list", "a job of listed videos must name its list file")
+def check_listed_sources(uri: str, input_list: str, sources: dict[str, str]) -> None:
+    """Before a job of listed videos reads its inputs again (resume, retry): every source
+    (``key -> source``) must be one its list file names today. Checked then, not on every
+    load, so that ``status`` works without the list."""
     try:
-        entries = read_list_file(manifest.input_list)
+        entries = read_list_file(input_list)
     except InputError as exc:
         raise JobError(
-            f"{uri}: the job's list {manifest.input_list} is gone or unreadable ({exc.message}); "
+            f"{uri}: the job's list {input_list} is gone or unreadable ({exc.message}); "
             "the job reads only the videos its list names",
             hint="put the list back where it was, or run process-list again",
         ) from None
-    return {input_from_uri(entry).uri for entry in entries}
+    listed = {input_from_uri(entry).uri for entry in entries}
+    for key, source in sources.items():
+        if source not in listed:
+            raise _tampered(uri, f"videos.{key}.source", f"{source!r} is not in the job's list")
 
 
-def _check_video(uri: str, key: str, video: _VideoEntry, job_input: str, listed: set[str] | None) -> None:
+def _check_video(uri: str, key: str, video: _VideoEntry, job_input: str) -> None:
     if not inside("", key):
         raise _tampered(uri, f"videos.{key}", "the video's key is not a relative name")
     if not inside("", video.relative_path):
         raise _tampered(uri, f"videos.{key}.relative_path", f"{video.relative_path!r} leaves the input")
-    if listed is None and not inside(job_input, video.source):
+    if job_input != FILE_LIST and not inside(job_input, video.source):
         raise _tampered(uri, f"videos.{key}.source", f"{video.source!r} is not inside the job's input")
-    if listed is not None and video.source not in listed:
-        raise _tampered(uri, f"videos.{key}.source", f"{video.source!r} is not in the job's list")
     for segment in video.segments_done:
         if not _SEGMENT_ID.fullmatch(segment):
             raise _tampered(uri, f"videos.{key}.segments_done", f"{segment!r} is not a segment id")

@@ -197,6 +197,8 @@ def test_a_listed_job_reads_only_what_its_list_names(tmp_path):
 
     edit_manifest(job, failed_again)
     listing.rename(tmp_path / "moved.txt")
+    status = raybatch("batch", "status", "--job-id", manifest.parent.name, "--output", str(out))
+    assert status.returncode == 0, status.stderr  # seeing a job needs no list; reading its inputs does
     assert_refused(raybatch(*retry), "videos.txt is gone or unreadable", "put the list back")
     (tmp_path / "moved.txt").rename(listing)
     assert raybatch(*retry, "--no-progress-bar").returncode == 0  # the list is back: the job goes on

@@ -77,13 +77,20 @@ def test_a_killed_job_is_interrupted_and_its_lock_is_taken_over(long_input, tmp_
     assert load_report(out)["totals"]["done"] == 1
 
 
-def test_an_unreadable_lock_is_taken_over(tmp_path):
+@pytest.mark.parametrize(
+    "lock",
+    [
+        b"\x00garbage",
+        b'{"job_id": "x", "host": "h", "pid": "1; rm", "heartbeat": "now", "token": "t"}',  # wrong types
+    ],
+)
+def test_an_unreadable_lock_is_taken_over(tmp_path, lock):
     videos = tmp_path / "in"
     videos.mkdir()
     make_av(videos / "clip.mp4", duration=1.0)
     out = tmp_path / "out"
     (out / ".raybatch").mkdir(parents=True)
-    (out / ".raybatch" / "lock.json").write_bytes(b"\x00garbage")
+    (out / ".raybatch" / "lock.json").write_bytes(lock)
     result = raybatch("batch", "process", str(videos), "--output", str(out), *FAST)
     assert result.returncode == 0, result.stderr
     assert "not a lock raybatch can read" in result.stderr
