@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
-from raybatch.analysis.edl import Edl, build_edl, policy_for
+from raybatch.analysis.edl import Edl, build_edl, merge_spans, policy_for
 from raybatch.analysis.enhance import derive_enhancement
 from raybatch.analysis.segments import total_frames
 from raybatch.analysis.sound import detect_content_type
@@ -139,14 +139,17 @@ def decide(
         edl=edl,
         enhancement=enhancement.to_dict(),
         seam_frames=tuple(picture.get("content_cuts", [])),
-        seam_avoid=fade_frames(picture.get("fades", []), fps),
+        seam_avoid=span_frames(
+            [*picture.get("fades", []), *picture.get("wipes", []), *picture.get("dissolves", [])], fps
+        ),
     )
 
 
-def fade_frames(fades_s: list[list[float]], fps: str) -> tuple[tuple[int, int], ...]:
-    """Fades (seconds) as source frame ranges, widened to whole frames."""
+def span_frames(spans_s: list[list[float]], fps: str) -> tuple[tuple[int, int], ...]:
+    """Spans (seconds) as source frame ranges, widened to whole frames, overlaps merged."""
     rate = Fraction(fps)
-    return tuple((math.floor(a * rate), math.ceil(b * rate)) for a, b in fades_s)
+    frames = merge_spans([(math.floor(a * rate), math.ceil(b * rate)) for a, b in spans_s])
+    return tuple((int(a), int(b)) for a, b in frames)
 
 
 def analysis_document(
@@ -173,7 +176,9 @@ def analysis_document(
         "silences": sound.get("silences", []),
         "loudness": sound.get("loudness"),
         "sound_profile": sound.get("profile"),
-        "picture": {k: picture.get(k) for k in ("statistics", "black", "frozen")},
+        "picture": {
+            k: picture.get(k) for k in ("statistics", "black", "frozen", "fades", "wipes", "dissolves")
+        },
         "enhancement": decision.enhancement,
         "edit": {k: edl[k] for k in ("decision", "kept_duration_s", "removed_duration_s")},
         "models": {

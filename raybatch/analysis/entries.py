@@ -40,6 +40,8 @@ class PictureEntry(_Entry):
     black: list[Span] = []
     frozen: list[Span] = []
     fades: list[Span] = []
+    wipes: list[Span] = []
+    dissolves: list[Span] = []
     statistics: dict[str, float | int | None] | None = None
 
 

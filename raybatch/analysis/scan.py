@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from raybatch.analysis.blends import blend_spans
+from raybatch.analysis.motion import MotionTrack, PictureMotion
 from raybatch.analysis.picture import (
     BLACK_LUMA,
     FROZEN_DIFF,
@@ -26,6 +28,7 @@ from raybatch.analysis.picture import (
 )
 from raybatch.analysis.shots import STATIC_WINDOW_CHANGE, FusionSettings, content_cuts
 from raybatch.analysis.transitions import fade_spans
+from raybatch.analysis.wipes import wipe_spans
 
 #: The shot model's input size (width, height).
 SMALL_SIZE = (48, 27)
@@ -41,13 +44,15 @@ PICTURE_SETTINGS = {
     "fusion": FusionSettings().__dict__,
     "samples": 2,  # per-sample table with colourfulness
     "fades": 1,  # fades through black, for segment seams
+    "wipes": 1,  # wipes and slides, for segment seams
+    "dissolves": 1,  # steady blends, for segment seams
 }
 #: Settings the stored shot analysis depends on (its cache key).
 SHOT_SETTINGS = {
     **PICTURE_SETTINGS,
     "model": "transnetv2",
     "static_gate": STATIC_WINDOW_CHANGE,
-    "transitions": 2,
+    "transitions": 3,
 }
 
 
@@ -58,11 +63,12 @@ def stats_interval(fps: str) -> int:
 
 @dataclass
 class PictureSignals:
-    """Content change and brightness of every frame, and the sampled frames' statistics."""
+    """Content change, brightness and motion of every frame, and the sampled frames' statistics."""
 
     content: np.ndarray
     brightness: np.ndarray
     samples: list[FrameStats]
+    motion: PictureMotion
 
     @property
     def frames(self) -> int:
@@ -77,12 +83,14 @@ class PictureScan:
     _diffs: list[np.ndarray] = field(default_factory=list)
     _lumas: list[np.ndarray] = field(default_factory=list)
     _samples: list[FrameStats] = field(default_factory=list)
+    _motion: MotionTrack = field(default_factory=MotionTrack)
     _previous: np.ndarray | None = None
 
     def add_small(self, frames: np.ndarray) -> None:
         """``[n, 27, 48, 3]`` RGB frames, in order."""
         self._diffs.append(content_differences(frames, self._previous))
         self._lumas.append(luma(frames).mean(axis=(1, 2)))
+        self._motion.add(frames)
         self._previous = frames[-1]
 
     def add_sample(self, frame: np.ndarray) -> None:
@@ -96,6 +104,7 @@ class PictureScan:
             content=np.concatenate(self._diffs) if self._diffs else empty,
             brightness=np.concatenate(self._lumas) if self._lumas else empty,
             samples=self._samples,
+            motion=self._motion.motion(),
         )
 
 
@@ -106,9 +115,10 @@ def sample_table(samples: list[FrameStats]) -> dict[str, list[float]]:
 
 
 def describe_picture(signals: PictureSignals, fps: str) -> dict[str, Any]:
-    """The stored picture analysis: hard cuts, black and frozen stretches and fades through
-    black (seconds: known before the shot model runs, so segment seams can keep out of them),
-    the statistics the enhancement is derived from, and every sample (thumbnail candidates)."""
+    """The stored picture analysis: hard cuts, black and frozen stretches, fades through black,
+    wipes and dissolves (seconds: known before the shot model runs, so segment seams keep out
+    of them), the statistics the enhancement is derived from, and every sample (thumbnail
+    candidates)."""
     rate = float(Fraction(fps))
     brightness = signals.brightness
     luma_change = np.abs(np.diff(brightness, prepend=brightness[:1])) if len(brightness) else brightness
@@ -119,6 +129,8 @@ def describe_picture(signals: PictureSignals, fps: str) -> dict[str, Any]:
         "black": [[a / rate, b / rate] for a, b in stretches(brightness < BLACK_LUMA, rate, 0.5)],
         "frozen": [[a / rate, b / rate] for a, b in stretches(luma_change < FROZEN_DIFF, rate, 2.0)],
         "fades": [[round(a, 3), round(b, 3)] for a, b in fade_spans(brightness, rate)],
+        "wipes": [[round(a, 3), round(b, 3)] for a, b in wipe_spans(signals.motion, rate)],
+        "dissolves": [[round(a, 3), round(b, 3)] for a, b in blend_spans(signals.motion, rate)],
         "statistics": summarise_stats(signals.samples),
         "samples": sample_table(signals.samples),
     }

@@ -270,17 +270,34 @@ def detect_shots(model: WindowModel, chunks: Iterable[np.ndarray]) -> ShotDetect
 
 
 def describe_shots(
-    detection: ShotDetection, content: np.ndarray, brightness: np.ndarray, fps: float
+    detection: ShotDetection,
+    content: np.ndarray,
+    brightness: np.ndarray,
+    fps: float,
+    wipes: Sequence[tuple[float, float]] = (),
 ) -> dict[str, Any]:
     """The stored shot analysis: fused shot starts, the model's own, and the transition spans
-    (dissolves, fades, dips to black) where the picture is between shots."""
-    transitions = transition_spans(detection.transition_probabilities, brightness, fps)
+    (dissolves, fades, dips to black, and the ``wipes`` the picture scan found) where the
+    picture is between shots."""
+    transitions = transition_spans(detection.transition_probabilities, brightness, fps, wipes)
+    shots = with_wipe_shots(detection.shots(content, brightness), wipes, fps)
     return {
-        "shots": [{"frame": f, "time_s": round(f / fps, 3)} for f in detection.shots(content, brightness)],
+        "shots": [{"frame": f, "time_s": round(f / fps, 3)} for f in shots],
         "shots_model_only": detection.model_shots(),
         "transitions": [[round(a, 3), round(b, 3)] for a, b in transitions],
         "model_windows": {"run": detection.windows_run, "skipped_static": detection.windows_skipped},
     }
+
+
+def with_wipe_shots(shots: list[int], wipes: Sequence[tuple[float, float]], fps: float) -> list[int]:
+    """Shot starts with one in the middle of each wipe (seconds) that holds none: the shot
+    model rarely sees a wipe or a slide, but the shot changes there all the same."""
+    added = []
+    for start_s, end_s in wipes:
+        start, end = round(start_s * fps), round(end_s * fps)
+        if not any(start <= shot <= end for shot in shots):
+            added.append((start + end + 1) // 2)
+    return sorted(shots + added)
 
 
 def f1_score(

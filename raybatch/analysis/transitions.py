@@ -1,12 +1,17 @@
-"""Where the picture is between shots: gradual transitions (dissolves, fades through black)
-as spans with a start and an end. Thumbnails, chapters and segment seams never fall inside one.
+"""Where the picture is between shots: gradual transitions (dissolves, fades through black,
+wipes, slides) as spans with a start and an end. Thumbnails, chapters and segment seams never
+fall inside one.
 
 TransNetV2's all-frames head marks every frame of a dissolve (its single-frame head only the
 middle); a fade through black shows as two halves around the dark frames, which the luma ramps
-join. ``scripts/bench/edit_quality.py`` scores the spans against generated transitions.
+join; wipes and slides, which the model does not see, come from the picture's motion
+(``raybatch.analysis.wipes``). ``scripts/bench/edit_quality.py`` scores the spans against
+generated transitions.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -57,8 +62,15 @@ def probability_spans(
     return [(a / fps, b / fps) for a, b in stretches(np.asarray(probabilities) >= threshold, fps, 0.0)]
 
 
-def transition_spans(transition_probabilities: np.ndarray, brightness: np.ndarray, fps: float) -> list[Span]:
+def transition_spans(
+    transition_probabilities: np.ndarray,
+    brightness: np.ndarray,
+    fps: float,
+    wipes: Sequence[tuple[float, float]] = (),
+) -> list[Span]:
     """Gradual transitions (seconds): the all-frames head's runs joined with the fades through
-    black that hold them; hard cuts (runs under ``MIN_TRANSITION_FRAMES``) left out."""
-    spans = merge_spans(probability_spans(transition_probabilities, fps) + fade_spans(brightness, fps))
+    black and the ``wipes`` (``raybatch.analysis.wipes``) that hold them; hard cuts (runs
+    under ``MIN_TRANSITION_FRAMES``) left out."""
+    found = probability_spans(transition_probabilities, fps) + fade_spans(brightness, fps)
+    spans = merge_spans(found + [(float(a), float(b)) for a, b in wipes])
     return [(a, b) for a, b in spans if round((b - a) * fps) >= MIN_TRANSITION_FRAMES]

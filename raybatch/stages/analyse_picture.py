@@ -91,16 +91,16 @@ class PictureAnalysisStage(Stage[VideoRow]):
                 open(path, "wb") as out,
             ):
                 signals, run = scan_picture(local, video, self.context.command_timeout_s, out)
+        else:
+            signals, run = scan_picture(local, video, self.context.command_timeout_s)
+        analysis = describe_picture(signals, video.fps)
+        if keep_frames:  # what the shot stage reads beside the frames
             with (
                 local_output(layout.picture_signals(key), self.context.scratch) as path,
                 open(path, "wb") as out,
             ):
-                np.savez(out, content=signals.content, brightness=signals.brightness)
-        else:
-            signals, run = scan_picture(local, video, self.context.command_timeout_s)
+                wipes = np.asarray(analysis["wipes"], np.float64).reshape(-1, 2)
+                np.savez(out, content=signals.content, brightness=signals.brightness, wipes=wipes)
         measure.add_run(run)
         measure.frames = signals.frames
-        return {
-            **describe_picture(signals, video.fps),
-            "timings_s": {"wall": round(time.monotonic() - started, 3)},
-        }
+        return {**analysis, "timings_s": {"wall": round(time.monotonic() - started, 3)}}

@@ -55,12 +55,14 @@ class ShotDetectionStage(Stage[ShotsRow]):
                 hint="the analysis cache dropped these shots mid-run: raise --cache-size and run again",
             )
         with local_copy(signals_uri, scratch) as signals_path, np.load(signals_path) as signals:
-            content, brightness = signals["content"], signals["brightness"]
+            content, brightness, wipes = signals["content"], signals["brightness"], signals["wipes"]
         with local_copy(layout.small_frames(key), scratch) as frames_path:
             detection = detect_shots(self.model, iter_raw_frames(frames_path, SMALL_SIZE))
         measure.frames = len(content)
         return {
-            **describe_shots(detection, content, brightness, float(Fraction(row.media.video.fps))),
+            **describe_shots(
+                detection, content, brightness, float(Fraction(row.media.video.fps)), wipes=wipes.tolist()
+            ),
             "device": self.model.device,
             "timings_s": {
                 "wall": round(time.monotonic() - started, 3),

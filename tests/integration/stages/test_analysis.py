@@ -8,13 +8,16 @@ import json
 import pytest
 
 from raybatch import run_batch
+from raybatch.analysis.decide import span_frames
+from raybatch.analysis.segments import snap_boundaries
 from raybatch.analysis.shots import f1_score, span_f1
 from tests.conftest import ffmpeg
 from tests.helpers import assert_verified_output, batch_config, load_report
 
 SHOT_CUTS = [50, 90, 94, 144]  # frame where each new shot starts (25 fps); 90-94 is a 4-frame shot
-#: [first, end) frames of the gradual transitions in ``gradual.mp4`` (25 fps).
-GRADUAL = [(60, 72), (130, 155)]
+#: [first, end) frames of the gradual transitions in ``gradual.mp4`` (25 fps): a dissolve, a
+#: fade through black, a wipe and a slide.
+GRADUAL = [(60, 72), (130, 155), (188, 203), (248, 260)]
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +33,20 @@ def analysis_batch(tmp_path_factory):
         "-filter_complex", "[0][1][2][3][4]concat=n=5:v=1:a=0,format=yuv420p",
         "-c:v", "libx264", "-crf", "18", str(root / "shots.mp4"),
     )  # fmt: skip
-    # A 12-frame dissolve, then a 25-frame fade through black (xfade: offset = first frame).
+    # A 12-frame dissolve, a 25-frame fade through black, a 15-frame wipe and a 12-frame slide
+    # (xfade: offset = first frame).
     ffmpeg(
         "-f", "lavfi", "-i", f"testsrc2={size}:d=3",
         "-f", "lavfi", "-i", f"mandelbrot={size},trim=duration=4",
         "-f", "lavfi", "-i", f"smptebars={size}:d=3",
+        "-f", "lavfi", "-i", f"life={size}:mold=10:ratio=0.3:seed=1,trim=duration=3",
+        "-f", "lavfi", "-i", f"testsrc2={size}:d=2,hue=h=140",
         "-filter_complex",
-        "[0]settb=1/25[a];[1]settb=1/25[b];[2]settb=1/25[c];"
+        "[0]settb=1/25[a];[1]settb=1/25[b];[2]settb=1/25[c];[3]settb=1/25[d];[4]settb=1/25[e];"
         "[a][b]xfade=transition=dissolve:duration=0.48:offset=2.4[ab];"
-        "[ab][c]xfade=transition=fadeblack:duration=1.0:offset=5.2,format=yuv420p",
+        "[ab][c]xfade=transition=fadeblack:duration=1.0:offset=5.2[abc];"
+        "[abc][d]xfade=transition=wipeleft:duration=0.6:offset=7.52[abcd];"
+        "[abcd][e]xfade=transition=slideup:duration=0.48:offset=9.92,format=yuv420p",
         "-c:v", "libx264", "-crf", "18", str(root / "gradual.mp4"),
     )  # fmt: skip
     # Tone bursts: sound 0-3 s and 6-9 s, silence 3-6 s and 9-12 s.
@@ -76,7 +84,13 @@ def test_gradual_transitions_are_spans_with_both_ends_found(analysed):
     spans = [(round(a * 25), round(b * 25)) for a, b in analysis_of(out, "gradual")["transitions"]]
     assert span_f1(spans, GRADUAL)["f1"] == 1.0, spans
     shots = [s["frame"] for s in analysis_of(out, "gradual")["shots"]]
-    assert len(shots) == 2 and all(a <= f <= b for f, (a, b) in zip(shots, GRADUAL, strict=True)), shots
+    # A shot starts in every transition (the wipe's and the slide's from their spans), and
+    # nowhere else.
+    assert all(any(a <= f <= b for f in shots) for a, b in GRADUAL), shots
+    assert all(any(a <= f <= b for a, b in GRADUAL) for f in shots), shots
+    # Wipes and slides are known before the shot model, for the segment seams.
+    wipes = [(round(a * 25), round(b * 25)) for a, b in analysis_of(out, "gradual")["picture"]["wipes"]]
+    assert span_f1(wipes, GRADUAL[2:])["f1"] == 1.0, wipes
 
 
 def test_silences_are_found_and_long_ones_cut(analysed):
@@ -168,3 +182,20 @@ def test_grouping_analyses_the_whole_batch_before_encoding(grouped):
     assert decided["end"].max() <= encoded["start"].min()
     first = encoded.sort_values("start").iloc[0]
     assert first["video"] == "zz_tone"
+
+
+def test_no_segment_seam_falls_inside_a_gradual_transition(analysed):
+    """The seams are placed before the shot model runs: the picture scan's fades, wipes and
+    dissolves keep them out of every transition, wherever the even split would put them."""
+    _, out = analysed
+    analysis = analysis_of(out, "gradual")
+    picture = analysis["picture"]
+    avoid = span_frames([*picture["fades"], *picture["wipes"], *picture["dissolves"]], "25/1")
+    total = round(analysis["duration_s"] * 25)
+    moved = 0
+    for count in (5, 6, 7):  # even splits land inside the dissolve, the fade and the slide
+        even = [round(k * total / count) for k in range(1, count)]
+        seams = snap_boundaries(total, count, [], [], avoid=list(avoid))
+        assert not any(a < s < b for s in seams for a, b in GRADUAL), (count, even, seams, avoid)
+        moved += sum(a < s < b for s in even for a, b in GRADUAL)
+    assert moved >= 3

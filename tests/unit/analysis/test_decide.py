@@ -20,13 +20,19 @@ def test_without_analysis_nothing_is_cut_and_the_preset_decides():
 def test_educational_speech_loses_its_dead_air_and_keeps_the_configured_target():
     preset = resolve_preset("low", "fast", "educational")
     dark_and_flat = {"brightness": 60, "contrast": 20, "saturation": 40, "sharpness": 300, "noise": 1}
-    picture = {"statistics": dark_and_flat, "content_cuts": [75, 300], "fades": [[19.5, 20.62]]}
+    picture = {
+        "statistics": dark_and_flat,
+        "content_cuts": [75, 300],
+        "fades": [[19.5, 20.62]],
+        "wipes": [[4.0, 4.5], [20.5, 21.0]],  # the second overlaps the fade
+    }
     decision = decide(
         fps="25/1", duration_s=30.0, picture=picture, sound=SPEECH, preset=preset, analysis=True
     )
     assert len(decision.edl.keep) == 2 and decision.edl.kept_seconds() < 30.0
     assert decision.seam_frames == (75, 300) and decision.enhancement["gamma"] > 1.0
-    assert decision.seam_avoid == ((487, 516),)  # the fade, widened to whole frames
+    # The fade and the wipes as frame ranges, widened to whole frames, overlaps merged.
+    assert decision.seam_avoid == ((100, 113), (487, 525))
     assert Decision.from_dict(decision.to_dict()) == decision
 
 

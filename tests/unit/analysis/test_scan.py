@@ -48,3 +48,19 @@ def test_fades_through_black_are_known_before_the_shot_model():
     scan.add_small(video)
     ((start, end),) = describe_picture(scan.signals(), "25/1")["fades"]
     assert start <= 41 / 25 and end >= 64 / 25
+
+
+def test_wipes_and_dissolves_are_known_before_the_shot_model():
+    from tests.unit.analysis.test_blends import dissolve
+    from tests.unit.analysis.test_wipes import clip, picture, with_grain
+
+    wiped, (start, end) = clip("wipe", 12, "left")  # frames 59 to 71 of 131
+    a, b = picture(1), picture(2)
+    video = np.concatenate([wiped, with_grain(np.stack(dissolve(b, a, 25) + [a] * 60), seed=1)])
+    scan = PictureScan("25/1")
+    scan.add_small(video)
+    picture_analysis = describe_picture(scan.signals(), "25/1")
+    ((wipe_start, wipe_end),) = picture_analysis["wipes"]
+    assert abs(wipe_start * 25 - start) <= 2 and abs(wipe_end * 25 - end) <= 2
+    ((blend_start, blend_end),) = picture_analysis["dissolves"]
+    assert abs(blend_start * 25 - (len(wiped) - 1)) <= 2 and abs(blend_end * 25 - (len(wiped) + 24)) <= 2

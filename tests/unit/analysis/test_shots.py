@@ -94,3 +94,10 @@ def test_f1_matches_within_tolerance_once():
     assert f1_score([45], [(38, 50)])["f1"] == 1.0
     assert f1_score([36, 52], [(38, 50)])["precision"] == 0.5
     assert f1_score([35], [(38, 50)])["recall"] == 0.0
+
+
+def test_a_wipe_without_a_shot_start_gets_one_in_its_middle():
+    from raybatch.analysis.shots import with_wipe_shots
+
+    # 25 fps: the first wipe (frames 100-112) holds no shot start, the second (200-210) one.
+    assert with_wipe_shots([50, 205], [(4.0, 4.48), (8.0, 8.4)], 25.0) == [50, 106, 205]

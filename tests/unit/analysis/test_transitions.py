@@ -43,3 +43,11 @@ def test_span_f1_needs_both_ends_within_the_tolerance():
     half = span_f1([(70, 76), (141, 160)], truth)
     assert half == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "matched": 1}
     assert span_f1([], [])["f1"] == 1.0 and span_f1([(1, 9)], [])["precision"] == 0.0
+
+
+def test_wipes_found_in_the_picture_join_the_transitions():
+    every_frame = np.zeros(200)
+    every_frame[60:85] = 0.9
+    brightness = np.full(200, 120.0)
+    spans = transition_spans(every_frame, brightness, FPS, wipes=[(4.0, 4.6), (3.2, 3.5)])
+    assert spans == [(60 / 25, 3.5), (4.0, 4.6)]  # a wipe overlapping the dissolve joins it
