@@ -28,8 +28,8 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
-from raybatch.analysis.scan import SMALL_SIZE
-from raybatch.analysis.shots import detect_shots, f1_score
+from raybatch.analysis.scan import SMALL_SIZE, describe_picture
+from raybatch.analysis.shots import describe_shots, detect_shots, f1_score
 from raybatch.media.frames import iter_raw_frames
 from raybatch.media.probe import probe_media
 from raybatch.models.transnet import ShotModel
@@ -146,10 +146,12 @@ def evaluate(path: Path, truth: Truth, model: ShotModel) -> dict:
         frames.flush()
         detection = detect_shots(model, iter_raw_frames(frames.name, SMALL_SIZE))
     fps = float(Fraction(media.video.fps))
+    picture = (signals.content, signals.brightness)
+    wipes = describe_picture(signals, media.video.fps)["wipes"]
     found = {
         "transnetv2": detection.model_shots(),
         "pyscenedetect": pyscenedetect_boundaries(path, fps),
-        "raybatch": detection.shots(signals.content, signals.brightness),
+        "raybatch": [shot["frame"] for shot in describe_shots(detection, *picture, fps, wipes)["shots"]],
     }
     return {
         "frames": signals.frames,
