@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from raybatch.analysis.edl import Edl, Span
+from raybatch.analysis.edl import Edl, Span, merge_spans
 
 
 @dataclass
 class Evidence:
-    """Shots, transitions, silences, speech and sampled frames of one video, and its EDL."""
+    """Shots, transitions (the shot model's, and the blends the picture scan found), silences,
+    speech and sampled frames of one video, and its EDL."""
 
     duration_s: float  # source
     content_type: str
@@ -51,12 +52,14 @@ class Evidence:
         analysis, shots = analysis or {}, shots or {}
         parsed = Edl.from_dict(edl)
         speech = analysis.get("speech") or []
+        blends = (analysis.get("picture") or {}).get("dissolves") or []
         return cls(
             duration_s=duration_s or parsed.source_frames / float(Fraction(parsed.fps)),
             content_type=(analysis.get("content_type") or {}).get("value") or content_type,
             edl=parsed,
             shots_s=[s["time_s"] for s in shots.get("shots", [])],
-            transitions_s=[tuple(t) for t in shots.get("transitions", [])],
+            # The picture's blends (a title fading in or out, too) are no place for a thumbnail.
+            transitions_s=merge_spans([tuple(t) for t in shots.get("transitions", []) + blends]),
             silences_s=[tuple(s) for s in analysis.get("silences") or []],
             speech_s=sum(b - a for a, b in speech) if analysis else None,
             samples=samples,

@@ -15,11 +15,12 @@ Clips:
 - generated transitions of known span (dissolves, fades through black, wipes, slides of 5 to 50
   frames, built as ``scripts/bench/shots.py`` builds its clips): span F1, both ends within 2
   frames, of the transitions ``analysis.json`` reports, and of the rule they replaced (the
-  single-frame head over 0.1 with the fades). Shot-boundary F1 against TransNetV2 alone and
-  PySceneDetect is ``scripts/bench/shots.py``.
+  single-frame head over 0.1 with the fades), and of the spans segment seams keep out of;
+- shot-boundary F1 against TransNetV2 alone and PySceneDetect, the table of
+  ``scripts/bench/shots.py`` (PySceneDetect from the ``bench`` extra).
 
     .venv/bin/python scripts/bench/edit_quality.py [--type educational] [--mode fast]
-        [--only speech|transitions] [--json out.json]
+        [--only speech|transitions|shots] [--json out.json]
 """
 
 from __future__ import annotations
@@ -234,19 +235,30 @@ def transition_table() -> dict[str, dict]:
     return rows
 
 
+PARTS = ("speech", "transitions", "shots")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--type", default="educational", choices=("educational", "general"))
     parser.add_argument("--mode", default="fast", choices=("fast", "balanced", "high_quality"))
-    parser.add_argument("--only", choices=("speech", "transitions"), help="print one of the two tables")
+    parser.add_argument("--only", choices=PARTS, help="print one of the tables")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
-    speech = speech_table(args.type, args.mode) if args.only != "transitions" else {}
-    transitions = transition_table() if args.only != "speech" else {}
+    wanted = [args.only] if args.only else PARTS
+    speech = speech_table(args.type, args.mode) if "speech" in wanted else {}
+    transitions = transition_table() if "transitions" in wanted else {}
+    shots = None
+    if "shots" in wanted:
+        from shots import shot_table
+
+        print("\nshot boundaries against TransNetV2 alone and PySceneDetect (scripts/bench/shots.py)")
+        shots = shot_table()
     if args.json:
-        args.json.write_text(json.dumps({"speech": speech, "transitions": transitions}, indent=2))
+        rows = {"speech": speech, "transitions": transitions, "shots": shots}
+        args.json.write_text(json.dumps(rows, indent=2, default=list))
     return 0
 
 

@@ -172,18 +172,15 @@ def totals(results: dict[str, dict], detector: str) -> dict[str, float]:
     return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", type=Path, help="write every clip's boundaries and scores here")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads for TransNetV2")
-    args = parser.parse_args()
+def shot_table(threads: int = 2) -> dict | None:
+    """Score every clip, print the table and return the results (None without PySceneDetect)."""
     try:
         import scenedetect  # noqa: F401
     except ImportError:
         print("PySceneDetect is missing: .venv/bin/pip install -e .[bench]", file=sys.stderr)
-        return 2
+        return None
 
-    model = ShotModel(threads=args.threads)
+    model = ShotModel(threads=threads)
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, shots in GENERATED.items():
@@ -217,8 +214,19 @@ def main() -> int:
         f"raybatch/PySceneDetect {best / max(overall['pyscenedetect']['f1'], 1e-9):.3f}; "
         f"clips where raybatch is below the better baseline: {', '.join(beaten) or 'none'}"
     )
+    return {"clips": results, "overall": overall}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="write every clip's boundaries and scores here")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for TransNetV2")
+    args = parser.parse_args()
+    table = shot_table(args.threads)
+    if table is None:
+        return 2
     if args.json:
-        args.json.write_text(json.dumps({"clips": results, "overall": overall}, indent=2, default=list))
+        args.json.write_text(json.dumps(table, indent=2, default=list))
     return 0
 
 

@@ -23,6 +23,7 @@ def evidence(samples=None) -> Evidence:
         "content_type": {"value": "educational"},
         "speech": [[0, 20], [25, 55]],
         "silences": [[21, 24.5], [50.0, 52.0]],
+        "picture": {"dissolves": [[10.0, 11.0], [45.5, 47.0]]},  # a title fading in; the dissolve
     }
     shots = {"shots": [{"frame": 750, "time_s": 30.0}], "transitions": [[44.0, 46.0]]}
     return Evidence.from_documents(
@@ -35,7 +36,7 @@ def test_evidence_reads_the_analysis_edl_and_shots():
     found = evidence()
     assert found.content_type == "educational" and found.speech_s == 50
     assert found.keep_s == [(0.0, 20.0), (24.0, 60.0)] and found.removed_s == 4.0
-    assert found.shots_s == [30.0] and found.transitions_s == [(44.0, 46.0)]
+    assert found.shots_s == [30.0] and found.transitions_s == [(10.0, 11.0), (44.0, 47.0)]
     bare = Evidence.from_documents(
         analysis=None,
         edl=EDL,
@@ -59,9 +60,11 @@ def test_candidates_skip_cuts_transitions_and_the_edit_and_fill_in_when_samples_
     }
     samples = {"time_s": times, **{name: [value] * len(times) for name, value in looks.items()}}
     candidates, rejected = candidates_from_samples(evidence(samples), 6)
-    assert len(candidates) == 6 and rejected == {"removed by the edit": 2, "near a cut or transition": 1}
+    # Near the cut at 30 s, inside the title's blend (11 s) and the dissolve (45 s, 47 s).
+    assert len(candidates) == 6 and rejected == {"removed by the edit": 2, "near a cut or transition": 3}
     for candidate in candidates:
-        assert not 29.5 <= candidate.time_s <= 30.5 and not 43.5 <= candidate.time_s <= 46.5
+        assert not 29.5 <= candidate.time_s <= 30.5 and not 43.5 <= candidate.time_s <= 47.5
+        assert not 9.5 <= candidate.time_s <= 11.5
         assert not 20.0 <= candidate.time_s < 24.0
     filled, none_rejected = candidates_from_samples(evidence(), 3)
     assert len(filled) == 3 and none_rejected == {} and all(c.quality.brightness == 0 for c in filled)
