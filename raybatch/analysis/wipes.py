@@ -101,14 +101,27 @@ def wipe_lines(change: np.ndarray, max_frames: int) -> list[tuple[float, float, 
     return lines
 
 
-def strongest_apart(lines: list[tuple[float, float, int, int]]) -> list[tuple[int, int]]:
-    """The best lines (by fit, then strength) that do not overlap, as ``[start, end]`` frames."""
-    chosen: list[tuple[int, int]] = []
-    for _, _, start, frames in sorted(lines, key=lambda line: (-line[0], -line[1])):
+def strongest_apart(lines: list[tuple[float, float, int, int, int]]) -> list[tuple[int, int, int]]:
+    """The best lines (by fit, then strength) that do not overlap, as ``(start, end, axis)``:
+    ``[start, end]`` frames and the axis (0 across columns, 1 across rows) the line was drawn
+    on."""
+    chosen: list[tuple[int, int, int]] = []
+    for _, _, start, frames, axis in sorted(lines, key=lambda line: (-line[0], -line[1])):
         end = start + frames
-        if all(end < a or start > b for a, b in chosen):
-            chosen.append((start, end))
+        if all(end < a or start > b for a, b, _ in chosen):
+            chosen.append((start, end, axis))
     return sorted(chosen)
+
+
+def carries_one_frame(shifts: np.ndarray, length: int) -> bool:
+    """Whether these per-frame shifts are a slide's: at least ``MIN_WIPE_FRAMES`` of them,
+    steady, adding up to one frame's ``length``."""
+    shifts = np.nan_to_num(shifts)
+    if len(shifts) < MIN_WIPE_FRAMES or not shifts.any():
+        return False
+    travel = abs(shifts.sum()) / length
+    steady = shifts.std() / abs(shifts.mean()) <= MAX_SLIDE_SPREAD
+    return bool(steady and SLIDE_TRAVEL[0] <= travel <= SLIDE_TRAVEL[1])
 
 
 def paused(moving: np.ndarray, index: int, last_moving: int) -> bool:
@@ -134,10 +147,7 @@ def slide_runs(shift: np.ndarray, length: int) -> list[tuple[int, int]]:
         ):
             last = index if moving[index] == sign else last
             index += 1
-        run = shift[first : last + 1]
-        travel = abs(run.sum()) / length
-        steady = run.std() / abs(run.mean()) <= MAX_SLIDE_SPREAD
-        if len(run) >= MIN_WIPE_FRAMES and steady and SLIDE_TRAVEL[0] <= travel <= SLIDE_TRAVEL[1]:
+        if carries_one_frame(shift[first : last + 1], length):
             runs.append((first - 1, last))
         index = last + 1
     return runs
@@ -179,11 +189,19 @@ def wipe_spans(motion: PictureMotion, fps: float) -> list[Span]:
     """Wipes and slides (seconds), across the frame either way, horizontal or vertical."""
     max_frames = max(MIN_WIPE_FRAMES, round(MAX_TRANSITION_S * fps))
     lines, slides = [], []
-    for change, shift in ((motion.columns, motion.shift_x), (motion.rows, motion.shift_y)):
+    axes = ((motion.columns, motion.shift_x), (motion.rows, motion.shift_y))
+    for axis, (change, shift) in enumerate(axes):
         if len(change) > MIN_WIPE_FRAMES:
-            lines += wipe_lines(change, max_frames)
+            lines += [(*line, axis) for line in wipe_lines(change, max_frames)]
             slides += slide_runs(shift, change.shape[1])
-    # A slide's seam also draws a line: the two findings of one slide become one span.
-    wipes = [span for span in strongest_apart(lines) if splits_in_two(motion.grid, *span)]
+    # A line is a wipe's when the frames on it are split between its ends, and a slide's seam
+    # when the picture shifts one frame along it (which tells a slide's start from a moving
+    # picture's drift before it, where the run of shifts alone cannot).
+    wipes = [
+        (start, end)
+        for start, end, axis in strongest_apart(lines)
+        if splits_in_two(motion.grid, start, end)
+        or carries_one_frame(axes[axis][1][start + 1 : end + 1], axes[axis][0].shape[1])
+    ]
     found = merge_spans([span for span in wipes + slides if joins_two_pictures(motion.grid, *span)])
     return [(a / fps, b / fps) for a, b in found]

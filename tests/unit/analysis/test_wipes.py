@@ -158,3 +158,26 @@ def test_slide_runs_need_steady_motion_that_adds_up_to_one_frame():
     uneven = np.r_[np.zeros(10), np.full(6, 1.0), np.full(6, 7.0), np.zeros(10)]
     assert slide_runs(uneven, WIDTH) == []
     assert slide_runs(np.r_[np.zeros(10), np.full(12, np.nan), np.zeros(10)], WIDTH) == []
+
+
+def test_a_slide_after_a_picture_drifting_the_same_way_keeps_its_start():
+    """The shifts alone run on from the drift into the slide (one run, too long to be a slide);
+    the slide's seam line, with one frame's shift along it, gives its true start."""
+    # The first picture: soft colour bands drifting down (as ffmpeg's gradients source does).
+    rows = np.arange(HEIGHT * 8)[:, None, None]
+    columns = np.arange(WIDTH * 4)[None, :, None]
+    phases = np.array([0.0, 2.0, 4.0])
+    tall = 128 + 90 * np.sin(rows / 60.0 + phases) * np.cos(columns / 61.0 + phases)
+    # The second picture: large cells of other colours (its seam stands out of the texture).
+    cells = np.random.default_rng(8).integers(0, 255, (3, 4, 3))
+    big_b = np.kron(cells, np.ones((HEIGHT * 4 // 3, WIDTH, 1)))
+
+    def small(big: np.ndarray) -> np.ndarray:
+        return big.reshape(HEIGHT, 4, WIDTH, 4, 3).mean(axis=(1, 3)).astype(np.uint8)
+
+    drift = [small(tall[2 * step : 2 * step + HEIGHT * 4]) for step in range(40)]  # 0.5 px a frame
+    last = tall[78 : 78 + HEIGHT * 4]
+    joined = np.concatenate([last, big_b])
+    slide = [small(joined[round(HEIGHT * 4 * step / 50) :][: HEIGHT * 4]) for step in range(1, 51)]
+    video = with_grain(np.stack(drift + slide + [small(big_b)] * 40))
+    assert_one_span_near(found_frames(video), (39, 89))
