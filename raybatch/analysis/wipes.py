@@ -63,6 +63,8 @@ def local_level(change: np.ndarray) -> np.ndarray:
 def shifted(values: np.ndarray, offset: int) -> np.ndarray:
     """``values[t + offset]`` at ``t`` (zero past either end)."""
     out = np.zeros_like(values)
+    if abs(offset) >= len(values):
+        return out
     if offset >= 0:
         out[: len(values) - offset] = values[offset:]
     else:
@@ -187,7 +189,7 @@ def splits_in_two(grid: np.ndarray, start: int, end: int) -> bool:
 
 def wipe_spans(motion: PictureMotion, fps: float) -> list[Span]:
     """Wipes and slides (seconds), across the frame either way, horizontal or vertical."""
-    max_frames = max(MIN_WIPE_FRAMES, round(MAX_TRANSITION_S * fps))
+    max_frames = min(round(MAX_TRANSITION_S * fps), motion.frames - 2)
     lines, slides = [], []
     axes = ((motion.columns, motion.shift_x), (motion.rows, motion.shift_y))
     for axis, (change, shift) in enumerate(axes):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from raybatch.analysis.blends import blend_spans
 from raybatch.analysis.motion import MotionTrack, PictureMotion, profile_shifts
 from raybatch.analysis.wipes import crossing_offsets, slide_runs, wipe_spans
 
@@ -181,3 +182,10 @@ def test_a_slide_after_a_picture_drifting_the_same_way_keeps_its_start():
     slide = [small(joined[round(HEIGHT * 4 * step / 50) :][: HEIGHT * 4]) for step in range(1, 51)]
     video = with_grain(np.stack(drift + slide + [small(big_b)] * 40))
     assert_one_span_near(found_frames(video), (39, 89))
+
+
+@pytest.mark.parametrize("frames", [0, 1, 2, 3, 5, 8, 30, 79])
+def test_videos_shorter_than_the_longest_transition_are_searched_too(frames):
+    video, _ = clip("wipe", 5, "left")
+    assert found_frames(video[:frames]) in ([], [(59, 64)])
+    assert blend_spans(motion_of(video[:frames]), FPS) == []
