@@ -21,6 +21,8 @@ from raybatch.jobs.records import Outcome
 from raybatch.jobs.report import RunSummary, write_reports
 from raybatch.llm.budget import close_ledger, open_ledger
 from raybatch.pipeline import build_pipeline, stage_types
+from raybatch.series.plan import SeriesPlan, plan_series
+from raybatch.series.step import write_series
 from raybatch.stages.base import RunContext
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,20 @@ def run_batch(
     Per-video failures are recorded, not raised. Mistakes in what was asked raise a
     :class:`~raybatch.errors.UsageError`; reports that cannot be written, a
     :class:`~raybatch.errors.RunFailure`."""
+    unused = config.unused_series_keys()
+    if unused:
+        log.warning(
+            "%s only apply to a series, and series coordination is off, so they do nothing: turn it "
+            "on with --coordinate-series (or coordination.enable_series_coordination: true)",
+            ", ".join(unused),
+        )
+    pending = config.series_keys_pending() if config.series_coordinated else []
+    if pending:
+        log.warning(
+            "%s: not built yet in this version of raybatch, so they do nothing (the series still gets "
+            "its order, numbered titles, series keywords and series_coordination/series_metadata.json)",
+            ", ".join(pending),
+        )
     manifest = manifest or new_job(config)
     with held(manifest.output, manifest.job_id):
         return _run_job(config, manifest, listener, only, run_kind)
@@ -95,6 +111,8 @@ def _run_job(
         **executed.plan.report(),
     )
     report_uri = write_reports(summary)
+    if executed.series:
+        write_series(config, executed.series, outcomes, manifest.layout)
     clean_up(manifest, config.output.keep_work_files)
     return BatchResult(manifest.job_id, manifest.output, outcomes, stopped, report_uri)
 
@@ -108,6 +126,7 @@ class Executed:
     outcomes: list[Outcome]
     peak_memory_bytes: int
     spending: dict[str, Any]
+    series: SeriesPlan | None = None
 
 
 def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: Listener | None) -> Executed:
@@ -118,7 +137,8 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
         plan = plan_run(config, cluster, types)
         for warning in plan.warnings:
             log.warning(warning)
-        pipeline = build_pipeline(types, run_context(config, manifest, plan), plan)
+        context = run_context(config, manifest, plan)
+        pipeline = build_pipeline(types, context, plan)
         progress = Progress(total_videos=len(run.videos))
         stop_on_error = config.batch.error_handling == "stop"
         observer = RunObserver(manifest, progress, stop_on_error=stop_on_error, listener=listener)
@@ -137,7 +157,7 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
             raise
         spending = ledger.totals()
         close_ledger(manifest.job_id, ledger)
-    return Executed(plan, observer, outcomes, memory.peak_bytes, spending)
+    return Executed(plan, observer, outcomes, memory.peak_bytes, spending, context.series)
 
 
 def run_context(config: RaybatchConfig, manifest: JobManifest, plan: RunPlan) -> RunContext:
@@ -151,7 +171,16 @@ def run_context(config: RaybatchConfig, manifest: JobManifest, plan: RunPlan) ->
         parallel_slots=plan.pool.size,
         model_threads=plan.models.threads,
         forward_logs=plan.cluster.on_ray,
+        series=series_plan(config, manifest),
     )
+
+
+def series_plan(config: RaybatchConfig, manifest: JobManifest) -> SeriesPlan | None:
+    """The series the job's videos make, when they are coordinated as one."""
+    if not config.series_coordinated:
+        return None
+    series = config.series
+    return plan_series(manifest.videos, name=series.name, explicit=series.episodes, input_uri=manifest.input)
 
 
 def make_executor(config: RaybatchConfig):

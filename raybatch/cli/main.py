@@ -100,6 +100,17 @@ _BATCH_OPTIONS = [
         "video is analysed before the first is encoded).",
     ),
     click.option(
+        "--coordinate-series/--no-coordinate-series",
+        default=None,
+        help="Process the videos as one series: episode order and numbers, shared branding, "
+        "series metadata (OUTPUT/series_coordination/).",
+    ),
+    click.option(
+        "--series-name",
+        help="The series' name (turns series coordination on) [default: from the file names, "
+        "else the input folder's name].",
+    ),
+    click.option(
         "--analysis/--no-analysis",
         default=None,
         help="Analyse and edit (default), or only transcode, enhance and normalise.",
@@ -189,7 +200,14 @@ def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
         },
         "monitoring": _monitoring(flags),
         **_metadata_overrides(flags),
+        **_series_overrides(flags),
     }
+
+
+def _series_overrides(flags: dict[str, Any]) -> dict[str, Any]:
+    # Only a given name adds the series section: the section's presence turns coordination on.
+    series = {"series": {"name": flags["series_name"]}} if flags.get("series_name") else {}
+    return {"coordination": {"enable_series_coordination": flags.get("coordinate_series")}, **series}
 
 
 def _metadata_overrides(flags: dict[str, Any]) -> dict[str, Any]:

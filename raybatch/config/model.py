@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from raybatch.config.presets import Preset, resolve_preset
 
@@ -233,10 +233,98 @@ class MetadataSettings(_Section):
     writer: Literal["auto", "llm", "offline"] = "auto"
     language: str = "en"
     keywords: list[str] = Field(default_factory=list)
+    # Series metadata (with series coordination on): the guide's series_config.yaml keys.
+    #: Keywords of the whole series, merged with the episodes' most frequent ones.
+    series_keywords: list[str] = Field(default_factory=list)
+    #: Episode numbers in the output file names too (titles and metadata always carry them).
+    progressive_numbering: bool = False
+    #: series_coordination/cross_references.json: each episode's most related others.
+    cross_references: bool = True
+    #: A playlist title and description for the series in series_metadata.json.
+    playlist_optimization: bool = True
     #: Hard cap on API spending for the whole batch (USD); past it, the offline writer.
     budget_usd: float | None = Field(default=None, ge=0)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     transcript: TranscriptSettings = Field(default_factory=TranscriptSettings)
+
+
+class SeriesBranding(_Section):
+    """One look for every episode of a series."""
+
+    #: Every episode's title thumbnail in the series palette, font and layout.
+    consistent_thumbnails: bool = True
+    #: One palette for the series: ``palette`` when given, else derived from the episodes.
+    unified_color_scheme: bool = True
+    palette: list[str] | None = None
+    #: An image (path or fsspec URL) on every title thumbnail; checked before any work starts.
+    series_logo: str | None = None
+
+    @field_validator("palette")
+    @classmethod
+    def _colours(cls, value: list[str] | None) -> list[str] | None:
+        for colour in value or []:
+            ThumbnailTheme._colour(colour)
+        return value
+
+
+class SeriesSettings(_Section):
+    """The series the batch's videos make (the guide's series_config.yaml). Giving this section
+    turns series coordination on."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    #: The episodes' content type (``processing.content_type`` unless that is set too).
+    type: Literal["educational", "music", "general"] | None = None
+    #: The episode order, first to last, as file names or paths relative to the input; the
+    #: videos it leaves out follow in natural order. Unset: the order of the names' episode marks.
+    episodes: list[str] | None = None
+    branding: SeriesBranding = Field(default_factory=SeriesBranding)
+
+
+class CoordinationSettings(_Section):
+    """Series coordination: the guide's batch_config.yaml and series_config.yaml keys."""
+
+    enable_series_coordination: bool = False
+    #: The series branding (``series.branding``) on every episode.
+    consistent_branding: bool = True
+    #: One metadata strategy: series name and numbers in every title, shared series keywords.
+    unified_metadata_strategy: bool = True
+    #: One loudness target, preset and resolution for every episode; enhancement pulled toward
+    #: the series median.
+    cross_video_optimization: bool = True
+    #: Flag concepts an episode uses before the series introduces them.
+    concept_continuity: bool = True
+    #: Estimate how difficulty progresses over the episodes (speech rate, vocabulary, length).
+    difficulty_progression: bool = True
+    #: Link each episode to the earlier ones where its concepts first appeared.
+    prerequisite_tracking: bool = True
+
+
+#: Keys that only mean something in a series, by section.
+SERIES_ONLY_KEYS = {
+    "coordination": (
+        "consistent_branding",
+        "unified_metadata_strategy",
+        "cross_video_optimization",
+        "concept_continuity",
+        "difficulty_progression",
+        "prerequisite_tracking",
+    ),
+    "metadata": ("series_keywords", "progressive_numbering", "cross_references", "playlist_optimization"),
+}
+
+
+#: Series keys accepted (the guide's files load as printed) but not acted on yet.
+PENDING_SERIES_KEYS = {
+    "branding": ("consistent_thumbnails", "unified_color_scheme", "palette", "series_logo"),
+    "metadata": ("progressive_numbering", "cross_references"),
+    "coordination": (
+        "consistent_branding",
+        "cross_video_optimization",
+        "concept_continuity",
+        "difficulty_progression",
+        "prerequisite_tracking",
+    ),
+}
 
 
 class StorageSettings(_Section):
@@ -261,6 +349,52 @@ class RaybatchConfig(_Section):
     thumbnails: ThumbnailSettings = Field(default_factory=ThumbnailSettings)
     metadata: MetadataSettings = Field(default_factory=MetadataSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    series: SeriesSettings = Field(default_factory=SeriesSettings)
+    coordination: CoordinationSettings = Field(default_factory=CoordinationSettings)
+
+    @model_validator(mode="after")
+    def _series_type_is_the_content_type(self) -> RaybatchConfig:
+        explicit_type = "content_type" in self.processing.model_fields_set
+        if self.series_coordinated and self.series.type and not explicit_type:
+            self.processing.content_type = self.series.type
+        return self
+
+    def unused_series_keys(self) -> list[str]:
+        """Series keys this configuration sets while series coordination is off (they do
+        nothing then: the run says so)."""
+        if self.series_coordinated:
+            return []
+        return [
+            f"{section}.{key}"
+            for section, keys in SERIES_ONLY_KEYS.items()
+            for key in keys
+            if key in getattr(self, section).model_fields_set
+        ]
+
+    def series_keys_pending(self) -> list[str]:
+        """Series keys this configuration turns on that this version does not act on yet (the
+        run says so rather than ignoring them)."""
+        pending = [f"series.branding.{key}" for key in PENDING_SERIES_KEYS["branding"]]
+        pending += [
+            f"{section}.{key}"
+            for section in ("metadata", "coordination")
+            for key in PENDING_SERIES_KEYS[section]
+        ]
+        return [name for name in pending if self._set_and_on(name)]
+
+    def _set_and_on(self, dotted: str) -> bool:
+        *sections, key = dotted.split(".")
+        owner: BaseModel = self
+        for section in sections:
+            if section not in owner.model_fields_set:
+                return False
+            owner = getattr(owner, section)
+        return key in owner.model_fields_set and bool(getattr(owner, key))
+
+    @property
+    def series_coordinated(self) -> bool:
+        """Whether the batch is processed as one series (a ``series:`` section turns it on)."""
+        return self.coordination.enable_series_coordination or "series" in self.model_fields_set
 
     def preset(self) -> Preset:
         return self.processing.preset()

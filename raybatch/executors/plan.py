@@ -63,6 +63,7 @@ class RunPlan:
                 custom={NVENC_RESOURCE: 1} if self.encoder.hardware else {},
                 autoscale=self.autoscale,
                 max_actors=self.max_encoders,
+                prefer_nodes=() if self.encoder.hardware else self.cpu_only_nodes(),
             )
         if demand.runs_as == "model":
             return Resources(
@@ -84,12 +85,17 @@ class RunPlan:
         and for the encoders that fit beside them once those finish."""
         if not self.autoscale:
             return TaskReserve()
-        cpu_nodes = tuple(
-            node["id"]
-            for node in self.cluster.nodes
-            if node["resources"].get("CPU") and not node["resources"].get("GPU")
+        return TaskReserve(cpus=self.pool.reserved_cpus, nodes=self.cpu_only_nodes())
+
+    def cpu_only_nodes(self) -> tuple[str, ...]:
+        """The nodes with CPUs and no GPU, when the cluster also has GPU nodes (else none: there
+        is no GPU node's CPU to keep for its model actors)."""
+        nodes = self.cluster.nodes
+        if not any(node["resources"].get("GPU") for node in nodes):
+            return ()
+        return tuple(
+            node["id"] for node in nodes if node["resources"].get("CPU") and not node["resources"].get("GPU")
         )
-        return TaskReserve(cpus=self.pool.reserved_cpus, nodes=cpu_nodes)
 
     def report(self) -> dict[str, Any]:
         """What the run's report says about the plan: preset, encoder settings, pools, placement."""

@@ -112,6 +112,7 @@ class RayExecutor:
                 fn_constructor_args=(stage,),
                 compute=ray.data.ActorPoolStrategy(**_pool_sizes(stage)),
                 **claims,
+                **_preference(res.prefer_nodes),
             )
         return dataset
 
@@ -136,6 +137,18 @@ class RayExecutor:
             with contextlib.suppress(Exception):
                 stream.close()
         return outcomes
+
+
+def _preference(nodes: tuple[str, ...]) -> dict[str, Any]:
+    """Actors go to these nodes while they have room, elsewhere after: x264 encoders fill the
+    CPU-only nodes first, so an encoder never takes the CPU a GPU node's model actor is about to
+    need (once it did, and the model actor and every video waited for ever); they still grow
+    onto GPU nodes once the models are done."""
+    if not nodes:
+        return {}
+    from ray.util.scheduling_strategies import In, NodeLabelSchedulingStrategy
+
+    return {"scheduling_strategy": NodeLabelSchedulingStrategy({}, soft={"ray.io/node-id": In(*nodes)})}
 
 
 def _pool_sizes(stage: Stage) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import fnmatch
 import os
 import posixpath
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from raybatch.config.model import DEFAULT_AUDIO_EXTENSIONS, DEFAULT_VIDEO_EXTENSIONS
@@ -28,8 +29,10 @@ class DiscoveredVideo:
 
 
 def natural_key(text: str) -> list:
-    """Sort key that orders "episode 2" before "episode 10"."""
-    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+    """Sort key that orders "episode 2" before "episode 10", ignoring case and Unicode forms
+    (text and numbers alternate, so two keys always compare)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", folded)]
 
 
 def _matches(name: str, pattern: str | None) -> bool:

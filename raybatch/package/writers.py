@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from raybatch.package.chapters import keywords as find_keywords
+from raybatch.series.episodes import find_mark
 
 #: YouTube's limits.
 MAX_TITLE = 100
@@ -77,11 +78,6 @@ _NOISE = re.compile(
     r"4k|uhd|hdr|img|vid|dsc|mvi|gopr\d*|\d{8}|\d{6})\b",
     re.IGNORECASE,
 )
-_EPISODE = re.compile(
-    r"(?:\bs(?P<season>\d{1,2})\s*e(?P<ep1>\d{1,3})\b|\b(?:ep(?:isode)?|part|lesson|chapter)\s*(?P<ep2>\d{1,3})\b"
-    r"|^(?P<ep3>\d{1,3})(?=\s))",
-    re.IGNORECASE,
-)
 _SMALL_WORDS = frozenset(
     [
         "a",
@@ -115,20 +111,36 @@ def _words(name: str) -> str:
 def series_and_episode(name: str) -> tuple[str | None, int | None]:
     """A series name and episode number in a file name (``python_tutorial_ep03``), if any."""
     words = _words(name)
-    match = _EPISODE.search(words)
-    if not match:
+    found = find_mark(words)
+    if not found or found[0].episode is None:
         return None, None
-    episode = int(next(g for g in (match.group("ep1"), match.group("ep2"), match.group("ep3")) if g))
-    series = _NOISE.sub(" ", words[: match.start()]).strip(" -")
-    return (title_case(series) if series else None), episode
+    mark, start, _ = found
+    series = _NOISE.sub(" ", words[:start]).strip(" -")
+    return (title_case(series) if series else None), mark.episode
 
 
 def episode_title(name: str) -> str | None:
     """The words after an episode marker (``python_tutorial_ep03_loops`` -> ``Loops``)."""
     words = _words(name)
-    match = _EPISODE.search(words)
-    rest = " ".join(_NOISE.sub(" ", words[match.end() :]).split()) if match else ""
+    found = find_mark(words)
+    if not found or found[0].episode is None:
+        return None
+    rest = " ".join(_NOISE.sub(" ", words[found[2] :]).split())
     return title_case(rest) if rest else None
+
+
+def numbered_title(title: str, series: str, episode: int) -> str:
+    """``title`` with the series and episode number in front, unless it already names the
+    episode; at most ``MAX_TITLE`` characters (the episode's own words are shortened)."""
+    if re.search(rf"(?<![a-z0-9])(?:ep(?:isode)?\.?\s*#?|#|e){episode}(?![0-9])", title, re.IGNORECASE):
+        return title[:MAX_TITLE]
+    prefix = f"{series} – Episode {episode}"
+    if title.casefold().startswith(series.casefold()):
+        title = title[len(series) :].lstrip(" :–-|")
+    room = MAX_TITLE - len(prefix) - 2
+    if not title or room < 8:
+        return prefix[:MAX_TITLE]
+    return f"{prefix}: {title if len(title) <= room else title[: room - 1].rstrip() + '…'}"
 
 
 def title_case(text: str) -> str:
@@ -149,9 +161,9 @@ def title_from_file_name(name: str) -> str:
     """A readable title from a file name: extension, copy counters, export noise and episode
     markers removed, separators turned to spaces, headline case."""
     words = _words(name)
-    match = _EPISODE.search(words)
-    if match:
-        words = (words[: match.start()] + " " + words[match.end() :]).strip()
+    found = find_mark(words)
+    if found and found[0].episode is not None:
+        words = (words[: found[1]] + " " + words[found[2] :]).strip()
     cleaned = " ".join(_NOISE.sub(" ", words).split())
     if not cleaned:
         return "Untitled Video"

@@ -29,6 +29,7 @@ from raybatch.io.layout import Layout, analysis_cache_dir
 from raybatch.io.storage import configure_storage, scratch_root
 from raybatch.jobs.records import ErrorRecord
 from raybatch.media.runner import VIDEO_DEADLINE, CommandResult
+from raybatch.series.plan import SeriesPlan
 from raybatch.stages.rows import Row, SegmentRow, VideoRow, from_row
 
 R = TypeVar("R", bound=Row)
@@ -71,6 +72,8 @@ class Resources:
     max_actors: int | None = None
     #: For a task stage: how many may run at once (None: as many as the resources allow).
     max_in_flight: int | None = None
+    #: Nodes (ids) an instance goes to while they have room, before any other.
+    prefer_nodes: tuple[str, ...] = ()
 
     @property
     def stateful(self) -> bool:
@@ -93,6 +96,8 @@ class RunContext:
     model_threads: int = 1
     #: Stages run in worker processes: their log records travel on the rows to the driver.
     forward_logs: bool = False
+    #: The series the videos make, when they are processed as one (episodes by video key).
+    series: SeriesPlan | None = None
 
     @property
     def scratch(self) -> str:

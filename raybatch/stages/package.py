@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from raybatch.package.metadata import (
     video_facts,
 )
 from raybatch.package.thumbnail_set import Frame, rank_frames, render_thumbnails, thumbnail_index
-from raybatch.package.writers import LlmWriter, MetadataDraft, OfflineWriter, VideoFacts
+from raybatch.package.writers import LlmWriter, MetadataDraft, OfflineWriter, VideoFacts, numbered_title
 from raybatch.stages.base import Stage, StageMeasure
 from raybatch.stages.rows import AssemblyRow, Row
 
@@ -84,7 +85,10 @@ class PackageStage(Stage[AssemblyRow]):
         boundaries = chapter_boundaries(evidence, transcript)
         transitions = evidence.edl.to_output_spans(evidence.transitions_s)
         chapters = chapter_rules.plan_chapters(duration, boundaries, transitions=transitions)
-        metadata = self.settings.metadata
+        metadata, series = self.settings.metadata, self.context.series
+        # One metadata strategy for the series: its name, numbers and keywords in every episode's.
+        series = series if self.settings.coordination.unified_metadata_strategy else None
+        episode = series.episode_of(row.video.key) if series else None
         facts = video_facts(
             evidence,
             relative_path=row.video.relative_path,
@@ -93,9 +97,14 @@ class PackageStage(Stage[AssemblyRow]):
             chapters=chapters,
             transcript=transcript,
             language=metadata.language,
-            keywords=metadata.keywords,
+            keywords=[*metadata.keywords, *(metadata.series_keywords if series else [])],
         )
+        if series and episode:  # the series' name and number win over what the file name says
+            facts = replace(facts, series=series.name, episode=episode.number)
         draft, writer, chat_usage = self.write_text(facts, ledger, warnings)
+        if series and episode:  # every title of a series carries its number
+            title = numbered_title(draft.title, series.name, episode.number)
+            draft = draft.model_copy(update={"title": title})
         usage = Spending.total([chat_usage, transcript_usage])
         document = metadata_document(facts, draft, chapters, boundaries, writer=writer, usage=usage)
         files = [_write_text(staging, "metadata/metadata.json", json_text(document))]

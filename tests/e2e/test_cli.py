@@ -68,6 +68,7 @@ def test_colliding_names_get_their_own_folders(messy_run):
         assert_verified_output(
             out / key / "video" / f"enhanced_{key}.mp4", expected_duration=duration, fps=fps, has_audio=audio
         )
+    assert not (out / "series_coordination").exists()  # no series without --coordinate-series
 
 
 def test_non_square_pixels_become_square(messy_run):

@@ -102,3 +102,15 @@ def test_only_a_pool_that_grows_needs_the_task_reserve_held_and_it_is_held_off_t
     assert reserve.cpus == 0.5 and reserve.nodes == ("n1",)  # planned from the CPU nodes
     only_gpus = plan_run(config, Cluster(on_ray=True, nodes=[gpu_node]), stage_types(config), probe=never)
     assert only_gpus.task_reserve().nodes == ()  # held wherever there is room
+
+
+def test_x264_encoders_fill_the_cpu_only_nodes_before_a_gpu_nodes_cpus():
+    config = load_config(None, {})
+    gpu_node = {"id": "g1", "node": "g1", "address": "10.0.0.2", "resources": {"CPU": 1, "GPU": 1}}
+    mixed = plan_run(
+        config, Cluster(on_ray=True, nodes=[*cluster(2).nodes, gpu_node]), stage_types(config), probe=never
+    )
+    assert mixed.resources_for(Demand(runs_as="encoder")).prefer_nodes == ("n1",)
+    assert mixed.resources_for(Demand(runs_as="model")).prefer_nodes == ()
+    no_gpu = plan_run(config, cluster(4), stage_types(config), probe=never)
+    assert no_gpu.resources_for(Demand(runs_as="encoder")).prefer_nodes == ()

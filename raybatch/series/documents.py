@@ -1,0 +1,103 @@
+"""``series_coordination/series_metadata.json``: the series as a playlist, from the episodes'
+own results. Pure: the plan, the outcomes and the episodes' metadata in, a document out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from raybatch.config.model import RaybatchConfig
+from raybatch.jobs.records import Outcome
+from raybatch.series.plan import SeriesPlan
+
+#: How many of the episodes' own keywords join the configured series keywords.
+SERIES_KEYWORDS = 15
+
+
+def series_keywords(configured: list[str], episode_keywords: list[list[str]]) -> list[str]:
+    """The configured keywords, then the episodes' most frequent ones (each counted once per
+    episode, ties in first-seen order), without repeats (case ignored)."""
+    counts: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for keywords in episode_keywords:
+        for word in dict.fromkeys(k.strip().casefold() for k in keywords if k.strip()):
+            counts[word] += 1
+            first_seen.setdefault(word, len(first_seen))
+    ranked = sorted(counts, key=lambda w: (-counts[w], first_seen[w]))
+    merged = list(dict.fromkeys([k.strip() for k in configured if k.strip()]))
+    seen = {k.casefold() for k in merged}
+    for word in ranked:
+        if len(merged) >= len(configured) + SERIES_KEYWORDS:
+            break
+        if word not in seen:
+            merged.append(word)
+            seen.add(word)
+    return merged
+
+
+def episode_entry(outcome: Outcome | None, episode: dict[str, Any], metadata: dict[str, Any] | None) -> dict:
+    """One episode of the playlist: its place, how it went, and where its files are."""
+    entry: dict[str, Any] = {**episode, "status": outcome.status if outcome else "pending"}
+    if outcome is None:
+        return entry
+    entry["source"] = outcome.source_uri
+    if outcome.done:
+        entry.update(
+            title=(metadata or {}).get("title") or (outcome.package or {}).get("title"),
+            duration_s=outcome.output_duration_s,
+            output=outcome.output_uri,
+            folder=outcome.folder,
+            metadata=outcome.metadata,
+            thumbnails=(outcome.package or {}).get("thumbnails", []),
+            loudness_lufs=(outcome.loudness_after or {}).get("integrated_lufs"),
+        )
+    elif outcome.error:
+        entry["error"] = outcome.error.message
+    return entry
+
+
+def playlist_text(name: str, entries: list[dict[str, Any]], content_type: str) -> dict[str, str]:
+    """A playlist title and description that walk through the episodes in order (offline)."""
+    done = [e for e in entries if e["status"] == "done"]
+    kind = {"educational": "course", "music": "collection", "general": "series"}.get(content_type, "series")
+    minutes = round(sum(e.get("duration_s") or 0.0 for e in done) / 60)
+    lines = [f"The complete {name} {kind}: {len(entries)} episodes, about {minutes} minutes, in order."]
+    lines += [f"{e['episode']}. {e.get('title') or e['path']}" for e in done]
+    return {"title": f"{name} – Full {kind.title()}"[:150], "description": "\n".join(lines)[:5000]}
+
+
+def series_metadata(
+    config: RaybatchConfig,
+    plan: SeriesPlan,
+    outcomes: list[Outcome],
+    episode_metadata: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """The whole series: its episodes in order (failed ones listed as such), keywords, and a
+    playlist title and description when ``playlist_optimization`` is on."""
+    by_key = {o.video: o for o in outcomes}
+    order = sorted(plan.episodes.items(), key=lambda item: item[1].position)
+    entries = [
+        episode_entry(by_key.get(key), {"video": key, **episode.to_dict()}, episode_metadata.get(key))
+        for key, episode in order
+    ]
+    keywords = series_keywords(
+        config.metadata.series_keywords, [m.get("keywords") or [] for m in episode_metadata.values()]
+    )
+    document: dict[str, Any] = {
+        "series": {
+            "name": plan.name,
+            "type": config.processing.content_type,
+            "episodes": plan.count,
+            "done": sum(e["status"] == "done" for e in entries),
+            "failed": [e["video"] for e in entries if e["status"] not in ("done", "pending")],
+        },
+        "keywords": keywords,
+        "episodes": entries,
+        "settings": {
+            "coordination": config.coordination.model_dump(),
+            "progressive_numbering": config.metadata.progressive_numbering,
+        },
+    }
+    if config.metadata.playlist_optimization:
+        document["playlist"] = playlist_text(plan.name, entries, config.processing.content_type)
+    return document
