@@ -313,6 +313,10 @@ SERIES_ONLY_KEYS = {
 }
 
 
+def _default(section: BaseModel, key: str) -> Any:
+    return type(section).model_fields[key].get_default(call_default_factory=True)
+
+
 #: Series keys accepted (the guide's files load as printed) but not acted on yet.
 PENDING_SERIES_KEYS = {
     "branding": ("consistent_thumbnails", "unified_color_scheme", "palette", "series_logo"),
@@ -360,41 +364,40 @@ class RaybatchConfig(_Section):
         return self
 
     def unused_series_keys(self) -> list[str]:
-        """Series keys this configuration sets while series coordination is off (they do
-        nothing then: the run says so)."""
+        """Series keys this configuration changes from their defaults while series coordination
+        is off (they do nothing then: the run says so). Compared with the defaults, not with
+        what a file named: a job's stored configuration names every key."""
         if self.series_coordinated:
             return []
         return [
             f"{section}.{key}"
             for section, keys in SERIES_ONLY_KEYS.items()
             for key in keys
-            if key in getattr(self, section).model_fields_set
+            if getattr(getattr(self, section), key) != _default(getattr(self, section), key)
         ]
 
     def series_keys_pending(self) -> list[str]:
-        """Series keys this configuration turns on that this version does not act on yet (the
-        run says so rather than ignoring them)."""
-        pending = [f"series.branding.{key}" for key in PENDING_SERIES_KEYS["branding"]]
-        pending += [
-            f"{section}.{key}"
-            for section in ("metadata", "coordination")
-            for key in PENDING_SERIES_KEYS[section]
+        """The series features this configuration has on that this version does not build yet
+        (the run says so rather than ignoring them)."""
+        sections = {
+            "series.branding": self.series.branding,
+            "metadata": self.metadata,
+            "coordination": self.coordination,
+        }
+        return [
+            f"{name}.{key}"
+            for name, section in sections.items()
+            for key in PENDING_SERIES_KEYS[name.rsplit(".", 1)[-1]]
+            if getattr(section, key)
         ]
-        return [name for name in pending if self._set_and_on(name)]
-
-    def _set_and_on(self, dotted: str) -> bool:
-        *sections, key = dotted.split(".")
-        owner: BaseModel = self
-        for section in sections:
-            if section not in owner.model_fields_set:
-                return False
-            owner = getattr(owner, section)
-        return key in owner.model_fields_set and bool(getattr(owner, key))
 
     @property
     def series_coordinated(self) -> bool:
-        """Whether the batch is processed as one series (a ``series:`` section turns it on)."""
-        return self.coordination.enable_series_coordination or "series" in self.model_fields_set
+        """Whether the batch is processed as one series: coordination turned on, or a ``series:``
+        section that names the series, its type or its episodes, or sets its branding."""
+        series = self.series
+        named = series.name or series.type or series.episodes or series.branding != SeriesBranding()
+        return self.coordination.enable_series_coordination or bool(named)
 
     def preset(self) -> Preset:
         return self.processing.preset()

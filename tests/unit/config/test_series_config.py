@@ -70,3 +70,12 @@ def test_series_keys_without_coordination_are_named():
 def test_a_bad_palette_colour_is_a_clear_error():
     with pytest.raises(ConfigError, match=r"series\.branding\.palette.*not a colour"):
         load_config(None, {"series": {"branding": {"palette": ["#12", "navy"]}}})
+
+
+def test_a_jobs_stored_configuration_keeps_coordination_as_it_was():
+    """resume and retry rebuild the configuration from the manifest's full dump."""
+    plain = load_config(None, {"processing": {"quality": "low"}})
+    again = load_config(None, plain.public_dump())
+    assert not again.series_coordinated and again.unused_series_keys() == []
+    series = load_config(None, {"series": {"name": "Money"}})
+    assert load_config(None, series.public_dump()).series_coordinated
