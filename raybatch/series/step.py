@@ -9,8 +9,9 @@ import logging
 from typing import Any
 
 from raybatch.config.model import RaybatchConfig
+from raybatch.errors import RunFailure
 from raybatch.io.layout import Layout
-from raybatch.io.storage import exists, join, read_json, write_json_atomic
+from raybatch.io.storage import exists, is_storage_failure, join, read_json, write_json_atomic
 from raybatch.jobs.records import Outcome
 from raybatch.series.documents import series_metadata
 from raybatch.series.plan import SeriesPlan
@@ -45,5 +46,14 @@ def write_series(config: RaybatchConfig, plan: SeriesPlan, outcomes: list[Outcom
     """Write the series files; returns the folder they are in."""
     folder = series_dir(layout.root)
     document = series_metadata(config, plan, outcomes, episode_metadata(layout, outcomes))
-    write_json_atomic(join(folder, "series_metadata.json"), document)
+    try:
+        write_json_atomic(join(folder, "series_metadata.json"), document)
+    except Exception as exc:
+        if not is_storage_failure(exc):
+            raise
+        raise RunFailure(
+            f"cannot write the series files under {folder}: {exc}",
+            hint="free space or make the output writable, then: "
+            f"raybatch batch resume --job-id {layout.job_id}",
+        ) from exc
     return folder

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from raybatch.config.loader import load_config
+from raybatch.errors import RunFailure
+from raybatch.io.layout import Layout
 from raybatch.jobs.records import ErrorRecord, Outcome
 from raybatch.series.documents import series_keywords, series_metadata
 from raybatch.series.plan import plan_series, series_name
+from raybatch.series.step import write_series
 
 
 def videos(*paths: str) -> dict[str, dict]:
@@ -81,3 +86,15 @@ def test_series_metadata_lists_every_episode_in_order_failed_ones_as_such():
     assert document["keywords"] == ["budget", "saving"]
     assert document["playlist"]["title"] == "Money – Full Series"
     assert "3. Money – Episode 3" in document["playlist"]["description"]
+
+
+def test_a_series_folder_that_cannot_be_written_is_a_clear_run_failure(tmp_path):
+    (tmp_path / "series_coordination").write_text("a file where the folder should be")
+    config = load_config(None, {"series": {"name": "Money"}})
+    plan = plan_series(videos("money_ep1.mp4"), name="Money", explicit=None, input_uri=None)
+    with pytest.raises(RunFailure, match="cannot write the series files") as caught:
+        write_series(config, plan, [], Layout(str(tmp_path), "job_1"))
+    assert "raybatch batch resume --job-id job_1" in caught.value.hint
+    fine = tmp_path / "ok"
+    write_series(config, plan, [], Layout(str(fine), "job_2"))
+    assert (fine / "series_coordination" / "series_metadata.json").is_file()
