@@ -13,6 +13,7 @@ from raybatch.errors import RunFailure
 from raybatch.io.layout import Layout
 from raybatch.io.storage import exists, is_storage_failure, join, read_json, write_json_atomic
 from raybatch.jobs.records import Outcome
+from raybatch.jobs.schema import inside
 from raybatch.series.documents import series_metadata
 from raybatch.series.plan import SeriesPlan
 
@@ -30,7 +31,8 @@ def episode_metadata(layout: Layout, outcomes: list[Outcome]) -> dict[str, dict[
     """Each done episode's published ``metadata.json`` (an unreadable one is left out, logged)."""
     found: dict[str, dict[str, Any]] = {}
     for outcome in outcomes:
-        if not outcome.done or not outcome.folder:
+        # A folder read back from the manifest (an earlier run's result) must stay in the output.
+        if not outcome.done or not outcome.folder or not inside("", outcome.folder):
             continue
         uri = layout.published(outcome.folder, "metadata", "metadata.json")
         if not exists(uri):

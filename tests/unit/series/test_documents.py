@@ -10,7 +10,7 @@ from raybatch.io.layout import Layout
 from raybatch.jobs.records import ErrorRecord, Outcome
 from raybatch.series.documents import series_keywords, series_metadata
 from raybatch.series.plan import plan_series, series_name
-from raybatch.series.step import write_series
+from raybatch.series.step import episode_metadata, write_series
 
 
 def videos(*paths: str) -> dict[str, dict]:
@@ -98,3 +98,16 @@ def test_a_series_folder_that_cannot_be_written_is_a_clear_run_failure(tmp_path)
     fine = tmp_path / "ok"
     write_series(config, plan, [], Layout(str(fine), "job_2"))
     assert (fine / "series_coordination" / "series_metadata.json").is_file()
+
+
+def test_episode_metadata_is_read_only_from_folders_inside_the_output(tmp_path):
+    out = tmp_path / "out"
+    for folder in (out / "ep1", tmp_path / "elsewhere"):
+        (folder / "metadata").mkdir(parents=True)
+        (folder / "metadata" / "metadata.json").write_text('{"keywords": ["budget"]}')
+    layout = Layout(str(out), "job_1")
+    inside = done("v0", "money_ep1.mp4", "Money – Episode 1", -16.0)
+    inside.folder = "ep1"
+    tampered = done("v1", "money_ep2.mp4", "Money – Episode 2", -16.0)
+    tampered.folder = "../elsewhere"  # an earlier run's result, edited in the manifest
+    assert episode_metadata(layout, [inside, tampered]) == {"v0": {"keywords": ["budget"]}}
