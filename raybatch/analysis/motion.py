@@ -1,6 +1,8 @@
 """How the picture moves from frame to frame, measured on the 48x27 frames of the analysis decode:
 where it changes (per column and per row) and how far it shifts as a whole (sideways and up or
-down). Wipes and slides are read off these (``raybatch.analysis.transitions``).
+down), and a coarse colour grid of each frame. Wipes and slides are read off these
+(``raybatch.analysis.wipes``), and so are dissolves before the shot model runs
+(``raybatch.analysis.blends``).
 
 Accumulated chunk by chunk as the decode delivers frames: a few numbers per frame, whatever the
 video's length.
@@ -27,7 +29,8 @@ class PictureMotion:
     """Per frame (the first frame's entries are zero): mean absolute change from the frame
     before in each column ``[T, W]`` and each row ``[T, H]``, and the whole picture's shift from
     the frame before in pixels of the small frame (``NaN`` where the picture has too little
-    detail to tell, or moved further than can be measured)."""
+    detail to tell, or moved further than can be measured); and each frame's mean colour on a
+    3x6 grid ``[T, 3, 6, 3]``, which tells whether two frames far apart show the same picture."""
 
     columns: np.ndarray
     rows: np.ndarray

@@ -144,9 +144,7 @@ def slide_runs(shift: np.ndarray, length: int) -> list[tuple[int, int]]:
             index += 1
             continue
         first = last = index
-        while index < count and (
-            moving[index] == sign or (not moving[index] and index - last <= SLIDE_PAUSE)
-        ):
+        while index < count and (moving[index] == sign or paused(moving, index, last)):
             last = index if moving[index] == sign else last
             index += 1
         if carries_one_frame(shift[first : last + 1], length):

@@ -256,7 +256,7 @@ class SeriesBranding(_Section):
     #: One palette for the series: ``palette`` when given, else derived from the episodes.
     unified_color_scheme: bool = True
     palette: list[str] | None = None
-    #: An image (path or fsspec URL) on every title thumbnail; checked before any work starts.
+    #: An image (path or fsspec URL) for every title thumbnail (not used yet: the run says so).
     series_logo: str | None = None
 
     @field_validator("palette")
@@ -268,8 +268,8 @@ class SeriesBranding(_Section):
 
 
 class SeriesSettings(_Section):
-    """The series the batch's videos make (the guide's series_config.yaml). Giving this section
-    turns series coordination on."""
+    """The series the batch's videos make (the guide's series_config.yaml). A section that names
+    the series, its type or its episodes, or sets its branding, turns series coordination on."""
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     #: The episodes' content type (``processing.content_type`` unless that is set too).
