@@ -12,16 +12,21 @@ Adding a stage is one file under ``raybatch/stages/`` and one line here (see the
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
+
 from raybatch.config.model import RaybatchConfig
 from raybatch.config.presets import content_type_rank
 from raybatch.executors.base import Pipeline
 from raybatch.executors.plan import RunPlan
+from raybatch.series.look import harmonise
+from raybatch.series.plan import SeriesPlan
 from raybatch.stages.analyse_picture import PictureAnalysisStage
 from raybatch.stages.analyse_sound import SoundAnalysisStage
 from raybatch.stages.assemble import AssembleStage
 from raybatch.stages.audio import AudioPassStage
 from raybatch.stages.base import RunContext, Stage
-from raybatch.stages.decide import DecideEditStage
+from raybatch.stages.decide import DecideEditStage, write_documents
 from raybatch.stages.detect_shots import ShotDetectionStage
 from raybatch.stages.edit_audio import EditAudioStage
 from raybatch.stages.encode import EncodeSegmentStage
@@ -62,13 +67,18 @@ def stage_types(config: RaybatchConfig) -> list[type[Stage]]:
 
 
 def build_pipeline(types: list[type[Stage]], context: RunContext, plan: RunPlan) -> Pipeline:
-    """The run's stages, each with the resources the plan gives its demand."""
+    """The run's stages, each with the resources the plan gives its demand. With
+    ``--group-by-type`` (and detected types), or a series whose look is coordinated, every video
+    is decided before any goes on: then by type, and in episode order."""
     config = context.config
-    regroup = config.batch.group_by_type and config.processing.auto_detect_type
+    grouped = config.batch.group_by_type and config.processing.auto_detect_type
+    series_look = context.series is not None and config.coordination.cross_video_optimization
     return Pipeline(
         stages=[stage(context, plan.resources_for(stage.demand)) for stage in types],
-        regroup_after=REGROUP_AFTER.name if regroup else None,
-        order=type_rank,
+        regroup_after=REGROUP_AFTER.name if grouped or series_look else None,
+        order=partial(batch_rank, context.series if series_look else None, grouped),
+        at_barrier=partial(apply_series_look, context) if series_look else None,
+        ordered_after_barrier=grouped,
         task_reserve=plan.task_reserve(),
     )
 
@@ -77,3 +87,28 @@ def type_rank(row: Row) -> int:
     """Where a decided video goes in a batch grouped by type (failed videos last)."""
     decision = row.decision if isinstance(row, VideoRow) and row.error is None else None
     return content_type_rank(decision.content_type if decision else None)
+
+
+def batch_rank(series: SeriesPlan | None, grouped: bool, row: Row) -> tuple[int, int]:
+    """Where a decided video goes after the barrier: by type when grouped, then by episode."""
+    episode = series.episode_of(row.video.key) if series else None
+    return (type_rank(row) if grouped else 0, episode.number if episode else 0)
+
+
+def apply_series_look(context: RunContext, rows: list[Row]) -> None:
+    """Pull every decided episode's enhancement toward the series look (in the driver, once all
+    are decided), and rewrite its ``analysis.json`` to say so."""
+    decided = [r for r in rows if isinstance(r, VideoRow) and r.error is None and r.decision is not None]
+    brightness = {
+        row.video.key: row.picture_analysis["statistics"]["brightness"]
+        for row in decided
+        if row.decision.enhancement
+        and ((row.picture_analysis or {}).get("statistics") or {}).get("brightness")
+    }
+    look = harmonise(brightness, {row.video.key: row.decision.enhancement for row in decided})
+    if look is None:
+        return
+    for row in decided:
+        if row.video.key in look.enhancements:
+            row.decision = replace(row.decision, enhancement=look.enhancements[row.video.key])
+            write_documents(row, context.layout)

@@ -68,6 +68,12 @@ class Pipeline:
     #: then the batch goes on in ``order``.
     regroup_after: str | None = None
     order: Callable[[Row], Any] | None = None
+    #: Called in the driver with every row held at the barrier, before they go on: what must
+    #: see the whole batch before any video is encoded (the series look).
+    at_barrier: Callable[[list[Row]], None] | None = None
+    #: Whether the branch after the barrier takes its rows one at a time, in ``order`` (the
+    #: first type group reaches the encoders first); otherwise they only start in that order.
+    ordered_after_barrier: bool = True
     #: CPUs the run plan keeps for the task stages where no actor may take them.
     task_reserve: TaskReserve = field(default_factory=TaskReserve)
 
@@ -80,7 +86,8 @@ class Pipeline:
                 current.stages.append(stage)
             else:
                 regrouped = bool(current) and current.stages[-1].name == self.regroup_after
-                branches.append(Branch(stage.handles.kind, [stage], in_order=regrouped))
+                in_order = regrouped and self.ordered_after_barrier
+                branches.append(Branch(stage.handles.kind, [stage], in_order=in_order))
         return branches
 
     def _continues(self, branch: Branch, stage: Stage) -> bool:
@@ -231,5 +238,7 @@ class Router:
         if len(self._past_barrier) < self.videos or not self._held:
             return []
         held, self._held = self._held, []
+        if self.pipeline.at_barrier:
+            self.pipeline.at_barrier([delivery.row for delivery in held])
         order = self.pipeline.order
         return sorted(held, key=lambda d: order(d.row)) if order else held

@@ -5,8 +5,10 @@ then misses its target by up to a decibel on short clips; AAC coding also adds i
 So raybatch measures, applies gain (plus a 4x-oversampled limiter when peaks would pass the
 ceiling), measures the encoded AAC, and corrects the gain until the delivered file is on target.
 
-Audio whose loudness lives in a few transients over near-silence cannot reach a streaming target
-without crushing it; raybatch caps the limiting depth and reports such audio as a warning with the
+Programme whose loudness range forbids the target by gain and limiting alone (quiet dialogue, loud
+action) is levelled first by a compressor (``raybatch.media.dynamics``), then limited. Audio whose
+loudness lives in a few transients over near-silence still cannot reach a streaming target without
+crushing it; raybatch caps the limiting depth and reports such audio as a warning with the
 numbers instead of destroying it.
 """
 
@@ -15,7 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from raybatch.config.presets import Preset
-from raybatch.media.commands import audio_encode_args, audio_measure_args, loudness_measure_args
+from raybatch.media.commands import Filter, audio_encode_args, audio_measure_args, loudness_measure_args
+from raybatch.media.dynamics import (
+    LIMITER_HEADROOM_DB,
+    MAX_LIMITING_DB,
+    MAX_LIMITING_LEVELLED_DB,
+    Compression,
+    plan_compression,
+)
 from raybatch.media.loudness import NEAR_SILENCE_LUFS, is_silent, parse_loudnorm_json
 from raybatch.media.probe import MediaInfo
 from raybatch.media.runner import CommandResult, run_command
@@ -24,10 +33,6 @@ from raybatch.media.runner import CommandResult, run_command
 LOUDNESS_TOLERANCE_LU = 0.2
 #: The verification gate's tolerance (LU).
 LOUDNESS_GATE_LU = 0.5
-#: Headroom under the true-peak ceiling that the limiter keeps for AAC's overshoot (dB).
-LIMITER_HEADROOM_DB = 1.0
-#: The most gain-over-ceiling the limiter may absorb before audio is judged not normalisable.
-MAX_LIMITING_DB = 12.0
 MAX_ATTEMPTS = 5
 #: Encodes after ``MAX_ATTEMPTS`` that only trim the output under the ceiling.
 MAX_TRIMS = 3
@@ -48,6 +53,21 @@ class AudioOutcome:
     target_reachable: bool = True
     note: str = ""
     runs: list[CommandResult] = field(default_factory=list)
+    #: The levelling compressor that ran before gain and limiter, and what it left.
+    compression: Compression | None = None
+    levelled_loudness: dict[str, float] | None = None
+    #: How far the limiter took the loudest peak down (0 without a limiter, dB).
+    limiting_db: float = 0.0
+
+    def dynamics_report(self) -> dict[str, float | dict | None]:
+        """Loudness range before and after, and the compression and limiting applied."""
+        after = self.output_loudness or {}
+        return {
+            "range_before_lu": self.input_loudness.get("input_lra"),
+            "range_after_lu": after.get("input_lra"),
+            "compression": self.compression.to_dict() if self.compression else None,
+            "limiting_db": round(self.limiting_db, 2),
+        }
 
 
 def next_gain(gain_db: float, measured_lufs: float, target_lufs: float, slope: float = 1.0) -> float:
@@ -74,19 +94,25 @@ def normalise_audio(
     *,
     timeout_s: float,
     measured: dict[str, float] | None = None,
+    music: bool = False,
 ) -> AudioOutcome:
     """Produce ``output_path`` (AAC in MP4) on the video's timeline at the preset's loudness.
 
     ``measured`` is the first-pass measurement when analysis already made it on the same
-    fitted audio (saving a full decode); otherwise it is measured here."""
+    fitted audio (saving a full decode); otherwise it is measured here. ``music`` keeps more of
+    the range when the programme must be levelled."""
     job = _Normalisation(input_path, output_path, media, preset, timeout_s)
     if measured is None:
-        measured = parse_loudnorm_json(
-            job.run(audio_measure_args(input_path, media, preset), "loudness measurement").stderr
-        )
+        measured = job.measure((), "loudness measurement")
     if is_silent(measured):
         return job.keep_as_is(measured)
-    return job.converge(measured)
+    job.compression = plan_compression(
+        measured, preset.loudness_target_lufs, preset.true_peak_dbtp, music=music
+    )
+    if job.compression is None:
+        return job.converge(measured)
+    levelled = job.measure(job.compression.filters(), "levelled loudness measurement")
+    return job.converge(measured, levelled)
 
 
 class _Normalisation:
@@ -97,11 +123,21 @@ class _Normalisation:
         self.timeout_s = timeout_s
         self.runs: list[CommandResult] = []
         self.encodes = 0
+        self.compression: Compression | None = None
 
     def run(self, args: list[str], what: str) -> CommandResult:
         result = run_command(args, timeout_s=self.timeout_s, what=what)
         self.runs.append(result)
         return result
+
+    @property
+    def dynamics(self) -> list[Filter]:
+        return self.compression.filters() if self.compression else []
+
+    def measure(self, dynamics: list[Filter] | tuple[()], what: str) -> dict[str, float]:
+        """The loudness of the fitted audio (after ``dynamics``)."""
+        args = audio_measure_args(self.input_path, self.media, self.preset, dynamics)
+        return parse_loudnorm_json(self.run(args, what).stderr)
 
     def encode(self, gain_db: float, limiter_dbtp: float | None) -> dict[str, float]:
         """Encode with this gain and limiter; the encoded AAC's loudness."""
@@ -113,6 +149,7 @@ class _Normalisation:
             self.preset,
             gain_db=gain_db,
             limiter_dbtp=limiter_dbtp,
+            dynamics=self.dynamics,
         )
         self.run(args, "audio encode")
         return parse_loudnorm_json(
@@ -131,14 +168,17 @@ class _Normalisation:
         )
         return AudioOutcome(measured, None, 0.0, None, 1, normalised=False, note=note, runs=self.runs)
 
-    def converge(self, measured: dict[str, float]) -> AudioOutcome:
+    def converge(self, measured: dict[str, float], levelled: dict[str, float] | None = None) -> AudioOutcome:
         """Gain (and a limiter where peaks would pass the ceiling), corrected by what the encoded
         AAC measures until it is within tolerance or the limiting would go too deep. The ceiling
         is a hard bound, the loudness a target: when the codec keeps overshooting, the whole
-        output is trimmed until the peaks fit, and the loudness is reported if it then misses."""
+        output is trimmed until the peaks fit, and the loudness is reported if it then misses.
+        ``levelled`` is the loudness after the compressor, when one runs."""
         target, ceiling = self.preset.loudness_target_lufs, self.preset.true_peak_dbtp
-        plan = _PeakPlan(measured["input_tp"], ceiling)
-        gain = min(target - measured["input_i"], plan.max_gain())
+        start = levelled or measured
+        depth = MAX_LIMITING_LEVELLED_DB if levelled else MAX_LIMITING_DB
+        plan = _PeakPlan(start["input_tp"], ceiling, max_limiting_db=depth)
+        gain = min(target - start["input_i"], plan.max_gain())
         previous, output = None, {}
         while self.encodes < MAX_ATTEMPTS:
             output = self.encode(gain, plan.limiter(gain))
@@ -161,7 +201,9 @@ class _Normalisation:
             gain -= trim
             plan.deepen(trim)
             output = self.encode(gain, plan.limiter(gain))
-        return self.outcome(measured, output, gain, plan)
+        outcome = self.outcome(measured, output, gain, plan)
+        outcome.compression, outcome.levelled_loudness = self.compression, levelled
+        return outcome
 
     def outcome(
         self, measured: dict[str, float], output: dict[str, float], gain: float, plan: _PeakPlan
@@ -169,7 +211,7 @@ class _Normalisation:
         """What converging delivered: on target, or off it with the reason."""
         target, limiter = self.preset.loudness_target_lufs, plan.limiter(gain)
         reachable = abs(target - output["input_i"]) <= LOUDNESS_GATE_LU
-        note = "" if reachable else unreachable_note(measured, output, target)
+        note = "" if reachable else unreachable_note(measured, output, target, plan.max_limiting_db)
         if not reachable and plan.cut_db > 0:
             note = overshoot_note(output, target, plan)
         return AudioOutcome(
@@ -182,6 +224,7 @@ class _Normalisation:
             target_reachable=reachable,
             note=note,
             runs=self.runs,
+            limiting_db=plan.depth(gain),
         )
 
 
@@ -193,6 +236,7 @@ class _PeakPlan:
     input_true_peak: float
     ceiling_dbtp: float
     cut_db: float = 0.0
+    max_limiting_db: float = MAX_LIMITING_DB
 
     def limiter(self, gain_db: float) -> float | None:
         return limiter_ceiling(self.input_true_peak, gain_db, self.ceiling_dbtp, self.cut_db)
@@ -201,17 +245,25 @@ class _PeakPlan:
         self.cut_db += overshoot_db
 
     def max_gain(self) -> float:
-        """The most gain before the limiter would absorb more than ``MAX_LIMITING_DB``."""
-        limit = self.ceiling_dbtp - LIMITER_HEADROOM_DB - self.cut_db
-        return limit + MAX_LIMITING_DB - self.input_true_peak
+        """The most gain before the limiter would absorb more than ``max_limiting_db``."""
+        return self.limit() + self.max_limiting_db - self.input_true_peak
+
+    def limit(self) -> float:
+        return self.ceiling_dbtp - LIMITER_HEADROOM_DB - self.cut_db
+
+    def depth(self, gain_db: float) -> float:
+        """How far the limiter takes the loudest peak down at this gain (dB)."""
+        return max(0.0, self.input_true_peak + gain_db - self.limit())
 
 
-def unreachable_note(measured: dict[str, float], output: dict[str, float], target: float) -> str:
+def unreachable_note(
+    measured: dict[str, float], output: dict[str, float], target: float, max_limiting_db: float
+) -> str:
     """Why audio was delivered off target rather than crushed."""
     return (
         f"loudness target {target:g} LUFS not reachable: the audio's peaks sit "
         f"{measured['input_tp'] - measured['input_i']:.1f} dB above its loudness, so reaching "
-        f"the target would need more than {MAX_LIMITING_DB:g} dB of limiting; delivered at "
+        f"the target would need more than {max_limiting_db:g} dB of limiting; delivered at "
         f"{output['input_i']:.1f} LUFS instead of crushing it"
     )
 

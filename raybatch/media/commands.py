@@ -6,6 +6,7 @@ benchmark can run the very same filter chains through plain ffmpeg.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -252,11 +253,15 @@ def _apply(stream, chain: list[Filter]):
     return stream
 
 
-def audio_measure_args(input_path: str, media: MediaInfo, preset: Preset) -> list[str]:
-    """First loudness pass: measure the audio as fitted to the video's timeline."""
+def audio_measure_args(
+    input_path: str, media: MediaInfo, preset: Preset, dynamics: Sequence[Filter] = ()
+) -> list[str]:
+    """A loudness pass: measure the audio as fitted to the video's timeline (after ``dynamics``,
+    a compressor, when given)."""
     assert media.audio is not None
     stream = ffmpeg.input(input_path)[str(media.audio.index)]
-    stream = _apply(stream, [*audio_fit_filters(media, preset.audio_sample_rate), loudnorm_filter(preset)])
+    chain = [*audio_fit_filters(media, preset.audio_sample_rate), *dynamics, loudnorm_filter(preset)]
+    stream = _apply(stream, chain)
     out = ffmpeg.output(stream, "-", format="null")
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 
@@ -276,10 +281,12 @@ def audio_encode_args(
     *,
     gain_db: float,
     limiter_dbtp: float | None,
+    dynamics: Sequence[Filter] = (),
 ) -> list[str]:
-    """Fit the audio to the video's timeline, apply gain (and limiter), encode AAC."""
+    """Fit the audio to the video's timeline, level it (``dynamics``), apply gain (and limiter),
+    encode AAC."""
     assert media.audio is not None
-    chain = audio_fit_filters(media, preset.audio_sample_rate)
+    chain = [*audio_fit_filters(media, preset.audio_sample_rate), *dynamics]
     chain += gain_filters(gain_db, limiter_dbtp, preset.audio_sample_rate)
     stream = _apply(ffmpeg.input(input_path)[str(media.audio.index)], chain)
     out = ffmpeg.output(

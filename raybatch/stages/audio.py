@@ -35,6 +35,7 @@ class AudioPassStage(Stage[AudioRow]):
                 timeout_s=self.context.command_timeout_s,
                 # Analysis's measurement of this very sound, if it made one, saves a decode.
                 measured=sound.measured,
+                music=row.edit.content_type == "music",
             )
             measure.add_runs(outcome.runs)
             measure.bytes_out = os.path.getsize(out_path)
@@ -47,6 +48,7 @@ class AudioPassStage(Stage[AudioRow]):
             "normalised": outcome.normalised,
             "target_reachable": outcome.target_reachable,
             "note": outcome.note,
+            "dynamics": outcome.dynamics_report(),
             "target_lufs": preset.loudness_target_lufs,
             "edited": row.edited,
             "voice_cleanup": row.voice_cleanup,

@@ -4,8 +4,11 @@ published with the video once it verifies."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from raybatch.analysis.decide import analysis_document, decide
 from raybatch.analysis.otio_export import edl_to_otio
+from raybatch.io.layout import Layout
 from raybatch.io.storage import write_bytes_atomic, write_json_atomic
 from raybatch.stages.base import Stage, StageMeasure
 from raybatch.stages.rows import Row, VideoRow
@@ -31,29 +34,36 @@ class DecideEditStage(Stage[VideoRow]):
             auto_detect_type=processing.auto_detect_type,
             speech_margin_s=processing.speech_margin_s,
         )
-        self.write_documents(row)
+        if self.context.series is not None:
+            # One loudness for the whole series, fixed before any episode is encoded: the
+            # configured type's target, whatever type each episode is detected as.
+            row.decision = replace(
+                row.decision, loudness_target_lufs=self.context.preset.loudness_target_lufs
+            )
+        write_documents(row, self.context.layout)
         samples = (row.picture_analysis or {}).get("samples")
         if samples:
             write_json_atomic(self.context.layout.frame_samples(row.video.key), samples)
         return [row]
 
-    def write_documents(self, row: VideoRow) -> None:
-        """``analysis.json``, ``edl.json`` and ``edl.otio`` into the video's work folder."""
-        assert row.media is not None and row.decision is not None
-        video, layout = row.video, self.context.layout
-        document = analysis_document(
-            source_uri=video.source_uri,
-            fingerprint=video.fingerprint,
-            duration_s=row.media.duration_s,
-            fps=row.media.video.fps,
-            picture=row.picture_analysis,
-            sound=row.sound_analysis,
-            decision=row.decision,
-        )
-        write_json_atomic(layout.work_metadata(video.key, "analysis.json"), document)
-        edl = row.decision.edl
-        write_json_atomic(
-            layout.work_metadata(video.key, "edl.json"), {"source": video.source_uri, **edl.to_dict()}
-        )
-        otio = edl_to_otio(edl, video.source_uri, name=video.key, has_audio=row.media.audio is not None)
-        write_bytes_atomic(layout.work_metadata(video.key, "edl.otio"), otio.encode())
+
+def write_documents(row: VideoRow, layout: Layout) -> None:
+    """``analysis.json``, ``edl.json`` and ``edl.otio`` into the video's work folder."""
+    assert row.media is not None and row.decision is not None
+    video = row.video
+    document = analysis_document(
+        source_uri=video.source_uri,
+        fingerprint=video.fingerprint,
+        duration_s=row.media.duration_s,
+        fps=row.media.video.fps,
+        picture=row.picture_analysis,
+        sound=row.sound_analysis,
+        decision=row.decision,
+    )
+    write_json_atomic(layout.work_metadata(video.key, "analysis.json"), document)
+    edl = row.decision.edl
+    write_json_atomic(
+        layout.work_metadata(video.key, "edl.json"), {"source": video.source_uri, **edl.to_dict()}
+    )
+    otio = edl_to_otio(edl, video.source_uri, name=video.key, has_audio=row.media.audio is not None)
+    write_bytes_atomic(layout.work_metadata(video.key, "edl.otio"), otio.encode())
