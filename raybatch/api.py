@@ -21,6 +21,7 @@ from raybatch.jobs.records import Outcome
 from raybatch.jobs.report import RunSummary, write_reports
 from raybatch.llm.budget import close_ledger, open_ledger
 from raybatch.pipeline import build_pipeline, stage_types
+from raybatch.series.branding import check_logo
 from raybatch.series.plan import SeriesPlan, plan_series
 from raybatch.series.step import write_series
 from raybatch.stages.base import RunContext
@@ -78,9 +79,17 @@ def run_batch(
             "its order, numbered titles, series keywords and series_coordination/series_metadata.json)",
             ", ".join(pending),
         )
+    # A bad logo is a configuration mistake: said before any work starts.
+    logo = series_logo(config)
     manifest = manifest or new_job(config)
     with held(manifest.output, manifest.job_id):
-        return _run_job(config, manifest, listener, only, run_kind)
+        return _run_job(config, manifest, listener, only, run_kind, logo)
+
+
+def series_logo(config: RaybatchConfig) -> bytes | None:
+    """The series logo, checked (:func:`raybatch.series.branding.check_logo`), when one is set."""
+    uri = config.series.branding.series_logo
+    return check_logo(uri) if uri and config.series_coordinated and config.series_branding else None
 
 
 def _run_job(
@@ -89,6 +98,7 @@ def _run_job(
     listener: Listener | None,
     only: list[str] | None,
     run_kind: str,
+    logo: bytes | None = None,
 ) -> BatchResult:
     """One run of the job, while it holds its output location."""
     started_at, started = datetime.now(UTC), time.monotonic()
@@ -112,7 +122,7 @@ def _run_job(
     )
     report_uri = write_reports(summary)
     if executed.series:
-        write_series(config, executed.series, outcomes, manifest.layout)
+        write_series(config, executed.series, outcomes, manifest.layout, logo)
     clean_up(manifest, config.output.keep_work_files)
     return BatchResult(manifest.job_id, manifest.output, outcomes, stopped, report_uri)
 

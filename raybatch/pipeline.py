@@ -29,6 +29,7 @@ from raybatch.stages.base import RunContext, Stage
 from raybatch.stages.decide import DecideEditStage, write_documents
 from raybatch.stages.detect_shots import ShotDetectionStage
 from raybatch.stages.edit_audio import EditAudioStage
+from raybatch.stages.embed_text import EmbedTextStage
 from raybatch.stages.encode import EncodeSegmentStage
 from raybatch.stages.package import PackageStage
 from raybatch.stages.plan import PlanSegmentsStage
@@ -53,6 +54,7 @@ STAGES: tuple[type[Stage], ...] = (
     AssembleStage,
     VerifyStage,
     PackageStage,
+    EmbedTextStage,
     PublishStage,
 )
 

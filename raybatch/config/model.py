@@ -256,7 +256,7 @@ class SeriesBranding(_Section):
     #: One palette for the series: ``palette`` when given, else derived from the episodes.
     unified_color_scheme: bool = True
     palette: list[str] | None = None
-    #: An image (path or fsspec URL) for every title thumbnail (not used yet: the run says so).
+    #: An image (path or fsspec URL) on every title thumbnail, checked before any work starts.
     series_logo: str | None = None
 
     @field_validator("palette")
@@ -319,15 +319,9 @@ def _default(section: BaseModel, key: str) -> Any:
 
 #: Series keys accepted (the guide's files load as printed) but not acted on yet.
 PENDING_SERIES_KEYS = {
-    "branding": ("consistent_thumbnails", "unified_color_scheme", "palette", "series_logo"),
-    "metadata": ("progressive_numbering", "cross_references"),
-    "coordination": (
-        "consistent_branding",
-        "cross_video_optimization",
-        "concept_continuity",
-        "difficulty_progression",
-        "prerequisite_tracking",
-    ),
+    "branding": (),
+    "metadata": ("progressive_numbering",),
+    "coordination": (),
 }
 
 
@@ -390,6 +384,11 @@ class RaybatchConfig(_Section):
             for key in PENDING_SERIES_KEYS[name.rsplit(".", 1)[-1]]
             if getattr(section, key)
         ]
+
+    @property
+    def series_branding(self) -> bool:
+        """Whether a coordinated series' title thumbnails are rendered in the series branding."""
+        return self.coordination.consistent_branding and self.series.branding.consistent_thumbnails
 
     @property
     def series_coordinated(self) -> bool:

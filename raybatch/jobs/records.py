@@ -83,6 +83,8 @@ class Outcome:
     #: The audio pass's result: loudness before and after, gain, limiter, note.
     audio: dict[str, Any] | None = None
     loudness_after: dict[str, float] | None = None
+    #: How bright the output looks (median over its keyframes of their mean luma, 0-255).
+    brightness_after: float | None = None
     warnings: list[str] = field(default_factory=list)
     #: What packaging made: title, chapters, thumbnails, writer, API usage.
     package: dict[str, Any] | None = None

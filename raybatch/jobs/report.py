@@ -224,6 +224,7 @@ def _loudness_entry(outcome: Outcome, preset: dict[str, Any]) -> dict[str, Any]:
         "after": loudness_summary(outcome.loudness_after),
         "gain_db": audio.get("gain_db"),
         "limiter_dbtp": audio.get("limiter_dbtp"),
+        "dynamics": audio.get("dynamics"),
         "note": audio.get("note") or None,
     }
 

@@ -442,3 +442,11 @@ def speech_audio_args(input_path: str, output_path: str, start_s: float, duratio
     stream = ffmpeg.input(input_path, ss=f"{start_s:.3f}", t=f"{duration_s:.3f}")["a:0"]
     out = ffmpeg.output(stream, output_path, format="mp3", ac=1, ar=16000, audio_bitrate="32k", vn=None)
     return out.global_args(*_BASE_ARGS, "-loglevel", "error").compile(cmd="ffmpeg")
+
+
+def keyframes_args(path: str, size: tuple[int, int]) -> list[str]:
+    """Only the video's keyframes, as raw RGB at ``size``, to stdout: a cheap look at a whole
+    file (no other frame is decoded)."""
+    stream = ffmpeg.input(path, skip_frame="nokey")["v:0"].filter("scale", *size)
+    out = ffmpeg.output(stream, "-", format="rawvideo", pix_fmt="rgb24", vsync="passthrough")
+    return out.global_args(*_BASE_ARGS, "-loglevel", "error").compile(cmd="ffmpeg")

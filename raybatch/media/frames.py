@@ -79,3 +79,22 @@ def decode_for_analysis(
         side_consumers=(read_samples,),
         what="analysis decode",
     )
+
+
+def keyframe_brightness(path: str, timeout_s: float) -> float | None:
+    """How bright a video looks, measured as analysis measures its source (the median over
+    frames of their mean luma, 0-255), on its keyframes only; ``None`` when none decode."""
+    from raybatch.analysis.picture import luma
+    from raybatch.media.commands import keyframes_args
+
+    size = (64, 36)
+    means: list[float] = []
+
+    def consume(stream: BinaryIO) -> None:
+        for chunk in read_frames(stream, size):
+            means.extend(float(luma(frame).mean()) for frame in chunk)
+
+    run_command(
+        keyframes_args(path, size), timeout_s=timeout_s, stdout_consumer=consume, what="keyframe decode"
+    )
+    return round(float(np.median(means)), 1) if means else None

@@ -136,11 +136,28 @@ def titled(image: Image.Image, text: str, theme: ThumbnailTheme) -> Image.Image:
     return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
 
 
+def card(theme: ThumbnailTheme) -> Image.Image:
+    """A plain card in the theme's colours, for a title with no picture to sit on: the band
+    colour shading darker downward, and an accent stripe across the top."""
+    r, g, b = ImageColor.getrgb(theme.band_color)[:3]
+    shade = np.linspace(1.0, 0.55, SIZE[1])[:, None, None]
+    pixels = (np.array([r, g, b], dtype=np.float32)[None, None, :] * shade).repeat(SIZE[0], axis=1)
+    image = Image.fromarray(pixels.clip(0, 255).astype(np.uint8), "RGB")
+    ImageDraw.Draw(image).rectangle((0, 0, SIZE[0], round(SIZE[1] * 0.03)), fill=theme.accent_color)
+    return image
+
+
 def with_logo(image: Image.Image, theme: ThumbnailTheme) -> Image.Image:
     """The theme's logo in its corner (nothing when the theme has none)."""
     if not theme.logo:
         return image
-    logo = Image.open(theme.logo).convert("RGBA")
+    with Image.open(theme.logo) as logo:
+        return paste_logo(image, logo, theme)
+
+
+def paste_logo(image: Image.Image, logo: Image.Image, theme: ThumbnailTheme) -> Image.Image:
+    """``logo`` scaled to the theme's share of the width, in the theme's corner."""
+    logo = logo.convert("RGBA")
     target_w = round(image.width * theme.logo_scale)
     logo = logo.resize(
         (target_w, max(1, round(logo.height * target_w / logo.width))), Image.Resampling.LANCZOS

@@ -58,16 +58,32 @@ def render_strategy(strategy: str, frame: Frame, text: str, theme: ThumbnailThem
     return render.crop_to(image, picking.salient_box(rgb, aspect)), "salient region"
 
 
+#: The picture a series' title thumbnail is set on, left for the series step (which renders
+#: ``title.jpg`` once the series palette is known).
+TITLE_FRAME = "title_frame.jpg"
+Made = tuple[str | None, bytes | None, dict[str, Any]]
+
+
 def render_thumbnails(
-    ranked: list[Frame], strategies: list[str], text: str, theme: ThumbnailTheme, edl: Edl
-) -> list[tuple[str, bytes, dict[str, Any]]]:
+    ranked: list[Frame],
+    strategies: list[str],
+    text: str,
+    theme: ThumbnailTheme,
+    edl: Edl,
+    *,
+    defer_title: bool = False,
+) -> list[Made]:
     """Per strategy: the file name, the JPEG and its entry in ``thumbnails.json``. The best
-    frame serves every strategy but ``closeup``, which prefers the best frame with a face."""
+    frame serves every strategy but ``closeup``, which prefers the best frame with a face.
+    ``defer_title`` leaves the title's picture (``TITLE_FRAME``) for the series step."""
     best = ranked[0]
     with_face = next((frame for frame in ranked if frame[0].faces), None)
-    made = []
+    made: list[Made] = []
     for strategy in strategies:
         frame = with_face if strategy == "closeup" and with_face else best
+        if strategy == "title" and defer_title:
+            made.append(deferred_title(render_strategy("clean", frame, text, theme)[0], text, frame))
+            continue
         picture, focus = render_strategy(strategy, frame, text, theme)
         data, quality = render.jpeg_bytes(render.with_logo(picture, theme))
         candidate = frame[0]
@@ -87,6 +103,45 @@ def render_thumbnails(
         }
         made.append((entry["file"], data, entry))
     return made
+
+
+def deferred_title(picture: Any | None, text: str, frame: Frame | None, fallback: str | None = None) -> Made:
+    """The title left for the series step: the picture it is set on (none: a branded card)."""
+    data = render.jpeg_bytes(picture)[0] if picture is not None else None
+    entry = {
+        "file": None,
+        "strategy": "title",
+        "frame": TITLE_FRAME if data else None,
+        "rendered_by": "series",
+        "source_time_s": round(frame[0].time_s, 3) if frame else None,
+        "text": text,
+        "fallback": fallback,
+    }
+    return (TITLE_FRAME if data else None), data, entry
+
+
+def still_thumbnail(
+    frame: Frame | None, text: str, theme: ThumbnailTheme, reason: str, *, defer: bool
+) -> Made:
+    """A title thumbnail for a video no frame of which passed the rules: set on its still
+    picture (``frame``), or on a plain card in the theme's colours when there is none."""
+    picture = render.clean(render.to_image(frame[1])) if frame else None
+    if defer:
+        return deferred_title(picture, text, frame, reason)
+    data, quality = render.jpeg_bytes(
+        render.with_logo(render.titled(picture or render.card(theme), text, theme), theme)
+    )
+    entry = {
+        "file": "title.jpg",
+        "strategy": "title",
+        "source_time_s": round(frame[0].time_s, 3) if frame else None,
+        "text": text,
+        "fallback": reason,
+        "size": list(render.SIZE),
+        "bytes": len(data),
+        "jpeg_quality": quality,
+    }
+    return "title.jpg", data, entry
 
 
 def thumbnail_index(

@@ -302,3 +302,21 @@ def salient_box(rgb: np.ndarray, aspect: float, scale: float = 0.6) -> Box:
     y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
     centre = ((x + box_w / 2) * width / size, (y + box_h / 2) * height / size)
     return aspect_box(width, height, aspect, centre, scale)
+
+
+def still_time(samples: dict[str, list[float]] | None, kept: list[Span]) -> float | None:
+    """Where to take a still picture's frame when no frame passed the rules (a flat slide, a
+    podcast cover): the kept sample nearest the middle that is not black; the kept middle when
+    nothing was sampled; ``None`` when every kept sample is black."""
+    if not kept:
+        return None
+    middle = (kept[0][0] + kept[-1][1]) / 2
+    table = samples or {}
+    if not table.get("time_s"):
+        return middle
+    usable = [
+        t
+        for t, brightness in zip(table["time_s"], table["brightness"], strict=True)
+        if inside(t, kept) and brightness >= BLACK_LUMA
+    ]
+    return min(usable, key=lambda t: abs(t - middle)) if usable else None

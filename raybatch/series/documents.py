@@ -49,7 +49,8 @@ def episode_entry(outcome: Outcome | None, episode: dict[str, Any], metadata: di
             folder=outcome.folder,
             metadata=outcome.metadata,
             thumbnails=(outcome.package or {}).get("thumbnails", []),
-            loudness_lufs=(outcome.loudness_after or {}).get("integrated_lufs"),
+            loudness_lufs=(outcome.loudness_after or {}).get("input_i"),
+            brightness=outcome.brightness_after,
         )
     elif outcome.error:
         entry["error"] = outcome.error.message
@@ -71,17 +72,21 @@ def series_metadata(
     plan: SeriesPlan,
     outcomes: list[Outcome],
     episode_metadata: dict[str, dict[str, Any]],
+    concepts: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The whole series: its episodes in order (failed ones listed as such), keywords, and a
-    playlist title and description when ``playlist_optimization`` is on."""
+    """The whole series: its episodes in order (failed ones listed as such), keywords (the
+    configured ones, then the episodes' most frequent keywords and ``concepts``), and a playlist
+    title and description when ``playlist_optimization`` is on."""
     by_key = {o.video: o for o in outcomes}
     order = sorted(plan.episodes.items(), key=lambda item: item[1].position)
     entries = [
         episode_entry(by_key.get(key), {"video": key, **episode.to_dict()}, episode_metadata.get(key))
         for key, episode in order
     ]
+    concepts = concepts or {}
     keywords = series_keywords(
-        config.metadata.series_keywords, [m.get("keywords") or [] for m in episode_metadata.values()]
+        config.metadata.series_keywords,
+        [[*(m.get("keywords") or []), *concepts.get(key, [])] for key, m in episode_metadata.items()],
     )
     document: dict[str, Any] = {
         "series": {
@@ -101,3 +106,33 @@ def series_metadata(
     if config.metadata.playlist_optimization:
         document["playlist"] = playlist_text(plan.name, entries, config.processing.content_type)
     return document
+
+
+def consistency(
+    entries: list[dict[str, Any]], analyses: dict[str, dict[str, Any]], target_lufs: float
+) -> dict:
+    """How alike the done episodes sound and look: each one's delivered loudness and its
+    brightness before (the source, as analysed) and after (the output), and the spreads."""
+    rows = {}
+    for entry in entries:
+        if entry["status"] != "done":
+            continue
+        statistics = ((analyses.get(entry["video"]) or {}).get("picture") or {}).get("statistics") or {}
+        rows[entry["video"]] = {
+            "episode": entry["episode"],
+            "loudness_lufs": entry.get("loudness_lufs"),
+            "brightness_before": statistics.get("brightness"),
+            "brightness_after": entry.get("brightness"),
+        }
+
+    def spread(name: str) -> float | None:
+        values = [row[name] for row in rows.values() if row[name] is not None]
+        return round(max(values) - min(values), 2) if len(values) > 1 else None
+
+    return {
+        "loudness_target_lufs": target_lufs,
+        "loudness_spread_lu": spread("loudness_lufs"),
+        "brightness_spread_before": spread("brightness_before"),
+        "brightness_spread_after": spread("brightness_after"),
+        "episodes": rows,
+    }

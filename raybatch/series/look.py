@@ -49,9 +49,7 @@ class SeriesLook:
     report: dict[str, dict[str, float | bool]]
 
 
-def harmonise(
-    brightness: dict[str, float], enhancements: dict[str, dict[str, Any]]
-) -> SeriesLook | None:
+def harmonise(brightness: dict[str, float], enhancements: dict[str, dict[str, Any]]) -> SeriesLook | None:
     """Each episode's enhancement pulled toward the series' median brightness. ``brightness``
     is each episode's source median luma, by video key; ``None`` with fewer than two episodes."""
     keys = [key for key in brightness if key in enhancements]

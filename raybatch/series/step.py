@@ -1,54 +1,104 @@
 """The series step: once a run's episodes are done, the driver writes what belongs to the whole
-series under ``OUT/series_coordination/`` from the episodes' small results. A failed episode
-does not stop it (the files list it as failed), and every ``resume`` or ``retry`` writes them
-again with what the job has by then."""
+series under ``OUT/series_coordination/`` from the episodes' small results, and renders every
+episode's title thumbnail in the series branding. A failed episode does not stop it (the files
+list it as failed), and every ``resume`` or ``retry`` writes them again with what the job has
+by then."""
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
+
+import numpy as np
+from PIL import Image
 
 from raybatch.config.model import RaybatchConfig
 from raybatch.errors import RunFailure
 from raybatch.io.layout import Layout
-from raybatch.io.storage import exists, is_storage_failure, join, read_json, write_json_atomic
+from raybatch.io.storage import (
+    exists,
+    is_storage_failure,
+    join,
+    read_bytes,
+    read_json,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 from raybatch.jobs.records import Outcome
 from raybatch.jobs.schema import inside
-from raybatch.series.documents import series_metadata
+from raybatch.package import render
+from raybatch.package.chapters import keywords
+from raybatch.series import branding
+from raybatch.series.documents import consistency, series_metadata
+from raybatch.series.links import (
+    EpisodeProfile,
+    continuity,
+    difficulty,
+    episode_text,
+    prerequisites,
+    related,
+    text_profile,
+)
 from raybatch.series.plan import SeriesPlan
 
 log = logging.getLogger(__name__)
 
-#: The series' own folder in the output.
+#: The series' own folder in the output, and its branding's.
 SERIES_DIR = "series_coordination"
+BRANDING_DIR = "unified_branding"
 
 
 def series_dir(output_root: str) -> str:
     return join(output_root, SERIES_DIR)
 
 
-def episode_metadata(layout: Layout, outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
-    """Each done episode's published ``metadata.json`` (an unreadable one is left out, logged)."""
+def published_episodes(outcomes: list[Outcome]) -> list[Outcome]:
+    """The done episodes whose folder is inside the output (a folder read back from the
+    manifest, an earlier run's result, may have been edited)."""
+    return [o for o in outcomes if o.done and o.folder and inside("", o.folder)]
+
+
+def episode_documents(layout: Layout, outcomes: list[Outcome], *relative: str) -> dict[str, dict[str, Any]]:
+    """Each done episode's published JSON document at ``relative`` (an unreadable one is left
+    out, logged)."""
     found: dict[str, dict[str, Any]] = {}
-    for outcome in outcomes:
-        # A folder read back from the manifest (an earlier run's result) must stay in the output.
-        if not outcome.done or not outcome.folder or not inside("", outcome.folder):
-            continue
-        uri = layout.published(outcome.folder, "metadata", "metadata.json")
+    for outcome in published_episodes(outcomes):
+        uri = layout.published(outcome.folder, *relative)
         if not exists(uri):
             continue
         try:
             found[outcome.video] = read_json(uri)
         except (OSError, ValueError) as exc:
-            log.warning("series: cannot read %s (%s); its keywords are left out", uri, exc)
+            log.warning("series: cannot read %s (%s); the series files leave it out", uri, exc)
     return found
 
 
-def write_series(config: RaybatchConfig, plan: SeriesPlan, outcomes: list[Outcome], layout: Layout) -> str:
-    """Write the series files; returns the folder they are in."""
+def write_series(
+    config: RaybatchConfig,
+    plan: SeriesPlan,
+    outcomes: list[Outcome],
+    layout: Layout,
+    logo: bytes | None = None,
+) -> str:
+    """Write the series files (and the episodes' branded title thumbnails); returns the folder
+    they are in. ``logo`` is the series logo, checked when the run started."""
     folder = series_dir(layout.root)
-    document = series_metadata(config, plan, outcomes, episode_metadata(layout, outcomes))
     try:
+        metadata = episode_documents(layout, outcomes, "metadata", "metadata.json")
+        profiles = episode_profiles(plan, outcomes, metadata)
+        concepts = {p.key: p.concepts for p in profiles}
+        document = series_metadata(config, plan, outcomes, metadata, concepts)
+        if config.metadata.cross_references:
+            write_json_atomic(join(folder, "cross_references.json"), cross_references(config, plan, profiles))
+        if config.coordination.difficulty_progression:
+            document["difficulty"] = difficulty(profiles)
+        analyses = episode_documents(layout, outcomes, "metadata", "analysis.json")
+        document["consistency"] = consistency(
+            document["episodes"], analyses, config.preset().loudness_target_lufs
+        )
+        if config.series_branding:
+            document["branding"] = brand_episodes(config, plan, outcomes, layout, logo)
         write_json_atomic(join(folder, "series_metadata.json"), document)
     except Exception as exc:
         if not is_storage_failure(exc):
@@ -59,3 +109,161 @@ def write_series(config: RaybatchConfig, plan: SeriesPlan, outcomes: list[Outcom
             f"raybatch batch resume --job-id {layout.job_id}",
         ) from exc
     return folder
+
+
+def episode_profiles(
+    plan: SeriesPlan, outcomes: list[Outcome], metadata: dict[str, dict[str, Any]]
+) -> list[EpisodeProfile]:
+    """The done episodes' profiles, in order: what the ``embed_text`` stage found (an episode
+    done before cross-references were on has its metadata text profiled here, unembedded)."""
+    series_words = set(keywords(plan.name, 20))
+    profiles = []
+    for outcome in published_episodes(outcomes):
+        episode, document = plan.episode_of(outcome.video), metadata.get(outcome.video, {})
+        found = (outcome.package or {}).get("series_text")
+        duration = outcome.output_duration_s or 0.0
+        if found is None:
+            found = text_profile(episode_text(document, None), transcript=False, duration_s=duration)
+        profiles.append(
+            EpisodeProfile(
+                key=outcome.video,
+                number=episode.number if episode else 0,
+                title=document.get("title") or outcome.relative_path,
+                vector=np.asarray(found.get("embedding") or [], dtype=np.float32),
+                concepts=[c for c in found["concepts"] if c not in series_words],
+                profile=found,
+                duration_s=duration,
+                speech_share=(document.get("evidence") or {}).get("speech_ratio"),
+            )
+        )
+    return sorted(profiles, key=lambda p: p.number)
+
+
+def cross_references(
+    config: RaybatchConfig, plan: SeriesPlan, profiles: list[EpisodeProfile]
+) -> dict[str, Any]:
+    """``cross_references.json``: each episode's most related others and shared concepts, its
+    prerequisites, and the concepts used before they are introduced."""
+    embedded = [p for p in profiles if p.vector.size]
+    similar = related(embedded)
+    tracking = config.coordination.prerequisite_tracking
+    earlier = prerequisites(profiles) if tracking else {}
+    episodes = [
+        {
+            "video": p.key,
+            "episode": p.number,
+            "title": p.title,
+            "text_source": p.profile.get("source"),
+            "concepts": p.concepts,
+            "related": similar.get(p.key, []),
+            **({"prerequisites": earlier.get(p.key, [])} if tracking else {}),
+        }
+        for p in profiles
+    ]
+    document: dict[str, Any] = {
+        "series": plan.name,
+        "model": "all-MiniLM-L6-v2 sentence embeddings, cosine similarity",
+        "episodes": episodes,
+        "not_embedded": [p.key for p in profiles if not p.vector.size],
+    }
+    if config.coordination.concept_continuity:
+        document["concepts_used_before_introduced"] = continuity(profiles)
+    return document
+
+
+def brand_episodes(
+    config: RaybatchConfig, plan: SeriesPlan, outcomes: list[Outcome], layout: Layout, logo: bytes | None
+) -> str:
+    """Render every done episode's title thumbnail in the series palette; write
+    ``unified_branding/branding.json`` and ``preview.jpg``. Returns the branding folder."""
+    indexes = episode_documents(layout, outcomes, "thumbnails", "thumbnails.json")
+    folders = {o.video: o.folder for o in published_episodes(outcomes)}
+    titles = {key: _series_title(index) for key, index in indexes.items()}
+    titles = {key: entry for key, entry in titles.items() if entry is not None}
+    frames = {key: _frame(layout, folders[key], entry) for key, entry in titles.items()}
+    palette = _palette(config, [f for f in frames.values() if f is not None])
+    theme = branding.series_theme(config.thumbnails.theme, palette)
+    made, episodes = [], {}
+    for key in sorted(titles, key=lambda k: plan.episodes[k].position if k in plan.episodes else 0):
+        episode = plan.episode_of(key)
+        number = episode.number if episode else None
+        picture = branding.render_title(frames[key], titles[key]["text"], number, theme, logo)
+        data, quality = render.jpeg_bytes(picture)
+        write_bytes_atomic(layout.published(folders[key], "thumbnails", "title.jpg"), data)
+        titles[key].update(file="title.jpg", palette=palette.band, bytes=len(data), jpeg_quality=quality)
+        write_json_atomic(layout.published(folders[key], "thumbnails", "thumbnails.json"), indexes[key])
+        made.append((f"{number or '-'}. {titles[key]['text']}", picture))
+        episodes[key] = {
+            "episode": number,
+            "title_thumbnail": f"{folders[key]}/thumbnails/title.jpg",
+            "set_on": "its title frame" if frames[key] is not None else "the series card",
+            "fallback": titles[key].get("fallback"),
+        }
+    target = join(series_dir(layout.root), BRANDING_DIR)
+    sheet, _ = render.jpeg_bytes(branding.preview_sheet(made))
+    write_bytes_atomic(join(target, "preview.jpg"), sheet)
+    write_json_atomic(
+        join(target, "branding.json"), _branding_document(config, theme, palette, logo, episodes)
+    )
+    return f"{SERIES_DIR}/{BRANDING_DIR}"
+
+
+def _series_title(index: dict[str, Any]) -> dict[str, Any] | None:
+    """The title entry the series step renders, in an episode's ``thumbnails.json``."""
+    return next(
+        (
+            e
+            for e in index.get("thumbnails", [])
+            if e.get("strategy") == "title" and e.get("rendered_by") == "series"
+        ),
+        None,
+    )
+
+
+def _frame(layout: Layout, folder: str, entry: dict[str, Any]) -> Image.Image | None:
+    if not entry.get("frame"):
+        return None
+    uri = layout.published(folder, "thumbnails", entry["frame"])
+    return Image.open(io.BytesIO(read_bytes(uri))).convert("RGB") if exists(uri) else None
+
+
+def _palette(config: RaybatchConfig, frames: list[Image.Image]) -> branding.Palette:
+    """The configured palette; else one derived from the episodes' frames (with a unified
+    colour scheme); else the thumbnail theme's own colours."""
+    settings, theme = config.series.branding, config.thumbnails.theme
+    if settings.palette:
+        return branding.configured_palette(settings.palette)
+    derived = branding.derive_palette(frames) if settings.unified_color_scheme else None
+    return derived or branding.Palette(
+        theme.band_color, theme.accent_color, theme.text_color, "thumbnail theme"
+    )
+
+
+def _branding_document(
+    config: RaybatchConfig,
+    theme: Any,
+    palette: branding.Palette,
+    logo: bytes | None,
+    episodes: dict[str, Any],
+) -> dict[str, Any]:
+    """``branding.json``: the palette, the title template, the logo's placement, the episodes."""
+    return {
+        "palette": palette.to_dict(),
+        "template": {
+            "size": list(render.SIZE),
+            "font": getattr(render.load_font(theme.font, theme.font_size), "path", "Pillow default"),
+            "band_position": theme.band_position,
+            "band_opacity": theme.band_opacity,
+            "text_align": theme.text_align,
+            "episode_badge": branding.BADGE_POSITION,
+        },
+        "logo": {
+            "source": config.series.branding.series_logo,
+            "position": theme.logo_position,
+            "scale": theme.logo_scale,
+        }
+        if logo
+        else None,
+        "preview": "preview.jpg",
+        "episodes": episodes,
+    }

@@ -23,6 +23,7 @@ from raybatch.media.commands import frame_grab_args, speech_audio_args
 from raybatch.media.runner import run_command
 from raybatch.package import captions, render
 from raybatch.package import chapters as chapter_rules
+from raybatch.package import thumbnails as picking
 from raybatch.package.candidates import candidates_from_samples
 from raybatch.package.evidence import Evidence
 from raybatch.package.metadata import (
@@ -31,9 +32,18 @@ from raybatch.package.metadata import (
     metadata_document,
     video_facts,
 )
-from raybatch.package.thumbnail_set import Frame, rank_frames, render_thumbnails, thumbnail_index
+from raybatch.package.thumbnail_set import (
+    Frame,
+    Made,
+    rank_frames,
+    render_thumbnails,
+    still_thumbnail,
+    thumbnail_index,
+)
 from raybatch.package.writers import LlmWriter, MetadataDraft, OfflineWriter, VideoFacts, numbered_title
+from raybatch.series.links import episode_text
 from raybatch.stages.base import Stage, StageMeasure
+from raybatch.stages.embed_text import EPISODE_TEXT, EmbedTextStage
 from raybatch.stages.rows import AssemblyRow, Row
 
 #: Length of one transcription upload (s).
@@ -118,7 +128,7 @@ class PackageStage(Stage[AssemblyRow]):
             files += [f"thumbnails/{name}" for name in thumbnails] + (
                 ["thumbnails/thumbnails.json"] if thumbnails else []
             )
-        return {
+        made = {
             "files": files,
             "title": draft.title,
             "chapters": len(chapters),
@@ -127,6 +137,9 @@ class PackageStage(Stage[AssemblyRow]):
             "usage": usage,
             "warnings": warnings,
         }
+        if EmbedTextStage.enabled(self.settings) and self.context.series is not None:
+            made[EPISODE_TEXT] = (episode_text(document, facts.transcript), bool(facts.transcript))
+        return made
 
     # -- transcript and text ----------------------------------------------------------------------
 
@@ -201,28 +214,64 @@ class PackageStage(Stage[AssemblyRow]):
         measure: StageMeasure,
         warnings: list[str],
     ) -> list[str]:
-        """Render the configured strategies from the best real frames; returns the file names."""
+        """Render the configured strategies from the best real frames (a still picture's title
+        on its one frame, or on a card); returns the file names."""
         settings = self.settings.thumbnails
         candidates, rejected = candidates_from_samples(evidence, settings.candidates)
-        if not candidates:
-            found = ", ".join(f"{n} {reason}" for reason, n in sorted(rejected.items())) or "none clear"
-            warnings.append(f"thumbnails: no usable frame (sampled frames: {found})")
-            return []
-        from raybatch.models.faces import FaceDetector  # OpenCV loads only when thumbnails are made
+        ranked: list[Frame] = []
+        if candidates:
+            from raybatch.models.faces import FaceDetector  # OpenCV loads only when needed
 
-        frames = self.extract(row, candidates, measure)
-        ranked = rank_frames(frames, FaceDetector().detect, rejected)
-        if not ranked:
-            warnings.append("thumbnails: every extracted frame failed the quality rules")
-            return []
-        made = render_thumbnails(ranked, settings.strategies, text, settings.theme, evidence.edl)
+            frames = self.extract(row, candidates, measure)
+            ranked = rank_frames(frames, FaceDetector().detect, rejected)
+        defer = self.context.series is not None and self.settings.series_branding
+        if ranked:
+            made = render_thumbnails(
+                ranked, settings.strategies, text, settings.theme, evidence.edl, defer_title=defer
+            )
+        else:
+            made = [self.still_title(row, evidence, text, rejected, measure, warnings, defer)]
         os.makedirs(join(staging, "thumbnails"), exist_ok=True)
+        names = []
         for name, data, _ in made:
-            with open(join(staging, "thumbnails", name), "wb") as out:
-                out.write(data)
+            if name and data:
+                with open(join(staging, "thumbnails", name), "wb") as out:
+                    out.write(data)
+                names.append(name)
         index = thumbnail_index([entry for _, _, entry in made], ranked, rejected)
         _write_text(staging, "thumbnails/thumbnails.json", json_text(index))
-        return [name for name, _, _ in made]
+        return names
+
+    def still_title(
+        self,
+        row: AssemblyRow,
+        evidence: Evidence,
+        text: str,
+        rejected: dict[str, int],
+        measure: StageMeasure,
+        warnings: list[str],
+        defer: bool,
+    ) -> Made:
+        """No frame passed the rules: the title on the video's still picture, or on a card."""
+        found = ", ".join(f"{n} {reason}" for reason, n in sorted(rejected.items())) or "none sampled"
+        time_s = picking.still_time(evidence.samples, evidence.keep_s)
+        still = (
+            picking.Candidate(time_s, 0, picking.FrameQuality(0, 0, 0, 0, 0), 0.0)
+            if time_s is not None
+            else None
+        )
+        frames = self.extract(row, [still], measure) if still else []
+        frame = (
+            frames[0]
+            if frames and picking.frame_quality(frames[0][1]).brightness >= picking.BLACK_LUMA
+            else None
+        )
+        if frame:
+            reason = f"no frame passed the quality rules ({found}): the title is set on the still picture"
+        else:
+            reason = f"no usable picture ({found}): the title is set on a plain card"
+        warnings.append(f"thumbnails: {reason}")
+        return still_thumbnail(frame, text, self.settings.thumbnails.theme, reason, defer=defer)
 
     def extract(self, row: AssemblyRow, candidates: list, measure: StageMeasure) -> list[Frame]:
         """The candidates' frames from the source at full display resolution (one ffmpeg

@@ -288,6 +288,7 @@ def done_outcome(row: AssemblyRow) -> Outcome:
         output_size=[verified.get("width"), verified.get("height")],
         audio=row.audio,
         loudness_after=verified.get("loudness"),
+        brightness_after=verified.get("brightness"),
         warnings=[*verified.get("warnings", []), *package.get("warnings", [])],
         package={k: v for k, v in package.items() if k not in ("files", "warnings")},
         edit=row.edit.to_dict(),

@@ -4,6 +4,7 @@ says, keeps its sound in sync and is on its loudness target (``raybatch.media.ve
 from __future__ import annotations
 
 from raybatch.io.storage import local_copy
+from raybatch.media.frames import keyframe_brightness
 from raybatch.media.verify import verify_output
 from raybatch.stages.base import Stage, StageMeasure
 from raybatch.stages.rows import AssemblyRow, Row
@@ -26,7 +27,9 @@ class VerifyStage(Stage[AssemblyRow]):
                 strict=self.settings.batch.strict_mode,
                 timeout_s=self.context.command_timeout_s,
             )
+            # How bright the output looks, for comparing a series' episodes (keyframes only).
+            brightness = keyframe_brightness(path, self.context.command_timeout_s)
         measure.add_runs(runs)
         measure.frames = verified.frames
-        row.verified = verified.to_dict()
+        row.verified = {**verified.to_dict(), "brightness": brightness}
         return [row]

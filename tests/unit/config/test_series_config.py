@@ -39,7 +39,7 @@ def test_the_guides_series_config_loads_as_printed(tmp_path):
     assert config.processing.content_type == "educational"  # series.type
     assert config.metadata.series_keywords == ["python tutorial", "programming course", "learn python"]
     # What this version does not act on yet is named, never silently ignored.
-    assert "series.branding.series_logo" in config.series_keys_pending()
+    assert "metadata.progressive_numbering" in config.series_keys_pending()
 
 
 @pytest.mark.parametrize("name", ["batch_config.yaml", "series_config.yaml"])

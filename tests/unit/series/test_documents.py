@@ -10,7 +10,7 @@ from raybatch.io.layout import Layout
 from raybatch.jobs.records import ErrorRecord, Outcome
 from raybatch.series.documents import series_keywords, series_metadata
 from raybatch.series.plan import plan_series, series_name
-from raybatch.series.step import episode_metadata, write_series
+from raybatch.series.step import episode_documents, write_series
 
 
 def videos(*paths: str) -> dict[str, dict]:
@@ -45,7 +45,7 @@ def done(key: str, path: str, title: str, lufs: float) -> Outcome:
     return Outcome(
         video=key, source_uri=f"/in/{path}", relative_path=path, status="done", folder=key,
         output_uri=f"/out/{key}/video/enhanced_{key}.mp4", output_duration_s=60.0,
-        package={"title": title, "thumbnails": ["clean.jpg"]}, loudness_after={"integrated_lufs": lufs},
+        package={"title": title, "thumbnails": ["clean.jpg"]}, loudness_after={"input_i": lufs},
     )  # fmt: skip
 
 
@@ -110,4 +110,4 @@ def test_episode_metadata_is_read_only_from_folders_inside_the_output(tmp_path):
     inside.folder = "ep1"
     tampered = done("v1", "money_ep2.mp4", "Money – Episode 2", -16.0)
     tampered.folder = "../elsewhere"  # an earlier run's result, edited in the manifest
-    assert episode_metadata(layout, [inside, tampered]) == {"v0": {"keywords": ["budget"]}}
+    assert episode_documents(layout, [inside, tampered], "metadata", "metadata.json") == {"v0": {"keywords": ["budget"]}}
