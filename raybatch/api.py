@@ -72,13 +72,6 @@ def run_batch(
             "on with --coordinate-series (or coordination.enable_series_coordination: true)",
             ", ".join(unused),
         )
-    pending = config.series_keys_pending() if config.series_coordinated else []
-    if pending:
-        log.warning(
-            "%s: not built yet in this version of raybatch, so they do nothing (the series still gets "
-            "its order, numbered titles, series keywords and series_coordination/series_metadata.json)",
-            ", ".join(pending),
-        )
     # A bad logo is a configuration mistake: said before any work starts.
     logo = series_logo(config)
     manifest = manifest or new_job(config)

@@ -317,14 +317,6 @@ def _default(section: BaseModel, key: str) -> Any:
     return type(section).model_fields[key].get_default(call_default_factory=True)
 
 
-#: Series keys accepted (the guide's files load as printed) but not acted on yet.
-PENDING_SERIES_KEYS = {
-    "branding": (),
-    "metadata": ("progressive_numbering",),
-    "coordination": (),
-}
-
-
 class StorageSettings(_Section):
     """How inputs and outputs are reached (any fsspec URL: s3://, gs://, abfs://, memory://).
 
@@ -368,21 +360,6 @@ class RaybatchConfig(_Section):
             for section, keys in SERIES_ONLY_KEYS.items()
             for key in keys
             if getattr(getattr(self, section), key) != _default(getattr(self, section), key)
-        ]
-
-    def series_keys_pending(self) -> list[str]:
-        """The series features this configuration has on that this version does not build yet
-        (the run says so rather than ignoring them)."""
-        sections = {
-            "series.branding": self.series.branding,
-            "metadata": self.metadata,
-            "coordination": self.coordination,
-        }
-        return [
-            f"{name}.{key}"
-            for name, section in sections.items()
-            for key in PENDING_SERIES_KEYS[name.rsplit(".", 1)[-1]]
-            if getattr(section, key)
         ]
 
     @property

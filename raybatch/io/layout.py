@@ -112,9 +112,20 @@ class Layout:
         return join(self.root, SUMMARY_DIR, "metrics", name)
 
 
-def video_folder(video_key: str, content_type: str | None, organize_by_type: bool) -> str:
+def video_folder(
+    video_key: str,
+    content_type: str | None,
+    organize_by_type: bool,
+    episode: int | None = None,
+    episodes: int = 0,
+) -> str:
     """The video's folder under the output root: its key, under its content type with
-    ``output.organize_by_type``."""
+    ``output.organize_by_type``; numbered ``E03_<key>`` when ``episode`` is given (a series
+    with ``progressive_numbering``), the number as wide as the series' largest (``episodes``)."""
+    if episode is not None:
+        head, _, name = video_key.rpartition("/")
+        numbered = f"E{episode:0{max(2, len(str(episodes)))}d}_{name}"
+        video_key = f"{head}/{numbered}" if head else numbered
     return f"{content_type}/{video_key}" if organize_by_type and content_type else video_key
 
 

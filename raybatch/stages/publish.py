@@ -22,7 +22,7 @@ class PublishStage(Stage[AssemblyRow]):
     def process(self, row: AssemblyRow, measure: StageMeasure) -> list[Row]:
         layout, key = self.context.layout, row.video.key
         output = self.settings.output
-        folder = video_folder(key, row.edit.content_type, output.organize_by_type)
+        folder = video_folder(key, row.edit.content_type, output.organize_by_type, *self.episode_number(key))
         final_uri = layout.enhanced_video(folder)
         metadata = self.publish_analysis(row, folder)
         for name in (row.package or {}).get("files", []):
@@ -38,6 +38,14 @@ class PublishStage(Stage[AssemblyRow]):
             "metadata": metadata,
         }
         return [row]
+
+    def episode_number(self, key: str) -> tuple[int | None, int]:
+        """(episode, episodes) when the series numbers its file names, else (``None``, 0)."""
+        series = self.context.series
+        episode = series.episode_of(key) if series else None
+        if episode is None or not self.settings.metadata.progressive_numbering:
+            return None, 0
+        return episode.number, max(e.number for e in series.episodes.values())
 
     def publish_analysis(self, row: AssemblyRow, folder: str) -> list[str]:
         """``analysis.json`` (with the shots), ``edl.json`` and ``edl.otio``; returns their URIs."""

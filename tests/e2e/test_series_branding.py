@@ -63,7 +63,10 @@ def series_run(tmp_path_factory):
     logo = root.parent / "logo.png"
     Image.new("RGBA", (96, 48), (230, 30, 30, 255)).save(logo)
     config = root.parent / "series_config.yaml"
-    config.write_text(f'series:\n  name: "Python Basics"\n  branding:\n    series_logo: "{logo}"\n')
+    config.write_text(
+        f'series:\n  name: "Python Basics"\n  branding:\n    series_logo: "{logo}"\n'
+        "metadata:\n  progressive_numbering: true\n"
+    )
     out = tmp_path_factory.mktemp("course_output")
     result = raybatch(
         "batch", "process", str(root), "--config", str(config), "--type", "educational",
@@ -131,6 +134,9 @@ def test_every_title_thumbnail_carries_the_series_branding(series_run):
 
 def test_titles_are_numbered_and_every_episode_has_cross_references(series_run):
     out, document = series_run
+    assert [e["folder"][:4] for e in document["episodes"]] == ["E01_", "E02_", "E03_", "E04_"]
+    for entry in document["episodes"]:
+        assert Path(entry["output"]).name == f"enhanced_{entry['folder']}.mp4"
     titles = [e["title"] for e in document["episodes"]]
     assert [t.split(":")[0] for t in titles] == [f"Python Basics – Episode {n}" for n in range(1, 5)]
     links = json.loads((out / "series_coordination" / "cross_references.json").read_text())

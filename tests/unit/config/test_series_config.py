@@ -38,8 +38,7 @@ def test_the_guides_series_config_loads_as_printed(tmp_path):
     assert config.series_coordinated and config.series.name == "Complete Python Tutorial Series"
     assert config.processing.content_type == "educational"  # series.type
     assert config.metadata.series_keywords == ["python tutorial", "programming course", "learn python"]
-    # What this version does not act on yet is named, never silently ignored.
-    assert "metadata.progressive_numbering" in config.series_keys_pending()
+    assert config.metadata.progressive_numbering and config.series_branding
 
 
 @pytest.mark.parametrize("name", ["batch_config.yaml", "series_config.yaml"])

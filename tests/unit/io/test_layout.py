@@ -23,3 +23,12 @@ def test_urls_keep_their_protocol_and_types_add_a_level():
     assert layout.summary("batch_report.json") == "s3://bucket/out/summary/batch_report.json"
     assert video_folder("talk", "music", organize_by_type=True) == "music/talk"
     assert video_folder("talk", "music", organize_by_type=False) == "talk"
+
+
+def test_a_numbered_series_puts_the_episode_number_in_front_of_the_name():
+    assert video_folder("intro", None, False, episode=3, episodes=12) == "E03_intro"
+    assert video_folder("intro", None, False, episode=3, episodes=120) == "E003_intro"
+    assert (
+        video_folder("season1/intro", "educational", True, episode=1, episodes=2)
+        == "educational/season1/E01_intro"
+    )
