@@ -111,6 +111,15 @@ def test_files_without_video_are_clear_errors(real_run):
     assert "streams found: audio" in messages["aac.m4a"]
 
 
+def assert_title_on_a_still_or_card(folder, entry: dict, all_black: bool) -> None:
+    assert sorted(p.name for p in (folder / "thumbnails").iterdir()) == ["thumbnails.json", "title.jpg"]
+    (made,) = json.loads((folder / "thumbnails" / "thumbnails.json").read_text())["thumbnails"]
+    assert made["strategy"] == "title" and made["text"]
+    if all_black:
+        assert made["source_time_s"] is None and "plain card" in made["fallback"]
+    assert any(w.startswith("thumbnails: no") and made["fallback"] in w for w in entry["warnings"])
+
+
 def test_every_video_gets_thumbnails_and_long_ones_chapters(real_run):
     _, out = real_run
     report = load_report(out)
@@ -121,9 +130,9 @@ def test_every_video_gets_thumbnails_and_long_ones_chapters(real_run):
         detail = analysis["picture"]["statistics"]["sharpness"]
         if black >= analysis["duration_s"] - 0.1 or detail < BLUR_FLOOR:
             # Nothing but black (no_duration.webm) or a flat field (delayed_start.mp4): no frame
-            # may become a thumbnail, and the video says so.
-            assert not (folder / "thumbnails").exists()
-            assert any("no usable frame" in w for w in entry["warnings"])
+            # passes the rules, so the one thumbnail is the title on the still picture (never a
+            # black one) or on a card, and both the index and the report say why.
+            assert_title_on_a_still_or_card(folder, entry, all_black=black >= analysis["duration_s"] - 0.1)
             continue
         assert_thumbnails_obey_the_rules(folder)
         metadata = json.loads((folder / "metadata" / "metadata.json").read_text())
