@@ -13,6 +13,7 @@ from raybatch.config.model import RaybatchConfig
 from raybatch.executors.cluster import connect
 from raybatch.executors.memory import ProcessTreeMemory
 from raybatch.executors.plan import RunPlan, plan_run
+from raybatch.io.naming import OutputNames, plan_names
 from raybatch.jobs.lifecycle import Run, begin_run, clean_up, end_run, interrupt_run, new_job
 from raybatch.jobs.lock import held
 from raybatch.jobs.manifest import JobManifest
@@ -175,15 +176,38 @@ def run_context(config: RaybatchConfig, manifest: JobManifest, plan: RunPlan) ->
         model_threads=plan.models.threads,
         forward_logs=plan.cluster.on_ray,
         series=series_plan(config, manifest),
+        naming=output_names(config, manifest),
     )
 
 
 def series_plan(config: RaybatchConfig, manifest: JobManifest) -> SeriesPlan | None:
     """The series the job's videos make, when they are coordinated as one."""
-    if not config.series_coordinated:
-        return None
+    return batch_order(config, manifest) if config.series_coordinated else None
+
+
+def batch_order(config: RaybatchConfig, manifest: JobManifest) -> SeriesPlan:
+    """The job's videos in series order, numbered, and the series' name (configured, or what
+    the file names or the input folder say)."""
     series = config.series
     return plan_series(manifest.videos, name=series.name, explicit=series.episodes, input_uri=manifest.input)
+
+
+def output_names(config: RaybatchConfig, manifest: JobManifest) -> OutputNames:
+    """Where every video of the job publishes its files. The episode numbers and series name
+    a pattern may use come from the series plan (the batch's natural order and folder name when
+    no series is coordinated); names that would meet are told apart, with a warning."""
+    output, plan = config.output, batch_order(config, manifest)
+    names = plan_names(
+        output.patterns_in_use(),
+        list(plan.episodes),
+        series_name=plan.name,
+        episodes={key: episode.number for key, episode in plan.episodes.items()},
+        numbered=config.series_coordinated and config.metadata.progressive_numbering,
+        organize_by_type=output.organize_by_type,
+    )
+    for warning in names.warnings:
+        log.warning(warning)
+    return names
 
 
 def make_executor(config: RaybatchConfig):

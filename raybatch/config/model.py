@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from raybatch.config.presets import Preset, resolve_preset
+from raybatch.io.naming import Patterns, check_pattern
 
 #: Audio extensions: also picked up by default so an audio file dropped into a video folder is
 #: reported ("no video stream") instead of silently ignored.
@@ -111,10 +112,40 @@ class ProcessingSettings(_Section):
         return Preset(**{**preset.to_dict(), **overrides}) if overrides else preset
 
 
+class OutputPatterns(_Section):
+    """``output.patterns``: the folders of a custom structure (see ``raybatch.io.naming``)."""
+
+    video_dir: str | None = None
+    thumbnail_dir: str | None = None
+    metadata_dir: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _check(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_pattern(f"patterns.{info.field_name}", value) if value is not None else None
+
+
+class OutputFileNames(_Section):
+    """``output.naming``: the file names of a custom structure."""
+
+    video_file: str | None = None
+    thumbnail_file: str | None = None
+    metadata_file: str | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _check(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_pattern(f"naming.{info.field_name}", value) if value is not None else None
+
+
 class OutputSettings(_Section):
     """Where results go and how they are organised."""
 
     directory: str = "./batch_output"
+    #: ``custom``: the folders and file names follow ``patterns`` and ``naming``.
+    structure: Literal["default", "custom"] = "default"
+    patterns: OutputPatterns = Field(default_factory=OutputPatterns)
+    naming: OutputFileNames = Field(default_factory=OutputFileNames)
     organize_by_type: bool = False
     preserve_directory_structure: bool = False
     create_summary_reports: bool = True
@@ -128,6 +159,17 @@ class OutputSettings(_Section):
     def _parse_size(cls, value: str) -> str:
         parse_size(value)
         return value
+
+    @model_validator(mode="after")
+    def _patterns_need_custom(self) -> OutputSettings:
+        given = self.patterns != OutputPatterns() or self.naming != OutputFileNames()
+        if given and self.structure != "custom":
+            raise ValueError("patterns and naming apply only to a custom structure: add structure: custom")
+        return self
+
+    def patterns_in_use(self) -> Patterns:
+        """The six patterns the output is written with."""
+        return Patterns.from_settings(self.structure, self.patterns, self.naming)
 
 
 class MonitoringSettings(_Section):

@@ -1,7 +1,7 @@
 """Where every file of a job lives: the one place that turns a job and a video into URIs.
 
-Published files go under the output root (``OUT/<folder>/video|metadata|thumbnails``, and
-``OUT/summary``); raybatch's own state under ``OUT/.raybatch`` (jobs and their manifests, the
+Published files go under the output root (each video's where ``raybatch.io.naming`` puts
+them, and ``OUT/summary``); raybatch's own state under ``OUT/.raybatch`` (jobs and their manifests, the
 analysis cache, and each job's work folder, whose files live only until the job completes).
 Nothing else in the package builds a path inside the output location.
 """
@@ -94,14 +94,9 @@ class Layout:
 
     # -- published files -----------------------------------------------------------------------
 
-    def published(self, folder: str, *relative: str) -> str:
-        """A file under the video's published folder (``OUT/<folder>/...``)."""
-        return join(self.root, folder, *relative)
-
-    def enhanced_video(self, folder: str) -> str:
-        """``OUT/<folder>/video/enhanced_<name>.mp4``."""
-        name = folder.rsplit("/", 1)[-1]
-        return self.published(folder, "video", f"enhanced_{name}.mp4")
+    def file(self, relative: str) -> str:
+        """A published file, by its path under the output root (``raybatch.io.naming``)."""
+        return join(self.root, relative)
 
     def summary(self, name: str) -> str:
         return join(self.root, SUMMARY_DIR, name)
@@ -110,23 +105,6 @@ class Layout:
         """One Parquet file per run of the job (process, then each resume or retry)."""
         name = f"{self.job_id}.parquet" if run_number == 1 else f"{self.job_id}.run{run_number}.parquet"
         return join(self.root, SUMMARY_DIR, "metrics", name)
-
-
-def video_folder(
-    video_key: str,
-    content_type: str | None,
-    organize_by_type: bool,
-    episode: int | None = None,
-    episodes: int = 0,
-) -> str:
-    """The video's folder under the output root: its key, under its content type with
-    ``output.organize_by_type``; numbered ``E03_<key>`` when ``episode`` is given (a series
-    with ``progressive_numbering``), the number as wide as the series' largest (``episodes``)."""
-    if episode is not None:
-        head, _, name = video_key.rpartition("/")
-        numbered = f"E{episode:0{max(2, len(str(episodes)))}d}_{name}"
-        video_key = f"{head}/{numbered}" if head else numbered
-    return f"{content_type}/{video_key}" if organize_by_type and content_type else video_key
 
 
 def lock_path(root: str) -> str:

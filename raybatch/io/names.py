@@ -7,6 +7,8 @@ filesystem's 255-byte limit with room for what raybatch adds around them."""
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 
 #: Bytes an output folder or file stem may take: ``enhanced_<stem>.mp4`` and a temporary
 #: ``.part-<hex>`` suffix must still fit in 255.
@@ -28,3 +30,23 @@ def bounded(stem: str, limit: int = MAX_STEM_BYTES) -> str:
     digest = hashlib.sha256(data).hexdigest()[:10]
     head = data[: limit - len(digest) - 1].decode("utf-8", "ignore").rstrip(" .")
     return f"{head}_{digest}"
+
+
+#: Characters no portable file name holds (Windows' set, path separators and control codes,
+#: Unicode direction overrides that make a name read differently than it is).
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]+')
+#: Device names Windows reserves, with any extension (``con.txt`` too).
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[1-9¹²³]|lpt[1-9¹²³])(\..*)?$", re.IGNORECASE)
+
+
+def safe_name(text: str, fallback: str = "_", limit: int = MAX_STEM_BYTES) -> str:
+    """``text`` as one portable path component: unsafe characters as ``_``, no leading or
+    trailing dots and spaces (so never ``..``), a reserved device name prefixed with ``_``,
+    at most ``limit`` bytes; ``fallback`` when nothing is left."""
+    cleaned = " ".join(_UNSAFE.sub("_", printable(unicodedata.normalize("NFC", text))).split())
+    cleaned = cleaned.strip(" .")
+    if not cleaned:
+        return fallback
+    if _RESERVED.match(cleaned):
+        cleaned = "_" + cleaned
+    return bounded(cleaned, limit)

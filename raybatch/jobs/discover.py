@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from raybatch.config.model import DEFAULT_AUDIO_EXTENSIONS, DEFAULT_VIDEO_EXTENSIONS
 from raybatch.errors import InputError
-from raybatch.io.names import bounded, printable
+from raybatch.io.names import bounded, printable, safe_name
 from raybatch.io.storage import (
     explain_storage_error,
     get_fs,
@@ -115,12 +115,8 @@ def _is_input(fs, path: str, info: dict, relative: str, pattern: str | None) -> 
     return not any(p.startswith(".") for p in parts) and _matches(parts[-1], pattern)
 
 
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
-
-
 def _clean(name: str) -> str:
-    cleaned = _UNSAFE.sub("_", printable(name)).strip(" .")
-    return bounded(cleaned) if cleaned else "video"
+    return safe_name(name, fallback="video")
 
 
 def assign_video_keys(

@@ -92,12 +92,22 @@ class Outcome:
     edit: dict[str, Any] | None = None
     #: The published metadata files.
     metadata: list[str] = field(default_factory=list)
+    #: Where each of its files was published, under the output root, by the name its stage
+    #: wrote it under (``metadata/metadata.json``...; see ``raybatch.io.naming``).
+    files: dict[str, str] = field(default_factory=dict)
     #: One stage-metrics row per (stage, segment); not kept in the manifest.
     metrics: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
         return self.status == DONE
+
+    def published(self, name: str) -> str | None:
+        """Where its file ``name`` was published, under the output root (a result recorded
+        before files were listed: under its folder, as the default structure put it)."""
+        if name in self.files:
+            return self.files[name]
+        return f"{self.folder}/{name}" if self.folder else None
 
     @property
     def content_type(self) -> str | None:

@@ -191,6 +191,7 @@ def video_entry(outcome: Outcome, preset: dict[str, Any]) -> dict[str, Any]:
         entry["loudness"] = _loudness_entry(outcome, preset)
         entry["warnings"] = outcome.warnings
         entry["package"] = outcome.package
+        entry["files"] = outcome.files
     if outcome.error:
         entry["error"] = outcome.error.to_dict()
     return entry

@@ -10,6 +10,7 @@ import numpy as np
 
 from raybatch.analysis.edl import Edl
 from raybatch.config.model import ThumbnailTheme
+from raybatch.io.naming import TITLE_FRAME
 from raybatch.package import render
 from raybatch.package import thumbnails as picking
 
@@ -58,9 +59,6 @@ def render_strategy(strategy: str, frame: Frame, text: str, theme: ThumbnailThem
     return render.crop_to(image, picking.salient_box(rgb, aspect)), "salient region"
 
 
-#: The picture a series' title thumbnail is set on, left for the series step (which renders
-#: ``title.jpg`` once the series palette is known).
-TITLE_FRAME = "title_frame.jpg"
 Made = tuple[str | None, bytes | None, dict[str, Any]]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import posixpath
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from PIL import Image
 from raybatch.config.model import RaybatchConfig
 from raybatch.errors import RunFailure
 from raybatch.io.layout import Layout
+from raybatch.io.naming import METADATA, THUMBNAIL_INDEX, TITLE_FRAME
 from raybatch.io.storage import (
     exists,
     is_storage_failure,
@@ -54,18 +56,24 @@ def series_dir(output_root: str) -> str:
 
 
 def published_episodes(outcomes: list[Outcome]) -> list[Outcome]:
-    """The done episodes whose folder is inside the output (a folder read back from the
-    manifest, an earlier run's result, may have been edited)."""
-    return [o for o in outcomes if o.done and o.folder and inside("", o.folder)]
+    """The done episodes that were published."""
+    return [o for o in outcomes if o.done and o.folder]
 
 
-def episode_documents(layout: Layout, outcomes: list[Outcome], *relative: str) -> dict[str, dict[str, Any]]:
-    """Each done episode's published JSON document at ``relative`` (an unreadable one is left
-    out, logged)."""
+def episode_file(layout: Layout, outcome: Outcome, name: str) -> str | None:
+    """Where an episode's file ``name`` was published; ``None`` for a path outside the output
+    (an earlier run's result comes back from the manifest, which may have been edited)."""
+    relative = outcome.published(name)
+    return layout.file(relative) if relative and inside("", relative) else None
+
+
+def episode_documents(layout: Layout, outcomes: list[Outcome], name: str) -> dict[str, dict[str, Any]]:
+    """Each done episode's published JSON document ``name`` (an unreadable one is left out,
+    logged)."""
     found: dict[str, dict[str, Any]] = {}
     for outcome in published_episodes(outcomes):
-        uri = layout.published(outcome.folder, *relative)
-        if not exists(uri):
+        uri = episode_file(layout, outcome, name)
+        if uri is None or not exists(uri):
             continue
         try:
             found[outcome.video] = read_json(uri)
@@ -85,7 +93,7 @@ def write_series(
     they are in. ``logo`` is the series logo, checked when the run started."""
     folder = series_dir(layout.root)
     try:
-        metadata = episode_documents(layout, outcomes, "metadata", "metadata.json")
+        metadata = episode_documents(layout, outcomes, METADATA)
         profiles = episode_profiles(plan, outcomes, metadata)
         concepts = {p.key: p.concepts for p in profiles}
         document = series_metadata(config, plan, outcomes, metadata, concepts)
@@ -93,7 +101,7 @@ def write_series(
             write_json_atomic(join(folder, "cross_references.json"), cross_references(config, plan, profiles))
         if config.coordination.difficulty_progression:
             document["difficulty"] = difficulty(profiles)
-        analyses = episode_documents(layout, outcomes, "metadata", "analysis.json")
+        analyses = episode_documents(layout, outcomes, "metadata/analysis.json")
         document["consistency"] = consistency(
             document["episodes"], analyses, config.preset().loudness_target_lufs
         )
@@ -176,26 +184,31 @@ def brand_episodes(
 ) -> str:
     """Render every done episode's title thumbnail in the series palette; write
     ``unified_branding/branding.json`` and ``preview.jpg``. Returns the branding folder."""
-    indexes = episode_documents(layout, outcomes, "thumbnails", "thumbnails.json")
-    folders = {o.video: o.folder for o in published_episodes(outcomes)}
+    indexes = episode_documents(layout, outcomes, THUMBNAIL_INDEX)
+    episodes_by_key = {o.video: o for o in published_episodes(outcomes)}
     titles = {key: _series_title(index) for key, index in indexes.items()}
     titles = {key: entry for key, entry in titles.items() if entry is not None}
-    frames = {key: _frame(layout, folders[key], entry) for key, entry in titles.items()}
+    frames = {key: _frame(layout, episodes_by_key[key], entry) for key, entry in titles.items()}
     palette = _palette(config, [f for f in frames.values() if f is not None])
     theme = branding.series_theme(config.thumbnails.theme, palette)
     made, episodes = [], {}
     for key in sorted(titles, key=lambda k: plan.episodes[k].position if k in plan.episodes else 0):
-        episode = plan.episode_of(key)
+        outcome, episode = episodes_by_key[key], plan.episode_of(key)
         number = episode.number if episode else None
         picture = branding.render_title(frames[key], titles[key]["text"], number, theme, logo)
         data, quality = render.jpeg_bytes(picture)
-        write_bytes_atomic(layout.published(folders[key], "thumbnails", "title.jpg"), data)
-        titles[key].update(file="title.jpg", palette=palette.band, bytes=len(data), jpeg_quality=quality)
-        write_json_atomic(layout.published(folders[key], "thumbnails", "thumbnails.json"), indexes[key])
+        title_uri = episode_file(layout, outcome, "thumbnails/title.jpg")
+        index_uri = episode_file(layout, outcome, THUMBNAIL_INDEX)
+        if title_uri is None or index_uri is None:
+            continue
+        write_bytes_atomic(title_uri, data)
+        file = posixpath.basename(title_uri)
+        titles[key].update(file=file, palette=palette.band, bytes=len(data), jpeg_quality=quality)
+        write_json_atomic(index_uri, indexes[key])
         made.append((f"{number or '-'}. {titles[key]['text']}", picture))
         episodes[key] = {
             "episode": number,
-            "title_thumbnail": f"{folders[key]}/thumbnails/title.jpg",
+            "title_thumbnail": outcome.published("thumbnails/title.jpg"),
             "set_on": "its title frame" if frames[key] is not None else "the series card",
             "fallback": titles[key].get("fallback"),
         }
@@ -220,11 +233,11 @@ def _series_title(index: dict[str, Any]) -> dict[str, Any] | None:
     )
 
 
-def _frame(layout: Layout, folder: str, entry: dict[str, Any]) -> Image.Image | None:
-    if not entry.get("frame"):
+def _frame(layout: Layout, outcome: Outcome, entry: dict[str, Any]) -> Image.Image | None:
+    uri = episode_file(layout, outcome, f"thumbnails/{TITLE_FRAME}") if entry.get("frame") else None
+    if uri is None or not exists(uri):
         return None
-    uri = layout.published(folder, "thumbnails", entry["frame"])
-    return Image.open(io.BytesIO(read_bytes(uri))).convert("RGB") if exists(uri) else None
+    return Image.open(io.BytesIO(read_bytes(uri))).convert("RGB")
 
 
 def _palette(config: RaybatchConfig, frames: list[Image.Image]) -> branding.Palette:

@@ -26,6 +26,7 @@ from raybatch.config.presets import Preset
 from raybatch.errors import StageFailure, VideoFailure
 from raybatch.io.cache import AnalysisCache, content_fingerprint
 from raybatch.io.layout import Layout, analysis_cache_dir
+from raybatch.io.naming import OutputNames
 from raybatch.io.storage import configure_storage, scratch_root
 from raybatch.jobs.records import ErrorRecord
 from raybatch.media.runner import VIDEO_DEADLINE, CommandResult
@@ -98,6 +99,8 @@ class RunContext:
     forward_logs: bool = False
     #: The series the videos make, when they are processed as one (episodes by video key).
     series: SeriesPlan | None = None
+    #: Where each video's files are published.
+    naming: OutputNames = field(default_factory=OutputNames)
 
     @property
     def scratch(self) -> str:

@@ -293,5 +293,6 @@ def done_outcome(row: AssemblyRow) -> Outcome:
         package={k: v for k, v in package.items() if k not in ("files", "warnings")},
         edit=row.edit.to_dict(),
         metadata=published.get("metadata", []),
+        files=published.get("files", {}),
         metrics=list(row.metrics),
     )

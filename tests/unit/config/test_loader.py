@@ -22,6 +22,12 @@ def test_bundled_config_file_loads_in_guide_shape():
     assert config.processing.content_type == "educational"
 
 
+def test_the_shipped_custom_output_config_is_the_guides_block():
+    patterns = load_config(REPO / "configs" / "custom_output.yaml").output.patterns_in_use()
+    assert patterns.video_dir == "{series_name}/{episode_number}_{video_name}"
+    assert patterns.thumbnail_file == "{series_name}_E{episode:02d}_thumb_{strategy}.jpg"
+
+
 def test_unknown_key_names_file_key_and_allowed_keys(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("processing:\n  qualty: high\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from raybatch.io.layout import Layout, analysis_cache_dir, video_folder
+from raybatch.io.layout import Layout, analysis_cache_dir
 
 
 def test_the_job_state_work_files_and_published_files_of_a_local_output():
@@ -11,7 +11,7 @@ def test_the_job_state_work_files_and_published_files_of_a_local_output():
     assert layout.checkpoint("half") == "/out/.raybatch/jobs/batch_1/checkpoints/half.json"
     assert layout.segment("a/talk", 3, "abc") == "/out/.raybatch/work/batch_1/a__talk/seg_00003_abc.mp4"
     assert layout.work_metadata("talk", "edl.json") == "/out/.raybatch/work/batch_1/talk/metadata/edl.json"
-    assert layout.enhanced_video("music/talk") == "/out/music/talk/video/enhanced_talk.mp4"
+    assert layout.file("music/talk/video/enhanced_talk.mp4") == "/out/music/talk/video/enhanced_talk.mp4"
     assert layout.metrics_parquet(1).endswith("summary/metrics/batch_1.parquet")
     assert layout.metrics_parquet(2).endswith("summary/metrics/batch_1.run2.parquet")
     assert analysis_cache_dir("/out") == "/out/.raybatch/cache/analysis"
@@ -21,14 +21,3 @@ def test_urls_keep_their_protocol_and_types_add_a_level():
     layout = Layout("s3://bucket/out", "batch_1")
     assert layout.audio_track("talk") == "s3://bucket/out/.raybatch/work/batch_1/talk/audio.m4a"
     assert layout.summary("batch_report.json") == "s3://bucket/out/summary/batch_report.json"
-    assert video_folder("talk", "music", organize_by_type=True) == "music/talk"
-    assert video_folder("talk", "music", organize_by_type=False) == "talk"
-
-
-def test_a_numbered_series_puts_the_episode_number_in_front_of_the_name():
-    assert video_folder("intro", None, False, episode=3, episodes=12) == "E03_intro"
-    assert video_folder("intro", None, False, episode=3, episodes=120) == "E003_intro"
-    assert (
-        video_folder("season1/intro", "educational", True, episode=1, episodes=2)
-        == "educational/season1/E01_intro"
-    )

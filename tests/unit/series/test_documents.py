@@ -110,6 +110,9 @@ def test_episode_metadata_is_read_only_from_folders_inside_the_output(tmp_path):
     inside.folder = "ep1"
     tampered = done("v1", "money_ep2.mp4", "Money – Episode 2", -16.0)
     tampered.folder = "../elsewhere"  # an earlier run's result, edited in the manifest
-    assert episode_documents(layout, [inside, tampered], "metadata", "metadata.json") == {
+    listed = done("v2", "money_ep3.mp4", "Money – Episode 3", -16.0)
+    listed.folder = "ep1"
+    listed.files = {"metadata/metadata.json": "../elsewhere/metadata/metadata.json"}
+    assert episode_documents(layout, [inside, tampered, listed], "metadata/metadata.json") == {
         "v0": {"keywords": ["budget"]}
     }
