@@ -6,7 +6,7 @@ Sections mirror the published guide's ``batch_config.yaml`` (``batch``, ``proces
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -112,30 +112,33 @@ class ProcessingSettings(_Section):
         return Preset(**{**preset.to_dict(), **overrides}) if overrides else preset
 
 
-class OutputPatterns(_Section):
+class _Patterns(_Section):
+    """A section of output patterns, each checked when the configuration loads."""
+
+    _key: ClassVar[str]
+
+    @field_validator("*")
+    @classmethod
+    def _check(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_pattern(f"{cls._key}.{info.field_name}", value) if value is not None else None
+
+
+class OutputPatterns(_Patterns):
     """``output.patterns``: the folders of a custom structure (see ``raybatch.io.naming``)."""
 
+    _key = "patterns"
     video_dir: str | None = None
     thumbnail_dir: str | None = None
     metadata_dir: str | None = None
 
-    @field_validator("*")
-    @classmethod
-    def _check(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return check_pattern(f"patterns.{info.field_name}", value) if value is not None else None
 
-
-class OutputFileNames(_Section):
+class OutputFileNames(_Patterns):
     """``output.naming``: the file names of a custom structure."""
 
+    _key = "naming"
     video_file: str | None = None
     thumbnail_file: str | None = None
     metadata_file: str | None = None
-
-    @field_validator("*")
-    @classmethod
-    def _check(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return check_pattern(f"naming.{info.field_name}", value) if value is not None else None
 
 
 class OutputSettings(_Section):

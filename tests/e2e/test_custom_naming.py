@@ -15,22 +15,8 @@ from tests.helpers import run_raybatch as raybatch
 
 pytestmark = pytest.mark.e2e
 
-#: The guide's block, verbatim, with the series it names.
-CONFIG = """\
-series:
-  name: "Python Basics"
-output:
-  structure: custom
-  patterns:
-    video_dir: "{series_name}/{episode_number}_{video_name}"
-    thumbnail_dir: "{series_name}/thumbnails/{video_name}"
-    metadata_dir: "{series_name}/metadata/{video_name}"
-
-  naming:
-    video_file: "{series_name}_E{episode:02d}_{title}.mp4"
-    thumbnail_file: "{series_name}_E{episode:02d}_thumb_{strategy}.jpg"
-    metadata_file: "{series_name}_E{episode:02d}_metadata.json"
-"""
+#: The guide's block, as shipped.
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "custom_output.yaml"
 EPISODES = ("course_10.mp4", "course_2.mp4", "course_1.mp4")
 BROKEN = "course_3.mp4"
 VOICE_GATE = "volume='if(lt(mod(t,2),1.2),0.4,0)':eval=frame"
@@ -51,11 +37,9 @@ def custom_run(tmp_path_factory):
     for number, name in enumerate(EPISODES):
         _episode(root / name, number * 90)
     (root / BROKEN).write_text("not a video yet")
-    config = root.parent / "custom_output.yaml"
-    config.write_text(CONFIG)
     out = tmp_path_factory.mktemp("course_output")
     result = raybatch(
-        "batch", "process", str(root), "--config", str(config), "--coordinate-series",
+        "batch", "process", str(root), "--config", str(CONFIG), "--series-name", "Python Basics",
         "--output", str(out), "--executor", "local", "--quality", "low", "--mode", "fast",
         "--no-progress-bar",
     )  # fmt: skip

@@ -41,6 +41,12 @@ def test_the_guides_series_config_loads_as_printed(tmp_path):
     assert config.metadata.progressive_numbering and config.series_branding
 
 
+def test_the_guides_custom_output_block_loads_as_printed_and_is_the_shipped_one(tmp_path):
+    patterns = load_config(guide_yaml("# Custom output organization", tmp_path)).output.patterns_in_use()
+    assert patterns == load_config(ROOT / "configs" / "custom_output.yaml").output.patterns_in_use()
+    assert patterns.video_file == "{series_name}_E{episode:02d}_{title}.mp4"
+
+
 @pytest.mark.parametrize("name", ["batch_config.yaml", "series_config.yaml"])
 def test_the_shipped_configs_load(name):
     config = load_config(ROOT / "configs" / name)

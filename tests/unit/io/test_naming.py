@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from raybatch.config.loader import load_config
@@ -9,6 +11,7 @@ from raybatch.errors import ConfigError
 from raybatch.io.names import safe_name
 from raybatch.io.naming import Patterns, check_pattern, plan_names
 
+REPO = Path(__file__).resolve().parents[3]
 GUIDE = Patterns(
     video_dir="{series_name}/{episode_number}_{video_name}",
     thumbnail_dir="{series_name}/thumbnails/{video_name}",
@@ -129,22 +132,8 @@ def test_bad_patterns_are_config_errors_naming_the_problem(key, pattern, message
         check_pattern(key, pattern)
 
 
-def test_the_guides_custom_block_loads_verbatim_and_patterns_need_the_custom_structure(tmp_path):
-    guide = """
-output:
-  structure: custom
-  patterns:
-    video_dir: "{series_name}/{episode_number}_{video_name}"
-    thumbnail_dir: "{series_name}/thumbnails/{video_name}"
-    metadata_dir: "{series_name}/metadata/{video_name}"
-
-  naming:
-    video_file: "{series_name}_E{episode:02d}_{title}.mp4"
-    thumbnail_file: "{series_name}_E{episode:02d}_thumb_{strategy}.jpg"
-    metadata_file: "{series_name}_E{episode:02d}_metadata.json"
-"""
-    (tmp_path / "custom.yaml").write_text(guide)
-    assert load_config(tmp_path / "custom.yaml").output.patterns_in_use() == GUIDE
+def test_the_shipped_custom_block_loads_and_patterns_need_the_custom_structure(tmp_path):
+    assert load_config(REPO / "configs" / "custom_output.yaml").output.patterns_in_use() == GUIDE
     (tmp_path / "half.yaml").write_text("output:\n  naming:\n    video_file: '{title}.mp4'\n")
     with pytest.raises(ConfigError, match="structure: custom"):
         load_config(tmp_path / "half.yaml")
