@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from raybatch.config.model import RaybatchConfig
+from raybatch.errors import RunFailure
 from raybatch.executors.cluster import connect
 from raybatch.executors.memory import ProcessTreeMemory
 from raybatch.executors.plan import RunPlan, plan_run
@@ -20,7 +21,7 @@ from raybatch.jobs.manifest import JobManifest
 from raybatch.jobs.observer import Listener, Progress, RunObserver
 from raybatch.jobs.records import Outcome
 from raybatch.jobs.report import RunSummary, write_reports
-from raybatch.llm.budget import close_ledger, open_ledger
+from raybatch.llm.budget import BudgetLedger, Spending, close_ledger, open_ledger
 from raybatch.pipeline import build_pipeline, stage_types
 from raybatch.series.branding import check_logo
 from raybatch.series.plan import SeriesPlan, plan_series
@@ -102,6 +103,15 @@ def _run_job(
     outcomes = end_run(
         manifest, run, executed.outcomes, stopped=stopped, group_by_type=config.batch.group_by_type
     )
+    spending, series_usage, series_failure = dict(executed.spending), None, None
+    if executed.series:
+        try:
+            series_usage = write_series(
+                config, executed.series, outcomes, manifest.layout, logo, series_ledger(config, spending)
+            )
+            spending = {**Spending.total([spending, series_usage]), "budget_usd": spending.get("budget_usd")}
+        except RunFailure as exc:
+            series_failure = exc  # the reports are still written
     summary = RunSummary(
         config=config,
         layout=manifest.layout,
@@ -111,12 +121,13 @@ def _run_job(
         outcomes=outcomes,
         stopped=stopped,
         peak_memory_bytes=executed.peak_memory_bytes,
-        spending=executed.spending,
+        spending=spending,
+        series_usage=series_usage,
         **executed.plan.report(),
     )
     report_uri = write_reports(summary)
-    if executed.series:
-        write_series(config, executed.series, outcomes, manifest.layout, logo)
+    if series_failure:
+        raise series_failure
     clean_up(manifest, config.output.keep_work_files)
     return BatchResult(manifest.job_id, manifest.output, outcomes, stopped, report_uri)
 
@@ -178,6 +189,13 @@ def run_context(config: RaybatchConfig, manifest: JobManifest, plan: RunPlan) ->
         series=series_plan(config, manifest),
         naming=output_names(config, manifest),
     )
+
+
+def series_ledger(config: RaybatchConfig, spent: dict[str, Any]) -> BudgetLedger:
+    """The series step's ledger, in the driver: what the run's budget has left."""
+    budget = config.metadata.budget_usd
+    left = None if budget is None else max(0.0, budget - (spent.get("cost_usd") or 0.0))
+    return BudgetLedger(left, _secrets(config))
 
 
 def series_plan(config: RaybatchConfig, manifest: JobManifest) -> SeriesPlan | None:

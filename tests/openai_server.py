@@ -33,6 +33,33 @@ def metadata_answer(prompt: str) -> dict[str, Any]:
     }
 
 
+def series_answer(prompt: str) -> dict[str, Any]:
+    """A valid series text for the request: each episode described between its neighbours."""
+    facts = json.loads(prompt.split("Facts:\n", 1)[1])
+    episodes = facts["episodes"]
+
+    def blurb(i: int) -> str:
+        parts = [f"Episode {episodes[i]['episode']} covers {episodes[i]['title']}."]
+        if i:
+            parts.append(f"It builds on episode {episodes[i - 1]['episode']}, {episodes[i - 1]['title']}.")
+        if i + 1 < len(episodes):
+            parts.append(f"Episode {episodes[i + 1]['episode']}, {episodes[i + 1]['title']}, comes next.")
+        return " ".join(parts)
+
+    return {
+        "playlist_title": f"{facts['series']}: the whole {facts['kind']}",
+        "playlist_description": f"All {len(episodes)} episodes of {facts['series']}, step by step.",
+        "episode_descriptions": [
+            {"episode": e["episode"], "description": blurb(i)} for i, e in enumerate(episodes)
+        ],
+    }
+
+
+def chat_answer(prompt: str) -> dict[str, Any]:
+    """The answer for a chat request: the series text or a video's metadata."""
+    return series_answer(prompt) if "text of this series' playlist" in prompt else metadata_answer(prompt)
+
+
 class OpenAIStub:
     """The server, its script and what it received."""
 
@@ -117,7 +144,7 @@ class OpenAIStub:
         if action == "slow":
             time.sleep(self.slow_s)
         prompt = "\n".join(m["content"] for m in request["messages"])
-        content = "{not json at all" if action == "malformed" else json.dumps(metadata_answer(prompt))
+        content = "{not json at all" if action == "malformed" else json.dumps(chat_answer(prompt))
         handler._send(
             200,
             {

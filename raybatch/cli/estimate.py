@@ -8,9 +8,10 @@ from typing import Any
 from raybatch.config.model import RaybatchConfig
 from raybatch.io.storage import normalise_root, scratch_root, stage_input
 from raybatch.jobs.discover import discover_inputs
-from raybatch.llm.estimate import estimate_video, writer_uses_llm
+from raybatch.llm.estimate import estimate_series, estimate_video, writer_uses_llm
 from raybatch.media.probe import probe_media
 from raybatch.media.runner import MediaError
+from raybatch.series.plan import series_name
 
 
 def estimate_batch(config: RaybatchConfig) -> dict[str, Any]:
@@ -32,6 +33,11 @@ def estimate_batch(config: RaybatchConfig) -> dict[str, Any]:
             skipped.append({"video": video.relative_path, "error": getattr(exc, "message", str(exc))})
             continue
         videos.append(estimate_video(video.relative_path, media.duration_s or 0.0, settings))
+    series_text = config.series_coordinated and settings["playlist_optimization"]
+    if videos and series_text and writer_uses_llm(settings):
+        # The series step's one call: the playlist and every episode's neighbour description.
+        name = config.series.name or series_name([v["video"] for v in videos], config.input)
+        videos.append(estimate_series(name, [(v["video"], v["duration_s"]) for v in videos], settings))
     names = ("calls", "input_tokens", "output_tokens", "audio_minutes", "cost_usd", "worst_case_usd")
     totals = {k: round(sum(v[k] for v in videos), 6) for k in names}
     llm = settings["llm"]

@@ -78,6 +78,21 @@ _METADATA_OPTIONS = [
 ]
 
 #: The options of every command that starts a run (process, process-list).
+#: Series options (process, process-list, estimate).
+_SERIES_OPTIONS = [
+    click.option(
+        "--coordinate-series/--no-coordinate-series",
+        default=None,
+        help="Process the videos as one series: episode order and numbers, shared branding, "
+        "series metadata (OUTPUT/series_coordination/).",
+    ),
+    click.option(
+        "--series-name",
+        help="The series' name (turns series coordination on) [default: from the file names, "
+        "else the input folder's name].",
+    ),
+]
+
 _BATCH_OPTIONS = [
     click.option("--output", "-o", help="Output folder or URL [default: ./batch_output]."),
     click.option("--type", "content_type", type=click.Choice(CONTENT_TYPES), help="Content type."),
@@ -99,17 +114,7 @@ _BATCH_OPTIONS = [
         help="Process and report the batch grouped by content type (with --auto-detect-type every "
         "video is analysed before the first is encoded).",
     ),
-    click.option(
-        "--coordinate-series/--no-coordinate-series",
-        default=None,
-        help="Process the videos as one series: episode order and numbers, shared branding, "
-        "series metadata (OUTPUT/series_coordination/).",
-    ),
-    click.option(
-        "--series-name",
-        help="The series' name (turns series coordination on) [default: from the file names, "
-        "else the input folder's name].",
-    ),
+    *_SERIES_OPTIONS,
     click.option(
         "--analysis/--no-analysis",
         default=None,
@@ -316,6 +321,7 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
 @click.option("--recursive/--no-recursive", default=None, help="Descend into sub-folders.")
 @click.option("--config", type=click.Path(dir_okay=False), help="YAML config file (flags override it).")
 @_with(_METADATA_OPTIONS)
+@_with(_SERIES_OPTIONS)
 @click.pass_context
 def estimate(ctx: click.Context, input_path: str, **flags: Any) -> None:
     """Expected API calls, tokens and cost of processing INPUT, before anything runs (only the
@@ -326,6 +332,7 @@ def estimate(ctx: click.Context, input_path: str, **flags: Any) -> None:
         "input": input_path,
         "batch": {"pattern": flags["pattern"], "recursive": flags["recursive"]},
         **_metadata_overrides(flags),
+        **_series_overrides(flags),
     }
     config = _load(ctx, flags.pop("config"), overrides)
     click.echo(render_estimate(estimate_batch(config)))

@@ -40,6 +40,8 @@ class RunSummary:
     peak_memory_bytes: int
     #: This run's API spending (from the budget ledger).
     spending: dict[str, Any] | None = None
+    #: The calls the series step's text took in this run (part of ``spending`` too).
+    series_usage: dict[str, Any] | None = None
     finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -113,7 +115,9 @@ def batch_report(summary: RunSummary) -> dict[str, Any]:
             "output_bytes": sum(o.output_size_bytes or 0 for o in done),
         },
         "content_types": content_types(done),
-        "api": api_totals(outcomes, summary.config.metadata.budget_usd, summary.spending),
+        "api": api_totals(
+            outcomes, summary.config.metadata.budget_usd, summary.spending, summary.series_usage
+        ),
         "videos": [video_entry(o, summary.preset) for o in outcomes],
     }
 
@@ -231,12 +235,15 @@ def _loudness_entry(outcome: Outcome, preset: dict[str, Any]) -> dict[str, Any]:
 
 
 def api_totals(
-    outcomes: list[Outcome], budget_usd: float | None, this_run: dict[str, Any] | None
+    outcomes: list[Outcome],
+    budget_usd: float | None,
+    this_run: dict[str, Any] | None,
+    series: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Calls, tokens and cost of the whole job (every video's metadata and transcript), and of
-    this run alone (the budget applies per run)."""
-    total = Spending.total((outcome.package or {}).get("usage") for outcome in outcomes)
-    return {**total, "budget_usd": budget_usd, "this_run": this_run}
+    """Calls, tokens and cost of the whole job (every video's metadata and transcript, and
+    this run's series text), and of this run alone (the budget applies per run)."""
+    total = Spending.total([*((outcome.package or {}).get("usage") for outcome in outcomes), series])
+    return {**total, "budget_usd": budget_usd, "this_run": this_run, "series": series}
 
 
 def content_types(done: list[Outcome]) -> dict[str, dict[str, Any]]:

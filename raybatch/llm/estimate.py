@@ -8,15 +8,57 @@ from typing import Any
 from raybatch.llm.client import estimate_prompt_tokens, prompt_token_bound
 from raybatch.package.chapters import chapter_count
 from raybatch.package.writers import MAX_TRANSCRIPT_CHARS, MetadataDraft, VideoFacts, llm_messages
+from raybatch.series.writer import EPISODE_EXCERPT_CHARS, SeriesDraft, series_messages
 
 #: Typical answer length of the metadata call (tokens), and speech density (characters a minute).
 TYPICAL_OUTPUT_TOKENS = 450
+#: The series call's answer: the playlist, and a few sentences per episode.
+SERIES_OUTPUT_TOKENS = 250
+SERIES_EPISODE_TOKENS = 90
 SPEECH_CHARS_PER_MINUTE = 900
 
 
 def writer_uses_llm(settings: dict[str, Any]) -> bool:
     """Whether the run would call the chat endpoint (writer not offline and a key in the env)."""
     return settings["writer"] != "offline" and bool(os.environ.get(settings["llm"]["api_key_env"]))
+
+
+def _call_cost(messages: list[dict[str, str]], schema: dict[str, Any], output_tokens: int, llm: dict) -> dict:
+    """Expected and worst-case tokens and cost of one chat call."""
+    price = llm["prices"].get(llm["model"], llm["default_price"])
+    prompt_bytes = sum(len(m["content"].encode()) for m in messages) + len(str(schema))
+    tokens_in = estimate_prompt_tokens(prompt_bytes)
+    bound = prompt_token_bound(messages, schema)
+    return {
+        "calls": 1,
+        "input_tokens": tokens_in,
+        "output_tokens": output_tokens,
+        "cost_usd": (tokens_in * price["input"] + output_tokens * price["output"]) / 1e6,
+        "worst_case_usd": (bound * price["input"] + llm["max_output_tokens"] * price["output"]) / 1e6,
+    }
+
+
+def estimate_series(name: str, episodes: list[tuple[str, float]], settings: dict[str, Any]) -> dict[str, Any]:
+    """The series step's one call for the playlist and the episodes' neighbour descriptions
+    (``episodes``: file name and duration, in order), as if every episode were done."""
+    entries = [
+        {
+            "episode": number,
+            "path": path,
+            "status": "done",
+            "duration_s": duration,
+            "description": "x" * EPISODE_EXCERPT_CHARS,
+            "keywords": ["keyword"] * 8,
+        }
+        for number, (path, duration) in enumerate(episodes, 1)
+    ]
+    messages = series_messages(name, entries, "general", settings["language"], ["keyword"] * 20)
+    output_tokens = SERIES_OUTPUT_TOKENS + SERIES_EPISODE_TOKENS * len(episodes)
+    result = {"video": f"series: {name}", "duration_s": sum(d for _, d in episodes), "audio_minutes": 0.0}
+    result.update(_call_cost(messages, SeriesDraft.model_json_schema(), output_tokens, settings["llm"]))
+    result["cost_usd"] = round(result["cost_usd"], 6)
+    result["worst_case_usd"] = round(result["worst_case_usd"], 6)
+    return result
 
 
 def estimate_video(name: str, duration_s: float, settings: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +84,6 @@ def estimate_video(name: str, duration_s: float, settings: dict[str, Any]) -> di
     )
     messages = llm_messages(facts)
     schema = MetadataDraft.model_json_schema()
-    price = llm["prices"].get(llm["model"], llm["default_price"])
     result: dict[str, Any] = {
         "video": name,
         "duration_s": round(duration_s, 3),
@@ -54,12 +95,7 @@ def estimate_video(name: str, duration_s: float, settings: dict[str, Any]) -> di
         "worst_case_usd": 0.0,
     }
     if writer_uses_llm(settings):
-        prompt_bytes = sum(len(m["content"].encode()) for m in messages) + len(str(schema))
-        tokens_in = estimate_prompt_tokens(prompt_bytes)
-        result.update(calls=1, input_tokens=tokens_in, output_tokens=TYPICAL_OUTPUT_TOKENS)
-        result["cost_usd"] = (tokens_in * price["input"] + TYPICAL_OUTPUT_TOKENS * price["output"]) / 1e6
-        bound = prompt_token_bound(messages, schema)
-        result["worst_case_usd"] = (bound * price["input"] + llm["max_output_tokens"] * price["output"]) / 1e6
+        result.update(_call_cost(messages, schema, TYPICAL_OUTPUT_TOKENS, llm))
     if transcribing:
         minutes = duration_s / 60
         cost = minutes * settings["transcript"]["price_per_minute"]

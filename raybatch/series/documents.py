@@ -57,16 +57,6 @@ def episode_entry(outcome: Outcome | None, episode: dict[str, Any], metadata: di
     return entry
 
 
-def playlist_text(name: str, entries: list[dict[str, Any]], content_type: str) -> dict[str, str]:
-    """A playlist title and description that walk through the episodes in order (offline)."""
-    done = [e for e in entries if e["status"] == "done"]
-    kind = {"educational": "course", "music": "collection", "general": "series"}.get(content_type, "series")
-    minutes = round(sum(e.get("duration_s") or 0.0 for e in done) / 60)
-    lines = [f"The complete {name} {kind}: {len(entries)} episodes, about {minutes} minutes, in order."]
-    lines += [f"{e['episode']}. {e.get('title') or e['path']}" for e in done]
-    return {"title": f"{name} – Full {kind.title()}"[:150], "description": "\n".join(lines)[:5000]}
-
-
 def series_metadata(
     config: RaybatchConfig,
     plan: SeriesPlan,
@@ -75,8 +65,8 @@ def series_metadata(
     concepts: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The whole series: its episodes in order (failed ones listed as such), keywords (the
-    configured ones, then the episodes' most frequent keywords and ``concepts``), and a playlist
-    title and description when ``playlist_optimization`` is on."""
+    configured ones, then the episodes' most frequent keywords and ``concepts``); the playlist
+    text is the series writer's (``series.writer``)."""
     by_key = {o.video: o for o in outcomes}
     order = sorted(plan.episodes.items(), key=lambda item: item[1].position)
     entries = [
@@ -103,8 +93,6 @@ def series_metadata(
             "progressive_numbering": config.metadata.progressive_numbering,
         },
     }
-    if config.metadata.playlist_optimization:
-        document["playlist"] = playlist_text(plan.name, entries, config.processing.content_type)
     return document
 
 

@@ -43,6 +43,7 @@ from raybatch.series.links import (
     text_profile,
 )
 from raybatch.series.plan import SeriesPlan
+from raybatch.series.writer import write_series_text
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +89,20 @@ def write_series(
     outcomes: list[Outcome],
     layout: Layout,
     logo: bytes | None = None,
-) -> str:
-    """Write the series files (and the episodes' branded title thumbnails); returns the folder
-    they are in. ``logo`` is the series logo, checked when the run started."""
+    ledger: Any = None,
+) -> dict[str, Any] | None:
+    """Write the series files (and the episodes' branded title thumbnails and series text);
+    returns the API calls the series text took (``None``: none). ``logo`` is the series logo,
+    checked when the run started; ``ledger`` holds what is left of the run's budget."""
     folder = series_dir(layout.root)
     try:
         metadata = episode_documents(layout, outcomes, METADATA)
         profiles = episode_profiles(plan, outcomes, metadata)
         concepts = {p.key: p.concepts for p in profiles}
         document = series_metadata(config, plan, outcomes, metadata, concepts)
+        usage = None
+        if config.metadata.playlist_optimization:
+            usage = describe_series(config, plan, document, metadata, layout, outcomes, ledger)
         if config.metadata.cross_references:
             write_json_atomic(join(folder, "cross_references.json"), cross_references(config, plan, profiles))
         if config.coordination.difficulty_progression:
@@ -116,7 +122,54 @@ def write_series(
             hint="free space or make the output writable, then: "
             f"raybatch batch resume --job-id {layout.job_id}",
         ) from exc
-    return folder
+    return usage
+
+
+def describe_series(
+    config: RaybatchConfig,
+    plan: SeriesPlan,
+    document: dict[str, Any],
+    metadata: dict[str, dict[str, Any]],
+    layout: Layout,
+    outcomes: list[Outcome],
+    ledger: Any,
+) -> dict[str, Any] | None:
+    """The playlist text into ``document``, and each done episode's neighbour-aware description
+    into it and into the episode's ``metadata.json`` (its ``series`` entry). Returns the calls."""
+    entries = [
+        {**e, **{k: metadata.get(e["video"], {}).get(k) for k in ("description", "keywords")}}
+        for e in document["episodes"]
+    ]
+    draft, writer, usage = write_series_text(config, plan.name, entries, document["keywords"], ledger)
+    document["playlist"] = {
+        "title": draft.playlist_title,
+        "description": draft.playlist_description,
+        "writer": writer,
+    }
+    descriptions = draft.descriptions()
+    done = [e for e in document["episodes"] if e["status"] == "done"]
+    by_key = {o.video: o for o in published_episodes(outcomes)}
+    for index, entry in enumerate(done):
+        entry["series_description"] = descriptions.get(entry["episode"])
+        outcome, episode_metadata = by_key.get(entry["video"]), metadata.get(entry["video"])
+        uri = episode_file(layout, outcome, METADATA) if outcome and episode_metadata else None
+        if uri is None:
+            continue
+        after = done[index + 1] if index + 1 < len(done) else None
+        episode_metadata["series"] = {
+            "name": plan.name,
+            "episode": entry["episode"],
+            "episodes": plan.count,
+            "previous": _neighbour(done[index - 1] if index else None),
+            "next": _neighbour(after),
+            "description": entry["series_description"],
+        }
+        write_json_atomic(uri, episode_metadata)
+    return usage
+
+
+def _neighbour(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {"episode": entry["episode"], "title": entry.get("title")} if entry else None
 
 
 def episode_profiles(

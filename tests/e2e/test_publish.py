@@ -172,3 +172,32 @@ def test_estimate_before_running(lesson, stub, tmp_path):
     assert len(stub.requests) == before  # nothing was sent
     offline = raybatch("batch", "estimate", str(lesson))
     assert "offline" in offline.stdout and offline.returncode == 0
+
+
+def test_the_llm_writes_the_series_playlist_and_neighbour_descriptions(lesson, stub, tmp_path):
+    env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": stub.base_url}
+    config = llm_config(tmp_path / "llm.yaml", tmp_path / "series-cache")
+    flags = ("--config", str(config), "--coordinate-series", "--series-name", "Python Tutorial")
+    estimate = raybatch("batch", "estimate", str(lesson), *flags, env=env)
+    assert estimate.returncode == 0, estimate.stderr
+    assert "series: Python Tutorial" in estimate.stdout
+    total = next(line for line in estimate.stdout.splitlines() if line.startswith("total"))
+    assert int(total.split()[1]) == 3  # a metadata call per video and the series call
+
+    out = tmp_path / "out"
+    before = len(stub.chat_requests())
+    result = raybatch("batch", "process", str(lesson), "--output", str(out), *flags, *RUN_FLAGS, env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(stub.chat_requests()) == before + 3
+    document = json.loads((out / "series_coordination" / "series_metadata.json").read_text())
+    playlist = document["playlist"]
+    assert playlist["title"] == "Python Tutorial: the whole series"
+    assert playlist["writer"] == {"kind": "llm", "model": "stub-model", "cached": False}
+    first, second = document["episodes"]
+    assert "comes next" in first["series_description"] and "builds on" in second["series_description"]
+    metadata = json.loads((out / first["folder"] / "metadata" / "metadata.json").read_text())
+    assert metadata["series"]["next"]["episode"] == second["episode"]
+    assert metadata["series"]["previous"] is None
+    assert metadata["series"]["description"] == first["series_description"]
+    api = load_report(out)["api"]
+    assert api["calls"] == 3 and api["series"]["calls"] == 1 and api["this_run"]["calls"] == 3

@@ -57,5 +57,13 @@ def test_every_episode_title_carries_the_series_and_its_number(course_run):
     for episode in (e for e in document["episodes"] if e["status"] == "done"):
         metadata = json.loads((out / episode["folder"] / "metadata" / "metadata.json").read_text())
         assert metadata["title"].startswith(f"Course – Episode {episode['episode']}"), metadata["title"]
-        assert metadata["series"] == {"name": "Course", "episode": episode["episode"]}
+        series = metadata["series"]
+        assert (series["name"], series["episode"], series["episodes"]) == ("Course", episode["episode"], 4)
+        assert series["description"] == episode["series_description"]
+        assert series["description"].startswith(f"Episode {episode['episode']} of 3 in Course")
         assert episode["title"] == metadata["title"]
+    # Neighbours are the done episodes: the failed third is skipped.
+    second = next(e for e in document["episodes"] if e["episode"] == 2)
+    metadata = json.loads((out / second["folder"] / "metadata" / "metadata.json").read_text())
+    assert metadata["series"]["previous"]["episode"] == 1 and metadata["series"]["next"]["episode"] == 10
+    assert "Next: episode 10" in second["series_description"]
