@@ -72,11 +72,26 @@ def _wrap(text: str, font, max_width: int, draw: ImageDraw.ImageDraw) -> list[st
     return lines
 
 
+def ellipsize(text: str, font, max_width: int, draw: ImageDraw.ImageDraw) -> str:
+    """``text`` cut at a word (or, for one long word, a character) with an ellipsis so that it
+    fits ``max_width``; unchanged when it already fits."""
+    if draw.textlength(text, font=font) <= max_width:
+        return text
+    words = text.split()
+    while len(words) > 1 and draw.textlength(" ".join(words) + "…", font=font) > max_width:
+        words.pop()
+    cut = " ".join(words).rstrip(" –-,:;")
+    while cut and draw.textlength(cut + "…", font=font) > max_width:
+        cut = cut[:-1]
+    return cut + "…"
+
+
 def fit_text(
     text: str, theme: ThumbnailTheme, max_width: int, max_lines: int = 2
 ) -> tuple[object, list[str]]:
     """The largest font size (down to a legible floor) at which ``text`` fits ``max_width`` in
-    at most ``max_lines`` lines; the lines at that size."""
+    at most ``max_lines`` lines; the lines at that size. Text too long even at the floor ends
+    in an ellipsis rather than losing words silently."""
     draw = ImageDraw.Draw(Image.new("RGB", (8, 8)))
     size = theme.font_size
     while True:
@@ -85,8 +100,12 @@ def fit_text(
         fits = len(lines) <= max_lines and all(
             draw.textlength(line, font=font) <= max_width for line in lines
         )
-        if fits or size <= theme.min_font_size:
-            return font, lines[:max_lines]
+        if fits:
+            return font, lines
+        if size <= theme.min_font_size:
+            kept = lines[: max_lines - 1]
+            rest = " ".join(lines[max_lines - 1 :])
+            return font, [*kept, ellipsize(rest, font, max_width, draw)]
         size -= 4
 
 

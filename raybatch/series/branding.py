@@ -171,5 +171,6 @@ def preview_sheet(titled: list[tuple[str, Image.Image]], columns: int = 3) -> Im
         x = gap + (index % columns) * (cell_w + gap)
         y = gap + (index // columns) * (cell_h + label_h + gap)
         sheet.paste(image.resize((cell_w, cell_h)), (x, y))
-        draw.text((x, y + cell_h + 6), label[:42], font=font, fill="#EEEEEE")
+        caption = render.ellipsize(label, font, cell_w, draw)
+        draw.text((x, y + cell_h + 6), caption, font=font, fill="#EEEEEE")
     return sheet

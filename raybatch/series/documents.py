@@ -47,8 +47,8 @@ def episode_entry(outcome: Outcome | None, episode: dict[str, Any], metadata: di
             duration_s=outcome.output_duration_s,
             output=outcome.output_uri,
             folder=outcome.folder,
-            metadata=outcome.metadata,
-            thumbnails=(outcome.package or {}).get("thumbnails", []),
+            # Every published file of the episode by its stage's name, under the output root.
+            files=dict(outcome.files),
             loudness_lufs=(outcome.loudness_after or {}).get("input_i"),
             brightness=outcome.brightness_after,
         )
@@ -89,7 +89,11 @@ def series_metadata(
         "keywords": keywords,
         "episodes": entries,
         "settings": {
-            "coordination": config.coordination.model_dump(),
+            # Effective values: a series: section turns coordination on without the flag.
+            "coordination": {
+                **config.coordination.model_dump(),
+                "enable_series_coordination": config.series_coordinated,
+            },
             "progressive_numbering": config.metadata.progressive_numbering,
         },
     }

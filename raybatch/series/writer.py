@@ -55,12 +55,22 @@ def neighbour_description(name: str, entries: list[dict[str, Any]], index: int) 
     return " ".join(lines)[:MAX_EPISODE_DESCRIPTION]
 
 
+def running_time(seconds: float) -> str:
+    """A listing's running time in words: "45 seconds", "about 12 minutes", "about 1 h 20 min"."""
+    if seconds < 90:
+        return f"{round(seconds)} seconds"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} minutes"
+    return f"about {minutes // 60} h {minutes % 60:02d} min"
+
+
 def offline_draft(name: str, entries: list[dict[str, Any]], content_type: str) -> SeriesDraft:
     """A playlist that walks through the done episodes in order, and neighbour lines."""
     done = [e for e in entries if e["status"] == "done"]
     kind = KINDS.get(content_type, "series")
-    minutes = round(sum(e.get("duration_s") or 0.0 for e in done) / 60)
-    lines = [f"The complete {name} {kind}: {len(entries)} episodes, about {minutes} minutes, in order."]
+    length = running_time(sum(e.get("duration_s") or 0.0 for e in done))
+    lines = [f"{name}, the whole {kind} in order: {len(entries)} episodes, {length}."]
     lines += [f"{e['episode']}. {_title(e)}" for e in done]
     return SeriesDraft(
         playlist_title=f"{name} – Full {kind.title()}"[:MAX_PLAYLIST_TITLE],

@@ -117,7 +117,9 @@ def test_every_title_thumbnail_carries_the_series_branding(series_run):
     assert palette["source"].startswith("derived from") and branding["logo"]["position"] == "top-right"
     assert len(branding["episodes"]) == 4
     for entry in document["episodes"]:
-        title = np.asarray(Image.open(out / entry["folder"] / "thumbnails" / "title.jpg").convert("RGB"))
+        assert {"metadata/metadata.json", "thumbnails/title.jpg"} <= set(entry["files"])
+        assert all((out / path).is_file() for path in entry["files"].values())
+        title = np.asarray(Image.open(out / entry["files"]["thumbnails/title.jpg"]).convert("RGB"))
         assert title.shape == (720, 1280, 3)
         assert np.abs(title[44, 44].astype(int) - _accent(palette)).max() < 16  # the episode badge
         red, green, _ = title[50, 1280 - 80].astype(int)

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from raybatch.analysis.transitions import fade_spans
 from raybatch.config.model import ThumbnailTheme
@@ -138,6 +138,23 @@ def test_title_text_fits_the_width():
     font, lines = render.fit_text("Understanding Python Generators and Iterators in Depth", theme, 1152)
     assert 1 <= len(lines) <= 2
     assert all(font.getlength(line) <= 1152 for line in lines)
+
+
+def test_a_title_too_long_even_at_the_smallest_size_ends_in_an_ellipsis_not_lost_words():
+    theme = ThumbnailTheme()
+    title = "Complete Python Tutorial Series – Episode 12: " + "very long words " * 12
+    font, lines = render.fit_text(title, theme, 1152)
+    assert font.size == theme.min_font_size and len(lines) == 2
+    assert lines[-1].endswith("…") and lines[0].startswith("Complete Python")
+    assert all(font.getlength(line) <= 1152 for line in lines)
+
+
+def test_ellipsize_keeps_text_that_fits_and_cuts_a_single_long_word():
+    font = render.load_font(None, 20)
+    draw = ImageDraw.Draw(Image.new("RGB", (8, 8)))
+    assert render.ellipsize("short", font, 400, draw) == "short"
+    cut = render.ellipsize("x" * 200, font, 100, draw)
+    assert cut.endswith("…") and font.getlength(cut) <= 100
 
 
 def test_theme_colours_and_logo_are_used(tmp_path):

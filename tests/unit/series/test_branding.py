@@ -92,3 +92,11 @@ def test_a_logo_is_checked_before_any_work(tmp_path):
 def test_the_preview_sheet_holds_every_episode():
     sheet = preview_sheet([(f"{n}. Episode", _picture((n * 40, 0, 0))) for n in range(1, 5)])
     assert sheet.size == (3 * 426 + 4 * 12, 2 * (240 + 34) + 3 * 12)
+
+
+def test_a_long_caption_stays_under_its_own_thumbnail():
+    label = "1. Complete Python Tutorial Series – Episode 1: Variables and Types"
+    sheet = np.asarray(preview_sheet([(label, _picture((200, 0, 0))), ("2. Next", _picture((0, 200, 0)))]))
+    caption_row = sheet[12 + 240 + 4 : 12 + 240 + 34]
+    gap = caption_row[:, 12 + 426 + 1 : 12 + 426 + 12]
+    assert (gap == (0x1A, 0x1A, 0x1A)).all(), "the caption ran into the next cell"

@@ -7,7 +7,7 @@ import pytest
 
 from raybatch.config.loader import load_config
 from raybatch.llm.budget import BudgetLedger
-from raybatch.series.writer import offline_draft, series_messages, write_series_text
+from raybatch.series.writer import offline_draft, running_time, series_messages, write_series_text
 from tests.openai_server import OpenAIStub
 
 ENTRIES = [
@@ -22,7 +22,7 @@ def test_the_offline_playlist_walks_the_done_episodes_and_each_names_its_neighbo
     draft = offline_draft("Money", ENTRIES, "educational")
     assert draft.playlist_title == "Money – Full Course"
     assert draft.playlist_description.splitlines() == [
-        "The complete Money course: 4 episodes, about 18 minutes, in order.",
+        "Money, the whole course in order: 4 episodes, about 18 minutes.",
         "1. Budgets",
         "3. Saving",
         "4. Investing",
@@ -32,6 +32,14 @@ def test_the_offline_playlist_walks_the_done_episodes_and_each_names_its_neighbo
     assert descriptions[1] == "Episode 1 of 3 in Money: Budgets. Next: episode 3, Saving."
     assert "Previously: episode 1, Budgets. Next: episode 4, Investing." in descriptions[3]
     assert "Next" not in descriptions[4]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(15.2, "15 seconds"), (89, "89 seconds"), (1090, "about 18 minutes"), (4830, "about 1 h 20 min")],
+)
+def test_running_time_reads_naturally_from_seconds_to_hours(seconds, words):
+    assert running_time(seconds) == words
 
 
 def test_the_request_carries_every_done_episode_in_order():
