@@ -31,8 +31,16 @@ class ShotModel:
         # here has no randomness to control.
         torch.use_deterministic_algorithms(False)
         self.batch_windows = max(1, batch_windows)
+        self.bfloat16 = self.device == "cpu" and cpu_has_matrix_units()
         self.load_s = time.monotonic() - started
-        log.info("TransNetV2 on %s (%d threads), loaded in %.1f s", self.device, threads, self.load_s)
+        precision = "bfloat16" if self.bfloat16 else "float32"
+        log.info(
+            "TransNetV2 on %s (%d threads, %s), loaded in %.1f s",
+            self.device,
+            threads,
+            precision,
+            self.load_s,
+        )
 
     def predict_windows(self, windows: list[np.ndarray]) -> list[np.ndarray]:
         """``[b, 100, 2]`` probabilities for 100-frame windows: that a frame is where a shot
@@ -41,7 +49,9 @@ class ShotModel:
         import torch
 
         outputs = []
-        with torch.inference_mode():
+        # On CPUs with matrix units its 3-D convolutions run ~1.5x faster in bfloat16; the
+        # probabilities move by < 1e-3, far below any threshold the analysis uses.
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.bfloat16):
             for i in range(0, len(windows), self.batch_windows):
                 tensor = torch.from_numpy(np.stack(windows[i : i + self.batch_windows])).to(self.device)
                 single, every = self.model.predict_raw(tensor)
@@ -57,3 +67,15 @@ class ShotModel:
         for batch in iter_window_batches(frames, self.batch_windows):
             outputs += self.predict_windows(list(batch))
         return stitch_predictions(outputs, len(frames))
+
+
+def cpu_has_matrix_units() -> bool:
+    """Whether this CPU has AMX tiles (bfloat16 convolutions in hardware). Elsewhere bfloat16 on
+    CPU is emulated and slower than float32, so the model stays in float32."""
+    import torch
+
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private, hence the guard
+    try:
+        return bool(probe and probe())
+    except RuntimeError:
+        return False

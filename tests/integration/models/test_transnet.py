@@ -1,0 +1,28 @@
+"""TransNetV2 in bfloat16 (used on CPUs with matrix units) finds the same cuts as in float32."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from raybatch.models.transnet import ShotModel
+
+
+def hard_cuts(colours: list[tuple[int, int, int]], frames_each: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    shots = []
+    for colour in colours:
+        base = np.full((frames_each, 27, 48, 3), colour, dtype=np.int16)
+        shots.append(np.clip(base + rng.integers(-12, 12, base.shape), 0, 255).astype(np.uint8))
+    return np.concatenate(shots)
+
+
+def test_bfloat16_finds_the_same_cuts_as_float32():
+    frames = hard_cuts([(200, 30, 30), (30, 200, 60), (40, 40, 220)], frames_each=60)
+    model = ShotModel(threads=2, prefer_gpu=False)
+    model.bfloat16 = False
+    exact = model.predict(frames)
+    model.bfloat16 = True
+    fast = model.predict(frames)
+    assert np.abs(exact - fast).max() < 0.02
+    for probabilities in (exact, fast):
+        assert list(np.flatnonzero(probabilities[:, 0] > 0.5)) == [59, 119]  # last frame of a shot
