@@ -1,4 +1,4 @@
-"""TransNetV2 in bfloat16 (used on CPUs with matrix units) finds the same cuts as in float32."""
+"""TransNetV2 in bfloat16 (used on CPUs with bfloat16 units) finds the same cuts as in float32."""
 
 from __future__ import annotations
 
