@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -11,8 +12,11 @@ from typing import Any
 
 from raybatch.config.model import RaybatchConfig
 from raybatch.errors import RunFailure
+from raybatch.executors.adaptation import AdaptationPolicy
+from raybatch.executors.base import Pipeline
 from raybatch.executors.cluster import connect
 from raybatch.executors.memory import ProcessTreeMemory
+from raybatch.executors.monitor import ResourceMonitor
 from raybatch.executors.plan import RunPlan, plan_run
 from raybatch.io.naming import OutputNames, plan_names
 from raybatch.jobs.lifecycle import Run, begin_run, clean_up, end_run, interrupt_run, new_job
@@ -123,6 +127,7 @@ def _run_job(
         peak_memory_bytes=executed.peak_memory_bytes,
         spending=spending,
         series_usage=series_usage,
+        scheduling=executed.scheduling,
         **executed.plan.report(),
     )
     report_uri = write_reports(summary)
@@ -142,6 +147,8 @@ class Executed:
     peak_memory_bytes: int
     spending: dict[str, Any]
     series: SeriesPlan | None = None
+    #: The strategy, the admission limit, per-node usage and the adaptations made.
+    scheduling: dict[str, Any] | None = None
 
 
 def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: Listener | None) -> Executed:
@@ -153,7 +160,8 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
         for warning in plan.warnings:
             log.warning(warning)
         context = run_context(config, manifest, plan)
-        pipeline = build_pipeline(types, context, plan)
+        monitor = ResourceMonitor(cluster, AdaptationPolicy.for_config(config))
+        pipeline = build_pipeline(types, context, plan, gate=monitor.gate)
         progress = Progress(total_videos=len(run.videos))
         stop_on_error = config.batch.error_handling == "stop"
         observer = RunObserver(manifest, progress, stop_on_error=stop_on_error, listener=listener)
@@ -165,14 +173,32 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
             manifest.job_id, config.metadata.budget_usd, on_ray=cluster.on_ray, secrets=_secrets(config)
         )
         try:
-            with ProcessTreeMemory() as memory:
+            with ProcessTreeMemory() as memory, monitoring(monitor, config):
                 outcomes = make_executor(config).run(run.videos, pipeline, observer) if run.videos else []
         except KeyboardInterrupt:
             interrupt_run(manifest)
             raise
         spending = ledger.totals()
         close_ledger(manifest.job_id, ledger)
-    return Executed(plan, observer, outcomes, memory.peak_bytes, spending, context.series)
+    scheduling = {**scheduling_report(config, pipeline), **monitor.report()}
+    return Executed(plan, observer, outcomes, memory.peak_bytes, spending, context.series, scheduling)
+
+
+def monitoring(monitor: ResourceMonitor, config: RaybatchConfig) -> contextlib.AbstractContextManager:
+    """The resource monitor while the run lasts, when resource monitoring is on."""
+    return monitor if config.monitoring.resource_monitoring else contextlib.nullcontext()
+
+
+def scheduling_report(config: RaybatchConfig, pipeline: Pipeline) -> dict[str, Any]:
+    """How the run scheduled its videos (for the reports)."""
+    batch = config.batch
+    return {
+        "strategy": batch.strategy,
+        "queue": "smart" if batch.smart_queue else "fifo",
+        "videos_in_flight_limit": pipeline.in_flight_limit,
+        "consistent_settings": config.processing.consistent_settings,
+        "resource_monitoring": config.monitoring.resource_monitoring,
+    }
 
 
 def run_context(config: RaybatchConfig, manifest: JobManifest, plan: RunPlan) -> RunContext:

@@ -12,13 +12,15 @@ Adding a stage is one file under ``raybatch/stages/`` and one line here (see the
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import partial
 
 from raybatch.config.model import RaybatchConfig
 from raybatch.config.presets import content_type_rank
 from raybatch.executors.base import Pipeline
 from raybatch.executors.plan import RunPlan
+from raybatch.executors.scheduling import Gate, in_flight_limit, open_gate
 from raybatch.series.look import harmonise
 from raybatch.series.plan import SeriesPlan
 from raybatch.stages.analyse_picture import PictureAnalysisStage
@@ -68,20 +70,36 @@ def stage_types(config: RaybatchConfig) -> list[type[Stage]]:
     return [stage for stage in STAGES if stage.enabled(config)]
 
 
-def build_pipeline(types: list[type[Stage]], context: RunContext, plan: RunPlan) -> Pipeline:
-    """The run's stages, each with the resources the plan gives its demand. With
-    ``--group-by-type`` (and detected types), or a series whose look is coordinated, every video
-    is decided before any goes on: then by type, and in episode order."""
-    config = context.config
-    grouped = config.batch.group_by_type and config.processing.auto_detect_type
-    series_look = context.series is not None and config.coordination.cross_video_optimization
+def build_pipeline(
+    types: list[type[Stage]], context: RunContext, plan: RunPlan, gate: Callable[[], Gate] = open_gate
+) -> Pipeline:
+    """The run's stages, each with the resources the plan gives its demand, and the strategy's
+    admission (``gate``: the resource monitor's say). With ``--group-by-type`` (and detected
+    types), or a series whose look is coordinated, every video is decided before any goes on:
+    then by type, and in episode order."""
+    config, batch = context.config, context.config.batch
+    grouped = batch.group_by_type and config.processing.auto_detect_type
+    series_look = (
+        context.series is not None
+        and config.coordination.cross_video_optimization
+        and not config.processing.consistent_settings
+    )
+    ranking = BatchRanking(
+        series=context.series if series_look else None,
+        grouped=grouped,
+        by_resolution=grouped and batch.optimize_batches,
+        longest_first=batch.smart_queue,
+    )
     return Pipeline(
         stages=[stage(context, plan.resources_for(stage.demand)) for stage in types],
         regroup_after=REGROUP_AFTER.name if grouped or series_look else None,
-        order=partial(batch_rank, context.series if series_look else None, grouped),
+        order=ranking.rank,
         at_barrier=partial(apply_series_look, context) if series_look else None,
         ordered_after_barrier=grouped,
         task_reserve=plan.task_reserve(),
+        in_flight_limit=in_flight_limit(batch.strategy, batch.max_concurrent_jobs, plan.pool.size),
+        smart_queue=batch.smart_queue,
+        gate=gate,
     )
 
 
@@ -91,10 +109,23 @@ def type_rank(row: Row) -> int:
     return content_type_rank(decision.content_type if decision else None)
 
 
-def batch_rank(series: SeriesPlan | None, grouped: bool, row: Row) -> tuple[int, int]:
-    """Where a decided video goes after the barrier: by type when grouped, then by episode."""
-    episode = series.episode_of(row.video.key) if series else None
-    return (type_rank(row) if grouped else 0, episode.number if episode else 0)
+@dataclass(frozen=True)
+class BatchRanking:
+    """Where a decided video goes after the barrier: by type when grouped (and, optimising the
+    batches, by resolution within a type, so an encoder's warm state is reused), then by
+    episode, then the longest first with the smart queue."""
+
+    series: SeriesPlan | None = None
+    grouped: bool = False
+    by_resolution: bool = False
+    longest_first: bool = False
+
+    def rank(self, row: Row) -> tuple[float, ...]:
+        episode = self.series.episode_of(row.video.key) if self.series else None
+        media = row.media if isinstance(row, VideoRow) else None
+        size = (media.video.height, media.video.width) if media and self.by_resolution else (0, 0)
+        length = -media.duration_s if media and self.longest_first else 0.0
+        return (type_rank(row) if self.grouped else 0, *size, episode.number if episode else 0, length)
 
 
 def apply_series_look(context: RunContext, rows: list[Row]) -> None:

@@ -12,9 +12,10 @@ from fractions import Fraction
 from typing import Any
 
 from raybatch.analysis.edl import Edl, build_edl, merge_spans, policy_for
-from raybatch.analysis.enhance import derive_enhancement
+from raybatch.analysis.enhance import consistent_enhancement, derive_enhancement
 from raybatch.analysis.segments import total_frames
 from raybatch.analysis.sound import detect_content_type
+from raybatch.config.model import ProcessingSettings
 from raybatch.config.presets import Preset, resolve_preset
 
 #: How strongly the picture is corrected, by mode.
@@ -102,12 +103,12 @@ def decide(
     picture: dict[str, Any] | None,
     sound: dict[str, Any] | None,
     preset: Preset,
-    analysis: bool,
-    auto_detect_type: bool = False,
-    speech_margin_s: float | None = None,
+    processing: ProcessingSettings,
 ) -> Decision:
-    """Content type, EDL and enhancement for one video. Without analysis nothing is cut and the
-    picture is treated by the preset alone."""
+    """Content type, EDL and enhancement for one video (``processing``: whether to analyse, to
+    detect the type, the speech margin, consistent settings). Without analysis nothing is cut
+    and the picture is treated by the preset alone."""
+    analysis, auto_detect_type = processing.analysis, processing.auto_detect_type
     if not analysis:
         edl = keep_everything(fps, duration_s, "analysis disabled: nothing is cut")
         return Decision(
@@ -120,15 +121,18 @@ def decide(
     policy = policy_for(
         content_type,
         preset.mode,
-        margin_s=speech_margin_s,
+        margin_s=processing.speech_margin_s,
         speech_over_floor_db=evidence.get("speech_over_floor_db"),
     )
     speech = [tuple(s) for s in sound.get("speech", [])]
     silences = [tuple(s) for s in sound.get("silences", [])]
     edl = build_edl(duration_s, fps, total_frames(duration_s, fps), speech, silences, policy)
-    enhancement = derive_enhancement(
-        picture.get("statistics") or {}, content_type, preset_strength=STRENGTH_BY_MODE[preset.mode]
-    )
+    if processing.consistent_settings:
+        enhancement = consistent_enhancement(preset, content_type)
+    else:
+        enhancement = derive_enhancement(
+            picture.get("statistics") or {}, content_type, preset_strength=STRENGTH_BY_MODE[preset.mode]
+        )
     return Decision(
         content_type=content_type,
         content_type_reason=reason,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from raybatch.config.presets import Preset
+
 #: Target exposure: median luma of a well-exposed frame, and the spread that reads as contrast.
 TARGET_BRIGHTNESS = 110.0
 TARGET_CONTRAST = 52.0
@@ -44,9 +46,8 @@ def derive_enhancement(stats: dict, content_type: str, preset_strength: float = 
     gamma, offset = _exposure(stats["brightness"], reasons)
     contrast, saturation = _contrast_and_colour(stats, reasons)
     denoise, sharpen = _noise_and_detail(stats, preset_strength, reasons)
-    voice_hp, voice_dn = 0, False
-    if content_type == "educational":
-        voice_hp, voice_dn = 80, True
+    voice_hp, voice_dn = voice_cleanup(content_type)
+    if voice_hp:
         reasons.append("educational speech: 80 Hz high-pass and gentle noise reduction on the voice")
     if not any(r for r in reasons if "no sharpening" not in r and "educational" not in r):
         reasons.append("well exposed: picture left alone")
@@ -60,6 +61,26 @@ def derive_enhancement(stats: dict, content_type: str, preset_strength: float = 
         voice_highpass_hz=voice_hp,
         voice_denoise=voice_dn,
         reasons=tuple(reasons),
+    )
+
+
+def voice_cleanup(content_type: str) -> tuple[int, bool]:
+    """(high-pass Hz, noise reduction) on the voice: educational speech gets both."""
+    return (80, True) if content_type == "educational" else (0, False)
+
+
+def consistent_enhancement(preset: Preset, content_type: str) -> Enhancement:
+    """``--consistent-settings``: the preset's own strengths, whatever the picture looks like,
+    so every video of the batch goes through the same filters."""
+    voice_hp, voice_dn = voice_cleanup(content_type)
+    return Enhancement(
+        contrast=preset.contrast,
+        saturation=preset.saturation,
+        denoise=preset.denoise_luma,
+        sharpen=preset.sharpen_amount,
+        voice_highpass_hz=voice_hp,
+        voice_denoise=voice_dn,
+        reasons=("consistent settings: the preset's own filter strengths, the same for every video",),
     )
 
 

@@ -16,7 +16,7 @@ from raybatch.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exi
 from raybatch.cli.status import render_job, render_job_list
 from raybatch.cli.terminal import StderrHandler, native_log_path, native_stderr_to
 from raybatch.config.loader import load_config
-from raybatch.config.model import RaybatchConfig
+from raybatch.config.model import STRATEGIES, RaybatchConfig
 from raybatch.config.presets import CONTENT_TYPES, MODES, QUALITIES
 from raybatch.errors import JobError
 from raybatch.io.storage import normalise_root, without_redacted
@@ -127,10 +127,60 @@ _BATCH_OPTIONS = [
     click.option(
         "--parallel/--sequential",
         default=None,
-        help="Encode segments in parallel (default) or one at a time.",
+        help="Videos in parallel (default) or one at a time (its segments still in parallel).",
     ),
-    click.option("--max-concurrent", type=click.IntRange(min=1), help="At most N concurrent encoders."),
+    click.option(
+        "--max-concurrent",
+        type=click.IntRange(min=1),
+        help="At most N videos in flight and N encoders at once.",
+    ),
     click.option("--max-memory", type=click.FloatRange(min=0.1), help="Memory budget for encoders, in GB."),
+    click.option(
+        "--parallel-strategy",
+        type=click.Choice(STRATEGIES),
+        help="sequential: one video at a time; fixed: exactly --max-concurrent; adaptive (default): "
+        "follow the machine; smart: adaptive, longest videos first.",
+    ),
+    click.option(
+        "--queue-management",
+        type=click.Choice(["fifo", "smart"]),
+        help="Start videos in the batch's order (fifo, default) or the longest first (smart).",
+    ),
+    click.option(
+        "--resource-balancing/--no-resource-balancing",
+        default=None,
+        help="Spread the encoders evenly over the nodes.",
+    ),
+    click.option(
+        "--resource-monitoring/--no-resource-monitoring",
+        default=None,
+        help="Sample CPU and memory on every node; report them and act on the thresholds (default on).",
+    ),
+    click.option(
+        "--adaptive-quality/--no-adaptive-quality",
+        default=None,
+        help="Under sustained pressure, videos not yet started take the next cheaper quality.",
+    ),
+    click.option(
+        "--memory-threshold",
+        type=click.FloatRange(min=0.1),
+        help="GB in use on a node above which no new video starts [default: 90%% of its memory].",
+    ),
+    click.option(
+        "--cpu-threshold",
+        type=click.FloatRange(min=1, max=100),
+        help="CPU use (percent) on a node above which no new video starts [default: none].",
+    ),
+    click.option(
+        "--optimize-batches/--no-optimize-batches",
+        default=None,
+        help="With --group-by-type: within a type, videos of one resolution run together.",
+    ),
+    click.option(
+        "--consistent-settings/--no-consistent-settings",
+        default=None,
+        help="Every video gets the same preset, resolution cap and filter strengths.",
+    ),
     click.option("--config", type=click.Path(dir_okay=False), help="YAML config file (flags override it)."),
     click.option(
         "--error-handling",
@@ -183,6 +233,13 @@ def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
             else ("parallel" if flags["parallel"] else "sequential"),
             "max_concurrent_jobs": flags["max_concurrent"],
             "max_memory_gb": flags["max_memory"],
+            "parallel_strategy": flags["parallel_strategy"],
+            "queue_management": flags["queue_management"],
+            "resource_balancing": flags["resource_balancing"],
+            "adaptive_quality": flags["adaptive_quality"],
+            "memory_threshold_gb": flags["memory_threshold"],
+            "cpu_threshold_pct": flags["cpu_threshold"],
+            "optimize_batches": flags["optimize_batches"],
             "error_handling": flags["error_handling"],
             "executor": flags["executor"],
             "ray_address": flags["ray_address"],
@@ -197,6 +254,7 @@ def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
             "auto_detect_type": flags["auto_detect_type"],
             "analysis": flags["analysis"],
             "encoder": flags["encoder"],
+            "consistent_settings": flags["consistent_settings"],
         },
         "output": {
             "directory": flags["output"],
@@ -231,6 +289,7 @@ def _monitoring(flags: dict[str, Any]) -> dict[str, Any]:
     return {
         "log_level": "DEBUG" if flags.get("verbose") else (flags.get("log_level") or "").upper() or None,
         "enable_progress_tracking": flags.get("progress_bar"),
+        "resource_monitoring": flags.get("resource_monitoring"),
     }
 
 

@@ -55,13 +55,34 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
+#: The scheduling strategies (README "Scheduling").
+STRATEGIES: tuple[str, ...] = ("sequential", "fixed", "adaptive", "smart")
+Strategy = Literal["sequential", "fixed", "adaptive", "smart"]
+
+
 class BatchSettings(_Section):
     """How the batch is scheduled."""
 
     processing_mode: Literal["parallel", "sequential"] = "parallel"
+    #: Videos in flight at once, and encoders at once (README "Scheduling").
     max_concurrent_jobs: int | None = Field(default=None, ge=1)
     max_memory_gb: float | None = Field(default=None, gt=0)
     resource_management: Literal["adaptive", "fixed"] = "adaptive"
+    #: sequential | fixed | adaptive | smart; unset, it follows ``processing_mode``,
+    #: ``resource_management`` and ``queue_management`` (the guide's YAML keys): see ``strategy``.
+    parallel_strategy: Strategy | None = None
+    #: fifo: videos start in the batch's order; smart: the longest first, short ones fill gaps.
+    queue_management: Literal["fifo", "smart"] = "fifo"
+    #: Spread the encoders over the nodes evenly instead of packing them.
+    resource_balancing: bool = False
+    #: Under sustained pressure, videos not yet started take the next cheaper quality.
+    adaptive_quality: bool = False
+    #: Above this much memory in use on a node (GB), no new video starts.
+    memory_threshold_gb: float | None = Field(default=None, gt=0)
+    #: Above this CPU use on a node (percent), no new video starts.
+    cpu_threshold_pct: float | None = Field(default=None, gt=0, le=100)
+    #: With ``group_by_type``: within a type, videos of one resolution run together.
+    optimize_batches: bool = False
     error_handling: Literal["continue", "stop"] = "continue"
     executor: Literal["ray", "local"] = "ray"
     ray_address: str | None = None
@@ -72,6 +93,23 @@ class BatchSettings(_Section):
     strict_mode: bool = False
     #: Wall-clock limit per video (seconds); its work is cancelled and it is recorded as timed out.
     video_timeout_s: float | None = Field(default=None, gt=0)
+
+    @property
+    def strategy(self) -> Strategy:
+        """The scheduling strategy this batch runs with (README "Scheduling")."""
+        if self.parallel_strategy:
+            return self.parallel_strategy
+        if self.processing_mode == "sequential":
+            return "sequential"
+        if self.resource_management == "fixed":
+            return "fixed"
+        return "smart" if self.queue_management == "smart" else "adaptive"
+
+    @property
+    def smart_queue(self) -> bool:
+        """Whether videos start longest first (the smart strategy, or the smart queue asked for
+        with another strategy)."""
+        return self.strategy == "smart" or self.queue_management == "smart"
 
     @field_validator("error_handling", mode="before")
     @classmethod
@@ -100,6 +138,9 @@ class ProcessingSettings(_Section):
     #: auto: NVENC on nodes advertising the ``nvenc`` resource when a test encode there works,
     #: else x264 on CPU nodes.
     encoder: Literal["auto", "libx264", "h264_nvenc", "hevc_nvenc"] = "auto"
+    #: Every video gets the same preset, resolution cap and filter strengths (none adapted to
+    #: its analysis, nor stepped down by ``adaptive_quality``).
+    consistent_settings: bool = False
 
     def preset(self) -> Preset:
         """The preset with any explicit loudness override applied."""

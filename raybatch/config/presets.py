@@ -7,7 +7,7 @@ text wants crisper edges, music wants the picture left mostly alone).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Quality = Literal["low", "medium", "high", "ultra"]
@@ -103,6 +103,28 @@ def resolve_preset(quality: str, mode: str, content_type: str) -> Preset:
         loudness_range_lu=LOUDNESS_RANGE_LU,
         encoder_memory_bytes=int(_ENCODER_MEMORY[short_side] * 1024**3),
     )
+
+
+def cheaper(preset: Preset, steps: int) -> Preset:
+    """``preset`` at a quality ``steps`` lower (never below ``low``): a smaller resolution cap,
+    a higher CRF, a lower audio bitrate; its encoder, mode, filters and loudness stay."""
+    index = max(0, QUALITIES.index(preset.quality) - max(0, steps))
+    if QUALITIES[index] == preset.quality:
+        return preset
+    lower = resolve_preset(QUALITIES[index], preset.mode, preset.content_type)
+    return replace(
+        preset,
+        quality=lower.quality,
+        max_short_side=lower.max_short_side,
+        crf=lower.crf,
+        audio_bitrate_kbps=lower.audio_bitrate_kbps,
+        encoder_memory_bytes=lower.encoder_memory_bytes,
+    )
+
+
+def quality_steps_below(quality: str) -> int:
+    """How many cheaper qualities there are below ``quality``."""
+    return QUALITIES.index(quality)
 
 
 def preset_table() -> list[Preset]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from raybatch.executors.resources import TaskReserve
+from raybatch.executors.scheduling import Admission, Gate, open_gate, queue_order
 from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.stages.base import Stage
 from raybatch.stages.rows import (
@@ -76,6 +77,11 @@ class Pipeline:
     ordered_after_barrier: bool = True
     #: CPUs the run plan keeps for the task stages where no actor may take them.
     task_reserve: TaskReserve = field(default_factory=TaskReserve)
+    #: Videos in flight at once (``None``: no bound), whether the longest start first, and the
+    #: resource monitor's say on starting another (see :mod:`raybatch.executors.scheduling`).
+    in_flight_limit: int | None = None
+    smart_queue: bool = False
+    gate: Callable[[], Gate] = open_gate
 
     def branches(self) -> list[Branch]:
         """The stages cut into branches (see the module's docstring)."""
@@ -126,10 +132,13 @@ class Router:
     #: Per branch, the parts delivered to it and not back yet.
     _in_flight: dict[int, int] = field(default_factory=dict)
     _closed: set[int] = field(default_factory=set)
+    #: Which videos start when: the pipeline's limit and gate.
+    admission: Admission = field(init=False)
 
     def __post_init__(self) -> None:
         self.branches = self.pipeline.branches()
         self._stage_branch = {s.name: i for i, b in enumerate(self.branches) for s in b.stages}
+        self.admission = Admission(self.pipeline.in_flight_limit, self.pipeline.gate)
 
     @property
     def finished(self) -> bool:
@@ -137,8 +146,24 @@ class Router:
         return len(self._ended) >= self.videos
 
     def start(self, videos: list[VideoRef]) -> list[Delivery]:
-        """The first deliveries: each video into the first branch."""
-        return [Delivery(0, VideoRow(video=video)) for video in videos]
+        """The first deliveries: the videos the admission starts now, into the first branch
+        (the longest first with the smart queue). With a regroup barrier every video starts:
+        all must reach it; the admission applies after it."""
+        rows = [VideoRow(video=video) for video in queue_order(videos, self.pipeline.smart_queue)]
+        if self._barrier_branch() is not None:
+            return [Delivery(0, row) for row in rows]
+        self.admission.enqueue(rows)
+        return self.admit()
+
+    def admit(self) -> list[Delivery]:
+        """The videos the admission starts now (a slot freed, the monitor's gate opened)."""
+        branch = self._barrier_branch() or 0
+        return [Delivery(branch, row) for row in self.admission.release()]
+
+    @property
+    def _all_entered(self) -> bool:
+        """No video waits to enter the first branch (with a barrier, all entered at the start)."""
+        return self._barrier_branch() is not None or not self.admission.queue
 
     def route(self, row: Row) -> tuple[list[Delivery], list[Outcome]]:
         """Where a row that left a branch goes next, and any video that just ended."""
@@ -157,16 +182,21 @@ class Router:
         if row.error is not None:
             self._ended.add(key)
             outcome = failure_outcome(row, self._parts.pop(key, []))
-            return self._passed_barrier(key), [outcome]
+            return self._passed_barrier(key) + self._ended_here(key), [outcome]
         target = self._next_branch(row)
         if target is not None:
             return self._deliver(Delivery(target, row)), []
         if isinstance(row, AssemblyRow):
             self._ended.add(key)
-            return [], [done_outcome(row)]
+            return self._ended_here(key), [done_outcome(row)]
         if isinstance(row, PartRow):
             return self._collect(row), []
         raise AssertionError(f"no stage takes {row.kind} rows after {row.last_stage or 'the start'}")
+
+    def _ended_here(self, key: str) -> list[Delivery]:
+        """A video has its outcome: its slot goes to the next one waiting."""
+        self.admission.ended(key)
+        return self.admit()
 
     def close_drained(self) -> list[int]:
         """The branches no row will reach any more, each said once. A branch of parts drains
@@ -177,8 +207,9 @@ class Router:
         planned = len(self._planned | self._ended) >= self.videos and not self._held
         drained = [
             i
-            for i in range(1, len(self.branches))
-            if i not in self._closed and (self.finished or (planned and self._no_parts_coming(i)))
+            for i in range(len(self.branches))
+            if i not in self._closed
+            and (self.finished or (planned and self._no_parts_coming(i)) or (i == 0 and self._all_entered))
         ]
         self._closed.update(drained)
         return drained
@@ -241,4 +272,6 @@ class Router:
         if self.pipeline.at_barrier:
             self.pipeline.at_barrier([delivery.row for delivery in held])
         order = self.pipeline.order
-        return sorted(held, key=lambda d: order(d.row)) if order else held
+        held = sorted(held, key=lambda d: order(d.row)) if order else held
+        self.admission.enqueue([delivery.row for delivery in held])
+        return self.admit()

@@ -1,12 +1,14 @@
 """The Ray executor: every branch of the pipeline is a Ray Data stream, all of them in one
 streaming execution, fed through mailboxes and routed by the driver.
 
-The first branch starts from the videos: probe, picture analysis (tasks), sound analysis
-(Silero actors), the decision, ``plan`` and the audio (tasks). The driver posts the parts
-``plan`` made to their branches: segments to the encoder pool, shots to the TransNetV2 actors,
-each stream on its own, so no row waits behind a stage that does not work on it. When a
-video's last part is back, its assembly row goes through assemble, verify, package and publish
-(tasks). Every stage claims the resources the run plan gave it; Ray Data schedules them all.
+The first branch takes the videos the admission starts (all at once unless the strategy,
+``--max-concurrent`` or the resource monitor holds some back: see ``scheduling``): probe,
+picture analysis (tasks), sound analysis (Silero actors), the decision, ``plan`` and the audio
+(tasks). The driver posts the parts ``plan`` made to their branches: segments to the encoder
+pool, shots to the TransNetV2 actors, each stream on its own, so no row waits behind a stage
+that does not work on it. When a video's last part is back, its assembly row goes through
+assemble, verify, package and publish (tasks). Every stage claims the resources the run plan
+gave it; Ray Data schedules them all.
 """
 
 from __future__ import annotations
@@ -54,9 +56,10 @@ class RayExecutor:
         mailbox = mailbox.remote([b.name for b in router.branches])
         try:
             with _data_settings(), _task_reserve(pipeline) as in_reserve:
-                first = router.start(videos)
-                stream = self._stream(ray, mailbox, router.branches, first, in_reserve, beside_driver)
-                return self._drive(stream, Outbox(mailbox), router, observer)
+                outbox = Outbox(mailbox)
+                _post(outbox, router.branches, router.start(videos))
+                stream = self._stream(ray, mailbox, router.branches, in_reserve, beside_driver)
+                return self._drive(stream, outbox, router, observer)
         finally:
             ray.kill(mailbox)
 
@@ -65,15 +68,14 @@ class RayExecutor:
         ray,
         mailbox: Any,
         branches: list[Branch],
-        first: list[Delivery],
         in_reserve: dict[str, Any],
         beside_driver: dict[str, str],
     ):
-        """Every branch as a dataset, united into one streaming execution. The first branch
-        starts from the videos; the others from their mailboxes; tasks run in the reserve."""
-        videos = ray.data.from_items([d.row.to_row() for d in first], override_num_blocks=len(first))
-        datasets = [self._stages(ray, videos, branches[0], in_reserve)]
-        for branch in branches[1:]:
+        """Every branch as a dataset, united into one streaming execution. Each starts from its
+        mailbox (the first from the videos the admission starts, now and as slots free); tasks
+        run in the reserve."""
+        datasets = []
+        for branch in branches:
             source = ray.data.from_items([{"branch": branch.name}]).flat_map(
                 pull_from(mailbox), num_cpus=0, label_selector=beside_driver
             )
@@ -125,7 +127,7 @@ class RayExecutor:
                     row = from_row(raw)
                     observer.on_row(row)
                     deliveries, ended = router.route(row)
-                    _post(outbox, router.branches, deliveries)
+                    _post(outbox, router.branches, deliveries + router.admit())
                     for outcome in ended:
                         outcomes.append(outcome)
                         observer.on_video(outcome)

@@ -26,6 +26,9 @@ class VideoRef:
     fingerprint: str = ""
     #: Epoch seconds by which the video must be done (0: no limit; set by its first stage).
     deadline: float = 0.0
+    #: Quality steps below the configured one this video runs at (``--adaptive-quality`` under
+    #: pressure when it started; 0 otherwise). One per video: its stream is one encode.
+    quality_step: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +98,8 @@ class Outcome:
     #: Where each of its files was published, under the output root, by the name its stage
     #: wrote it under (``metadata/metadata.json``...; see ``raybatch.io.naming``).
     files: dict[str, str] = field(default_factory=dict)
+    #: Qualities below the configured one it was encoded at (``--adaptive-quality``).
+    quality_step: int = 0
     #: One stage-metrics row per (stage, segment); not kept in the manifest.
     metrics: list[dict[str, Any]] = field(default_factory=list)
 

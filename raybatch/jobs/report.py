@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from raybatch.config.model import RaybatchConfig
-from raybatch.config.presets import content_type_rank
+from raybatch.config.presets import Preset, cheaper, content_type_rank
 from raybatch.errors import RunFailure
 from raybatch.io.layout import Layout
 from raybatch.io.metrics import write_metrics_parquet
@@ -42,6 +42,8 @@ class RunSummary:
     spending: dict[str, Any] | None = None
     #: The calls the series step's text took in this run (part of ``spending`` too).
     series_usage: dict[str, Any] | None = None
+    #: How videos were scheduled, per-node CPU and memory, and the adaptations made.
+    scheduling: dict[str, Any] | None = None
     finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -105,6 +107,9 @@ def batch_report(summary: RunSummary) -> dict[str, Any]:
         "pool": summary.pool,
         "models": summary.models if summary.config.processing.analysis else None,
         "placement": summary.placement,
+        "scheduling": {
+            k: v for k, v in (summary.scheduling or {}).items() if k not in ("nodes", "interval_s")
+        },
         "totals": {
             "videos": len(outcomes),
             "done": len(done),
@@ -142,6 +147,19 @@ def processing_metrics(summary: RunSummary) -> dict[str, Any]:
         "peak_ffmpeg_rss_bytes": max((m["max_rss_bytes"] for m in metrics), default=0),
         "stage_totals": stage_totals(metrics),
         "pool": summary.pool,
+        "resource_efficiency": resource_efficiency(summary.scheduling) if monitored else None,
+    }
+
+
+def resource_efficiency(scheduling: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The guide's "resource efficiency": per node, mean and peak CPU and memory use; and what
+    the run adapted to them."""
+    if not scheduling or "nodes" not in scheduling:
+        return None
+    return {
+        "nodes": scheduling["nodes"],
+        "sample_interval_s": scheduling["interval_s"],
+        "adaptations": scheduling["adaptations"],
     }
 
 
@@ -192,12 +210,24 @@ def video_entry(outcome: Outcome, preset: dict[str, Any]) -> dict[str, Any]:
     if outcome.media:
         entry.update(_source_entry(outcome.media))
     if outcome.done:
+        entry["encoding"] = encoding_entry(preset, outcome.quality_step)
         entry["loudness"] = _loudness_entry(outcome, preset)
         entry["warnings"] = outcome.warnings
         entry["package"] = outcome.package
         entry["files"] = outcome.files
     if outcome.error:
         entry["error"] = outcome.error.to_dict()
+    return entry
+
+
+def encoding_entry(preset: dict[str, Any], quality_step: int) -> dict[str, Any]:
+    """The settings one video was encoded with: the run's preset, or the cheaper one it started
+    at under pressure (``--adaptive-quality``)."""
+    used = cheaper(Preset(**preset), quality_step)
+    names = ("quality", "encoder", "x264_preset", "crf", "max_short_side")
+    entry = {name: getattr(used, name) for name in names}
+    if quality_step:
+        entry["adapted"] = f"started under resource pressure: {preset['quality']} -> {used.quality}"
     return entry
 
 

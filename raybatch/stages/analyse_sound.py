@@ -75,7 +75,7 @@ class SoundAnalysisStage(Stage[VideoRow]):
         started = time.monotonic()
         local = stage_input(row.video.source_uri, self.context.scratch)
         run = run_command(
-            analysis_audio_args(local, media, self.context.preset, VAD_RATE),
+            analysis_audio_args(local, media, self.context.preset_for(row.video), VAD_RATE),
             timeout_s=self.context.command_timeout_s,
             stdout_consumer=read_samples,
             what="sound analysis decode",

@@ -21,7 +21,9 @@ class AudioPassStage(Stage[AudioRow]):
     handles = AudioRow
 
     def process(self, row: AudioRow, measure: StageMeasure) -> list[Row]:
-        preset = dataclasses.replace(self.context.preset, loudness_target_lufs=row.edit.loudness_target_lufs)
+        preset = dataclasses.replace(
+            self.context.preset_for(row.video), loudness_target_lufs=row.edit.loudness_target_lufs
+        )
         sound = row.sound
         with (
             self.local_sound(row) as sound_path,

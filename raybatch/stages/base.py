@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from raybatch.config.model import RaybatchConfig, parse_size
-from raybatch.config.presets import Preset
+from raybatch.config.presets import Preset, cheaper
 from raybatch.errors import StageFailure, VideoFailure
 from raybatch.io.cache import AnalysisCache, content_fingerprint
 from raybatch.io.layout import Layout, analysis_cache_dir
 from raybatch.io.naming import OutputNames
 from raybatch.io.storage import configure_storage, scratch_root
-from raybatch.jobs.records import ErrorRecord
+from raybatch.jobs.records import ErrorRecord, VideoRef
 from raybatch.media.runner import VIDEO_DEADLINE, CommandResult
 from raybatch.series.plan import SeriesPlan
 from raybatch.stages.rows import Row, SegmentRow, VideoRow, from_row
@@ -101,6 +101,11 @@ class RunContext:
     series: SeriesPlan | None = None
     #: Where each video's files are published.
     naming: OutputNames = field(default_factory=OutputNames)
+
+    def preset_for(self, video: VideoRef) -> Preset:
+        """The preset ``video`` runs at: the run's, or as many qualities cheaper as it started
+        below (``--adaptive-quality``)."""
+        return cheaper(self.preset, video.quality_step)
 
     @property
     def scratch(self) -> str:

@@ -29,16 +29,14 @@ class DecideEditStage(Stage[VideoRow]):
             duration_s=media.duration_s,
             picture=row.picture_analysis,
             sound=row.sound_analysis,
-            preset=self.context.preset,
-            analysis=processing.analysis,
-            auto_detect_type=processing.auto_detect_type,
-            speech_margin_s=processing.speech_margin_s,
+            preset=self.context.preset_for(row.video),
+            processing=processing,
         )
         if self.context.series is not None:
             # One loudness for the whole series, fixed before any episode is encoded: the
             # configured type's target, whatever type each episode is detected as.
             row.decision = replace(
-                row.decision, loudness_target_lufs=self.context.preset.loudness_target_lufs
+                row.decision, loudness_target_lufs=self.context.preset_for(row.video).loudness_target_lufs
             )
         write_documents(row, self.context.layout)
         samples = (row.picture_analysis or {}).get("samples")

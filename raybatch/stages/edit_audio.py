@@ -33,7 +33,9 @@ class EditAudioStage(Stage[AudioRow]):
         if not (cut or cleanup):
             return [row]
         scratch, uri = self.context.scratch, self.context.layout.edited_sound(row.video.key)
-        preset = dataclasses.replace(self.context.preset, loudness_target_lufs=row.edit.loudness_target_lufs)
+        preset = dataclasses.replace(
+            self.context.preset_for(row.video), loudness_target_lufs=row.edit.loudness_target_lufs
+        )
         local = stage_input(row.video.source_uri, scratch)
         with local_output(uri, scratch) as out_path, tempfile.TemporaryDirectory(dir=scratch) as work:
             edited, run = edit_sound(

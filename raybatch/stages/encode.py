@@ -49,7 +49,7 @@ class EncodeSegmentStage(Stage[SegmentRow]):
                 video=video,
                 start_s=float(start / Fraction(video.fps)),
                 keep=[(a - start, b - start) for a, b in row.source_ranges],
-                preset=self.context.preset,
+                preset=self.context.preset_for(row.video),
                 threads=self.context.encoder_threads,
                 enhancement=row.edit.enhancement,
             )

@@ -18,7 +18,7 @@ class PlanSegmentsStage(Stage[VideoRow]):
     def process(self, row: VideoRow, measure: StageMeasure) -> list[Row]:
         media, decision = row.media, row.decision
         assert media is not None and decision is not None
-        processing, preset = self.settings.processing, self.context.preset
+        processing, preset = self.settings.processing, self.context.preset_for(row.video)
         # The segment id hashes what the encode depends on: a resumed job reuses a finished
         # segment only when nothing of it changed.
         encode_settings = {

@@ -294,5 +294,6 @@ def done_outcome(row: AssemblyRow) -> Outcome:
         edit=row.edit.to_dict(),
         metadata=published.get("metadata", []),
         files=published.get("files", {}),
+        quality_step=row.video.quality_step,
         metrics=list(row.metrics),
     )

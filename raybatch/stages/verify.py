@@ -22,7 +22,7 @@ class VerifyStage(Stage[AssemblyRow]):
                 path,
                 row.media,
                 row.audio,
-                self.context.preset,
+                self.context.preset_for(row.video),
                 expected_s=row.edit.kept_duration_s,
                 strict=self.settings.batch.strict_mode,
                 timeout_s=self.context.command_timeout_s,

@@ -131,10 +131,12 @@ def test_a_branch_of_parts_drains_once_every_video_is_planned_and_its_parts_are_
     """The encoders' stream ends when no segment can come any more, long before the last video
     is published: Ray Data then lets its actors go (one that died mid-row restarts in their room)."""
     router = Router(pipeline(tmp_path), videos=2)
+    router.start([video("talk"), video("lecture")])
     segment_a, segment_b, shots, audio = parts_of("talk")
     for part in (segment_a, segment_b, shots):
         router.route(part)
-    assert router.close_drained() == []  # talk's audio is still on its way: "lecture" unplanned too
+    # Both videos entered the first branch; talk's audio is still on its way, "lecture" unplanned.
+    assert router.close_drained() == [0]
     audio.last_stage = "audio"
     router.route(audio)
     assert router.close_drained() == []  # "lecture" may still make segments and shots
