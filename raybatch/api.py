@@ -160,7 +160,9 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
         for warning in plan.warnings:
             log.warning(warning)
         context = run_context(config, manifest, plan)
-        monitor = ResourceMonitor(cluster, AdaptationPolicy.for_config(config))
+        monitor = ResourceMonitor(
+            cluster, AdaptationPolicy.for_config(config), config.monitoring.resource_interval_s
+        )
         pipeline = build_pipeline(types, context, plan, gate=monitor.gate)
         progress = Progress(total_videos=len(run.videos))
         stop_on_error = config.batch.error_handling == "stop"

@@ -221,6 +221,8 @@ class MonitoringSettings(_Section):
 
     enable_progress_tracking: bool = True
     resource_monitoring: bool = True
+    #: Seconds between two samples of the nodes' CPU and memory.
+    resource_interval_s: float = Field(default=1.0, ge=0.1, le=60)
     error_logging: Literal["basic", "detailed"] = "detailed"
     performance_metrics: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

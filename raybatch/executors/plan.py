@@ -51,6 +51,8 @@ class RunPlan:
     #: Whether the encoder pool grows with the cluster (nodes joining), up to ``max_encoders``.
     autoscale: bool = False
     max_encoders: int | None = None
+    #: Encoders spread over the nodes evenly (``--resource-balancing``) rather than packed.
+    spread_encoders: bool = False
     warnings: tuple[str, ...] = ()
 
     def resources_for(self, demand: Demand) -> Resources:
@@ -64,6 +66,7 @@ class RunPlan:
                 autoscale=self.autoscale,
                 max_actors=self.max_encoders,
                 prefer_nodes=() if self.encoder.hardware else self.cpu_only_nodes(),
+                spread=self.spread_encoders,
             )
         if demand.runs_as == "model":
             return Resources(
@@ -113,6 +116,7 @@ class RunPlan:
             "nodes": self.cluster.nodes,
             "encoder": {"name": self.encoder.encoder, "reason": self.encoder.reason},
             "autoscaling_encoder_pool": self.autoscale,
+            "encoders_spread_over_nodes": self.spread_encoders,
             "inside_ray_job": self.cluster.inside_ray_job,
             "warnings": list(self.warnings),
         }
@@ -167,6 +171,7 @@ def plan_run(
         model_stages=model_stages,
         autoscale=autoscale,
         max_encoders=batch.max_concurrent_jobs,
+        spread_encoders=batch.resource_balancing,
         warnings=tuple(warnings),
     )
 

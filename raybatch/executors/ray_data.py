@@ -109,13 +109,14 @@ class RayExecutor:
             # A worker that dies mid-row is transient: Ray Data restarts the actor and retries the
             # row (its defaults; tests/integration/executors/test_faults.py kills one). A bad
             # input is an error in the row, never an exception, so it is not retried.
-            dataset = dataset.flat_map(
-                _StageActor,
-                fn_constructor_args=(stage,),
-                compute=ray.data.ActorPoolStrategy(**_pool_sizes(stage)),
-                **claims,
-                **_preference(res.prefer_nodes),
-            )
+            with _reserve_args_allowed():
+                dataset = dataset.flat_map(
+                    _StageActor,
+                    fn_constructor_args=(stage,),
+                    compute=ray.data.ActorPoolStrategy(**_pool_sizes(stage)),
+                    **claims,
+                    **_preference(res.prefer_nodes, res.spread),
+                )
         return dataset
 
     def _drive(self, stream: Iterator, outbox: Outbox, router: Router, observer: Observer) -> list[Outcome]:
@@ -141,13 +142,15 @@ class RayExecutor:
         return outcomes
 
 
-def _preference(nodes: tuple[str, ...]) -> dict[str, Any]:
+def _preference(nodes: tuple[str, ...], spread: bool = False) -> dict[str, Any]:
     """Actors go to these nodes while they have room, elsewhere after: x264 encoders fill the
     CPU-only nodes first, so an encoder never takes the CPU a GPU node's model actor is about to
     need (once it did, and the model actor and every video waited for ever); they still grow
-    onto GPU nodes once the models are done."""
+    onto GPU nodes once the models are done. Without preferred nodes, ``spread`` puts them on
+    the nodes evenly (Ray packs by default): every node's CPUs and memory share the load, and
+    the pool, which hands each segment to the first idle actor, gives the faster nodes more."""
     if not nodes:
-        return {}
+        return {"scheduling_strategy": "SPREAD"} if spread else {}
     from ray.util.scheduling_strategies import In, NodeLabelSchedulingStrategy
 
     return {"scheduling_strategy": NodeLabelSchedulingStrategy({}, soft={"ray.io/node-id": In(*nodes)})}
@@ -205,10 +208,10 @@ def _task_reserve(pipeline: Pipeline) -> Iterator[dict[str, Any]]:
 
 @contextlib.contextmanager
 def _reserve_args_allowed() -> Iterator[None]:
-    """Ray Data 2.60 takes a task's placement group only through ``ray_remote_args``, which it
-    marks for removal in 2.64 without a named replacement yet: the warning is for raybatch's
-    developers (tests/integration/executors/test_routing_on_ray.py hangs when the reserve does
-    not hold), not for the user's terminal."""
+    """Ray Data 2.60 takes a task's placement group (and an actor's scheduling strategy) only
+    through ``ray_remote_args``, which it marks for removal in 2.64 without a named replacement
+    yet: the warning is for raybatch's developers (tests/integration/executors/
+    test_routing_on_ray.py hangs when the reserve does not hold), not for the user's terminal."""
     from ray.util.annotations import RayDeprecationWarning
 
     with warnings.catch_warnings():

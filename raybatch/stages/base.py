@@ -75,6 +75,8 @@ class Resources:
     max_in_flight: int | None = None
     #: Nodes (ids) an instance goes to while they have room, before any other.
     prefer_nodes: tuple[str, ...] = ()
+    #: Instances spread over the nodes evenly instead of packed (``--resource-balancing``).
+    spread: bool = False
 
     @property
     def stateful(self) -> bool:
