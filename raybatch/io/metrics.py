@@ -30,6 +30,8 @@ STAGE_METRICS_SCHEMA = pa.schema(
         ("bytes_out", pa.int64()),
         ("frames", pa.int64()),
         ("fps", pa.float64()),  # frames per wall second (0 for stages without frames)
+        ("ssim", pa.float64()),  # verify: the output's SSIM against its source (null elsewhere)
+        ("psnr_db", pa.float64()),  # verify: its PSNR in dB
     ]
 )
 

@@ -100,6 +100,8 @@ class Outcome:
     files: dict[str, str] = field(default_factory=dict)
     #: Qualities below the configured one it was encoded at (``--adaptive-quality``).
     quality_step: int = 0
+    #: Its SSIM and PSNR against the source on sampled frames (``raybatch.media.quality``).
+    quality: dict[str, Any] | None = None
     #: One stage-metrics row per (stage, segment); not kept in the manifest.
     metrics: list[dict[str, Any]] = field(default_factory=list)
 

@@ -18,6 +18,7 @@ from raybatch.io.metrics import write_metrics_parquet
 from raybatch.io.storage import is_storage_failure, write_json_atomic
 from raybatch.jobs.records import Outcome
 from raybatch.llm.budget import Spending
+from raybatch.media.quality import spread
 
 
 @dataclass
@@ -148,6 +149,21 @@ def processing_metrics(summary: RunSummary) -> dict[str, Any]:
         "stage_totals": stage_totals(metrics),
         "pool": summary.pool,
         "resource_efficiency": resource_efficiency(summary.scheduling) if monitored else None,
+        "quality_consistency": quality_consistency(done),
+        "error_rate_percent": round(100 * len(summary.failed) / len(summary.outcomes), 2)
+        if summary.outcomes
+        else None,
+    }
+
+
+def quality_consistency(done: list[Outcome]) -> dict[str, Any]:
+    """The guide's "quality consistency": the spread of the outputs' SSIM and PSNR against their
+    sources across the batch (``raybatch.media.quality``)."""
+    scored = [o.quality for o in done if o.quality]
+    return {
+        "videos_scored": len(scored),
+        "ssim": spread([q["ssim"] for q in scored]),
+        "psnr_db": spread([q["psnr_db"] for q in scored]),
     }
 
 
@@ -211,6 +227,7 @@ def video_entry(outcome: Outcome, preset: dict[str, Any]) -> dict[str, Any]:
         entry.update(_source_entry(outcome.media))
     if outcome.done:
         entry["encoding"] = encoding_entry(preset, outcome.quality_step)
+        entry["quality"] = outcome.quality
         entry["loudness"] = _loudness_entry(outcome, preset)
         entry["warnings"] = outcome.warnings
         entry["package"] = outcome.package

@@ -142,6 +142,8 @@ class StageMeasure:
     max_rss_bytes: int = 0
     #: "reused" when the work was already done (a finished segment found on resume).
     status: str = "ok"
+    #: The output's SSIM and PSNR against its source (``verify``).
+    quality: dict[str, Any] | None = None
 
     def add_run(self, run: CommandResult) -> None:
         self.cpu_s += run.cpu_s
@@ -337,6 +339,8 @@ def stage_metric(
         "bytes_out": measure.bytes_out,
         "frames": measure.frames,
         "fps": measure.frames / wall if wall > 0 and measure.frames else 0.0,
+        "ssim": (measure.quality or {}).get("ssim"),
+        "psnr_db": (measure.quality or {}).get("psnr_db"),
     }
 
 

@@ -295,5 +295,6 @@ def done_outcome(row: AssemblyRow) -> Outcome:
         metadata=published.get("metadata", []),
         files=published.get("files", {}),
         quality_step=row.video.quality_step,
+        quality=verified.get("quality"),
         metrics=list(row.metrics),
     )

@@ -3,6 +3,7 @@ the shared Ray session; adaptive quality under an artificially low threshold in-
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -94,10 +95,19 @@ def test_consistent_settings_give_every_video_the_same_encoder_settings(sequenti
     assert len({str(v["enhancement"]) for v in videos}) == 1
 
 
+def test_every_output_is_scored_against_its_source_and_the_batch_spread_reported(sequential_run):
+    _result, out = sequential_run
+    videos = load_report(out)["videos"]
+    assert all(v["quality"]["samples"] == 4 and v["quality"]["ssim"] > 0.9 for v in videos)
+    consistency = json.loads((out / "summary" / "processing_metrics.json").read_text())["quality_consistency"]
+    assert consistency["videos_scored"] == 3 and consistency["ssim"]["spread"] >= 0
+    verify = [r for r in read_metrics(out) if r["stage"] == "verify"]
+    assert sorted(r["ssim"] for r in verify) == sorted(v["quality"]["ssim"] for v in videos)
+    assert all(r["psnr_db"] > 20 for r in verify)
+
+
 def test_per_node_cpu_and_memory_go_into_the_processing_metrics(sequential_run):
     _result, out = sequential_run
-    import json
-
     metrics = json.loads((out / "summary" / "processing_metrics.json").read_text())
     (node,) = metrics["resource_efficiency"]["nodes"].values()
     assert node["samples"] >= 1 and 0 < node["memory_peak_bytes"] <= node["memory_total_bytes"]
