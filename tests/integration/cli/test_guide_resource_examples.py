@@ -56,8 +56,9 @@ COMMANDS = guide_commands()
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     root = tmp_path_factory.mktemp("guide_clips")
-    make_av(root / "lesson_long.mp4", size="320x180", duration=3.0)
-    make_av(root / "lesson_short.mp4", size="320x180", duration=2.0)
+    # Tiny on purpose: seven runs, whose cost is mostly the run's own start (actors, models).
+    make_av(root / "lesson_long.mp4", size="320x180", duration=1.6)
+    make_av(root / "lesson_short.mp4", size="320x180", duration=1.2)
     return root
 
 
