@@ -40,8 +40,6 @@ _TYPE_TABLE: dict[str, tuple[float, float, float, float, float]] = {
 #: Streaming platforms' ceiling; leaves room for inter-sample peaks added by lossy coding.
 TRUE_PEAK_DBTP = -1.5
 LOUDNESS_RANGE_LU = 11.0
-#: Working-set estimate of one encoder process at a given short-side cap (bytes).
-_ENCODER_MEMORY = {720: 0.6, 1080: 1.0, 2160: 3.0}
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,6 @@ class Preset:
     loudness_target_lufs: float
     true_peak_dbtp: float
     loudness_range_lu: float
-    encoder_memory_bytes: int
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,7 +98,6 @@ def resolve_preset(quality: str, mode: str, content_type: str) -> Preset:
         loudness_target_lufs=loudness,
         true_peak_dbtp=TRUE_PEAK_DBTP,
         loudness_range_lu=LOUDNESS_RANGE_LU,
-        encoder_memory_bytes=int(_ENCODER_MEMORY[short_side] * 1024**3),
     )
 
 
@@ -118,7 +114,6 @@ def cheaper(preset: Preset, steps: int) -> Preset:
         max_short_side=lower.max_short_side,
         crf=lower.crf,
         audio_bitrate_kbps=lower.audio_bitrate_kbps,
-        encoder_memory_bytes=lower.encoder_memory_bytes,
     )
 
 

@@ -9,6 +9,7 @@ the CPUs that tasks need free (a pool that claims every CPU starves the tasks th
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from raybatch.config.model import RaybatchConfig
 from raybatch.config.presets import Preset
 from raybatch.executors.cluster import Cluster
+from raybatch.executors.costs import output_calibration, planned_encoder_memory
 from raybatch.executors.placement import (
     NVENC_RESOURCE,
     EncoderChoice,
@@ -53,6 +55,8 @@ class RunPlan:
     max_encoders: int | None = None
     #: Encoders spread over the nodes evenly (``--resource-balancing``) rather than packed.
     spread_encoders: bool = False
+    #: What each encoder is estimated to hold, and the calibration from earlier runs.
+    memory_model: dict[str, Any] = dataclasses.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
     def resources_for(self, demand: Demand) -> Resources:
@@ -107,7 +111,7 @@ class RunPlan:
             "encoder_settings": self.encoder_settings(),
             "pool": self.pool.to_dict(),
             "models": self.models.to_dict(),
-            "placement": self.placement(),
+            "placement": {**self.placement(), "memory_model": self.memory_model},
         }
 
     def placement(self) -> dict[str, Any]:
@@ -150,15 +154,17 @@ def plan_run(
     models = plan_model_actors(cluster.cpus, cluster.gpus, processing.model_gpus, max(1, model_stages))
     # Model actors hold their CPUs for the whole run: they come out of what encoders may use.
     models_cpus = model_stages * models.size * models.num_cpus
-    pool = _encoder_pool(config, cluster, choice, preset, models, models_cpus)
+    calibration = output_calibration(config.output.directory)
+    threads = max(1, math.ceil(processing.encoder_cpus - 1e-9))
+    encoder_memory = planned_encoder_memory(preset, threads, calibration)
+    pool = _encoder_pool(config, cluster, choice, encoder_memory, models, models_cpus)
     # On a cluster the pool follows its resources as nodes join, up to --max-concurrent; an
-    # embedded Ray (one machine, nothing joins), --sequential and fixed keep the planned size.
+    # embedded Ray (one machine, nothing joins) and the fixed strategy keep the planned size.
     autoscale = (
         cluster.on_ray
         and not cluster.started_here
         and not choice.hardware  # NVENC sessions are counted exactly
-        and batch.resource_management == "adaptive"
-        and batch.processing_mode == "parallel"
+        and batch.strategy != "fixed"
     )
     warnings = cluster.local_path_warnings(config.input or "", config.output.directory)
     warnings += [choice.warning] if choice.warning else []
@@ -172,6 +178,11 @@ def plan_run(
         autoscale=autoscale,
         max_encoders=batch.max_concurrent_jobs,
         spread_encoders=batch.resource_balancing,
+        memory_model={
+            "encoder_bytes": encoder_memory,
+            "calibration_factor": round(calibration.memory_factor, 3),
+            "calibrated_from_encodes": calibration.encodes,
+        },
         warnings=tuple(warnings),
     )
 
@@ -180,7 +191,7 @@ def _encoder_pool(
     config: RaybatchConfig,
     cluster: Cluster,
     choice: EncoderChoice,
-    preset: Preset,
+    encoder_memory: int,
     models: ModelPlan,
     models_cpus: float,
 ) -> PoolPlan:
@@ -189,7 +200,7 @@ def _encoder_pool(
         return plan_nvenc_pool(
             cluster.nvenc_sessions,
             cluster.cpus,
-            encoder_memory_bytes=preset.encoder_memory_bytes,
+            encoder_memory_bytes=encoder_memory,
             models_cpus=models_cpus,
         )
     cpu_nodes = cluster.cpu_node_cpus
@@ -197,12 +208,11 @@ def _encoder_pool(
         cpu_nodes or cluster.cpus,
         cluster.memory_bytes,
         encoder_cpus=config.processing.encoder_cpus,
-        encoder_memory_bytes=preset.encoder_memory_bytes,
+        encoder_memory_bytes=encoder_memory,
         limits=PoolLimits(
             max_concurrent=batch.max_concurrent_jobs,
             max_memory_bytes=batch.max_memory_gb * 1024**3 if batch.max_memory_gb else None,
-            sequential=batch.processing_mode == "sequential",
-            fixed=batch.resource_management == "fixed",
+            fixed=batch.strategy == "fixed",
         ),
         # Model actors with a GPU claim run on GPU nodes, not on the CPU nodes counted here.
         models_cpus=0.0 if cpu_nodes and models.num_gpus else models_cpus,

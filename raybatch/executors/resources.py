@@ -74,12 +74,12 @@ def plan_model_actors(
 
 @dataclass(frozen=True)
 class PoolLimits:
-    """What the user set: ``--max-concurrent``, ``--max-memory``, ``--sequential``, and
-    ``resource_management: fixed`` (exactly ``max_concurrent`` encoders)."""
+    """What the user set: ``--max-concurrent``, ``--max-memory``, and the fixed strategy (exactly
+    ``max_concurrent`` encoders). The sequential strategy bounds videos, not encoders: one
+    video's segments still encode in parallel (``raybatch.executors.scheduling``)."""
 
     max_concurrent: int | None = None
     max_memory_bytes: float | None = None
-    sequential: bool = False
     fixed: bool = False
 
 
@@ -106,8 +106,6 @@ def plan_encoder_pool(
     size = min(by_cpu, by_memory)
     if limits.max_concurrent:
         size = limits.max_concurrent if limits.fixed else min(size, limits.max_concurrent)
-    if limits.sequential:
-        size = 1
     # Rounded down so the pool never claims more than the usable CPUs.
     num_cpus = math.floor(min(encoder_cpus, usable / size) * 1000) / 1000
     memory = encoder_memory_bytes

@@ -49,7 +49,7 @@ def max_overlap(intervals: list[tuple[float, float]]) -> int:
 @pytest.fixture(scope="module")
 def sequential_run(ray_session, clips, tmp_path_factory):
     out = tmp_path_factory.mktemp("sequential")
-    settings = {"parallel_strategy": "sequential", "max_memory_gb": 0.6, "queue_management": "smart"}
+    settings = {"parallel_strategy": "sequential", "max_memory_gb": 0.2, "queue_management": "smart"}
     result = run_batch(config(clips, out, "ray", settings, {"consistent_settings": True}))
     return result, out
 

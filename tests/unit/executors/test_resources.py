@@ -35,7 +35,9 @@ def test_pool_respects_flags_and_memory():
         == 4
     )
     assert plan_encoder_pool(16, 2 * GIB, encoder_memory_bytes=GIB).size == 2
-    assert plan_encoder_pool(16, None, encoder_memory_bytes=GIB, limits=PoolLimits(sequential=True)).size == 1
+    assert (
+        plan_encoder_pool(16, None, encoder_memory_bytes=GIB, limits=PoolLimits(max_concurrent=1)).size == 1
+    )
     big = plan_encoder_pool(64, None, encoder_memory_bytes=GIB)
     assert big.reserved_cpus == 4 and big.size * big.num_cpus <= 60
 
