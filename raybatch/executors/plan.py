@@ -151,7 +151,13 @@ def plan_run(
     choice = choose_video_encoder(processing.encoder, cluster.nvenc_sessions, probe)
     preset = dataclasses.replace(processing.preset(), encoder=choice.encoder)
     model_stages = count_model_stages(stages)
-    models = plan_model_actors(cluster.cpus, cluster.gpus, processing.model_gpus, max(1, model_stages))
+    models = plan_model_actors(
+        cluster.cpus,
+        cluster.gpus,
+        processing.model_gpus,
+        max(1, model_stages),
+        beside_encoders=cluster.on_ray,
+    )
     # Model actors hold their CPUs for the whole run: they come out of what encoders may use.
     models_cpus = model_stages * models.size * models.num_cpus
     calibration = output_calibration(config.output.directory)

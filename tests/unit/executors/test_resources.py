@@ -1,8 +1,8 @@
-"""Sizing the encoder pool from a cluster's CPUs, memory and NVENC sessions."""
+"""Sizing the encoder pool from a cluster's CPUs, memory and NVENC sessions, and the model actors' threads."""
 
 from __future__ import annotations
 
-from raybatch.executors.resources import PoolLimits, plan_encoder_pool, plan_nvenc_pool
+from raybatch.executors.resources import PoolLimits, plan_encoder_pool, plan_model_actors, plan_nvenc_pool
 
 
 def test_nvenc_pool_is_one_actor_per_session():
@@ -45,3 +45,10 @@ def test_pool_respects_flags_and_memory():
 def test_single_cpu_still_gets_an_encoder():
     pool = plan_encoder_pool(1, None, encoder_memory_bytes=GIB)
     assert pool.size == 1 and 0 < pool.num_cpus <= 0.5
+
+
+def test_cpu_models_beside_encoders_take_a_quarter_of_the_cores_and_alone_take_them_all():
+    assert plan_model_actors(2, 0, 0.25).threads == 1
+    assert plan_model_actors(16, 0, 0.25).threads == 4
+    assert plan_model_actors(8, 0, 0.25).threads == 2
+    assert plan_model_actors(2, 0, 0.25, beside_encoders=False).threads == 2
