@@ -164,7 +164,7 @@ _BATCH_OPTIONS = [
     click.option(
         "--memory-threshold",
         type=click.FloatRange(min=0.1),
-        help="GB in use on a node above which no new video starts [default: 90%% of its memory].",
+        help="GB in use on a node above which no new video starts [default: 90% of its memory].",
     ),
     click.option(
         "--cpu-threshold",

@@ -3,8 +3,8 @@
 A video is *in flight* from the moment it is admitted into the pipeline until its outcome. The
 strategies bound that number (README "Scheduling"): ``sequential`` one, ``fixed`` exactly
 ``--max-concurrent``, ``adaptive`` and ``smart`` what ``--max-concurrent`` allows (two per
-encoder without it) while the resource monitor's gate is open. A held gate never holds the last slot:
-with nothing in flight the next video always starts, so a batch always progresses.
+encoder without it) while the resource monitor's gate is open. A held gate never holds the last
+slot: with nothing in flight the next video always starts, so a batch always progresses.
 """
 
 from __future__ import annotations
@@ -60,8 +60,6 @@ class Admission:
     gate: Callable[[], Gate] = open_gate
     queue: list[Row] = field(default_factory=list)
     in_flight: set[str] = field(default_factory=set)
-    #: Per video started below the configured quality: the steps it took.
-    stepped: dict[str, int] = field(default_factory=dict)
 
     def enqueue(self, rows: Sequence[Row]) -> None:
         self.queue.extend(rows)
@@ -76,7 +74,6 @@ class Admission:
             row = self.queue.pop(0)
             if gate.quality_step:
                 row.video = replace(row.video, quality_step=gate.quality_step)
-                self.stepped[row.video.key] = gate.quality_step
             self.in_flight.add(row.video.key)
             started.append(row)
         return started
