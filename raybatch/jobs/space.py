@@ -10,6 +10,7 @@ from raybatch.analysis.scan import SMALL_SIZE
 from raybatch.errors import StorageError
 from raybatch.io.names import printable
 from raybatch.io.storage import is_local, local_path
+from raybatch.media.commands import delivered_channels
 from raybatch.media.probe import MediaInfo, probe_media
 from raybatch.media.runner import MediaError
 
@@ -30,8 +31,7 @@ def estimate_work_bytes(size_bytes: int, media: MediaInfo | None) -> int:
     frames = media.duration_s * float(Fraction(media.video.fps))
     need += int(frames * SMALL_SIZE[0] * SMALL_SIZE[1] * 3)
     if media.audio is not None:
-        channels = min(2, max(1, media.audio.channels))
-        need += int(media.duration_s * _WAV_SAMPLE_RATE * channels * _WAV_BYTES_PER_SAMPLE)
+        need += int(media.duration_s * _WAV_SAMPLE_RATE * delivered_channels(media) * _WAV_BYTES_PER_SAMPLE)
     return need
 
 

@@ -17,7 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from raybatch.config.presets import Preset
-from raybatch.media.commands import Filter, audio_encode_args, audio_measure_args, loudness_measure_args
+from raybatch.media.commands import (
+    Filter,
+    audio_encode_args,
+    audio_measure_args,
+    delivered_channels,
+    loudness_measure_args,
+)
 from raybatch.media.dynamics import (
     LIMITER_HEADROOM_DB,
     MAX_LIMITING_DB,
@@ -25,7 +31,7 @@ from raybatch.media.dynamics import (
     Compression,
     plan_compression,
 )
-from raybatch.media.loudness import NEAR_SILENCE_LUFS, is_silent, parse_loudnorm_json
+from raybatch.media.loudness import NEAR_SILENCE_LUFS, is_silent, measure_loudness, require_clean_decode
 from raybatch.media.probe import MediaInfo
 from raybatch.media.runner import CommandResult, run_command
 
@@ -136,8 +142,24 @@ class _Normalisation:
 
     def measure(self, dynamics: list[Filter] | tuple[()], what: str) -> dict[str, float]:
         """The loudness of the fitted audio (after ``dynamics``)."""
-        args = audio_measure_args(self.input_path, self.media, self.preset, dynamics)
-        return parse_loudnorm_json(self.run(args, what).stderr)
+        return self.meter(audio_measure_args(self.input_path, self.media, self.preset, dynamics), what)
+
+    def meter(self, args: list[str], what: str, *, clean: bool = False) -> dict[str, float]:
+        """The loudness of the samples ``args`` decode (delivered channels, the preset's rate);
+        with ``clean``, a decode that logs errors fails (the encoded sound: verification relies
+        on this check)."""
+        loudness, run = measure_loudness(
+            args,
+            self.preset.audio_sample_rate,
+            delivered_channels(self.media),
+            timeout_s=self.timeout_s,
+            check=not clean,
+            what=what,
+        )
+        self.runs.append(run)
+        if clean:
+            require_clean_decode(run, "the encoded sound")
+        return loudness
 
     def encode(self, gain_db: float, limiter_dbtp: float | None) -> dict[str, float]:
         """Encode with this gain and limiter; the encoded AAC's loudness."""
@@ -152,9 +174,9 @@ class _Normalisation:
             dynamics=self.dynamics,
         )
         self.run(args, "audio encode")
-        return parse_loudnorm_json(
-            self.run(loudness_measure_args(self.output_path, self.preset), "loudness check").stderr
-        )
+        channels, rate = delivered_channels(self.media), self.preset.audio_sample_rate
+        check = loudness_measure_args(self.output_path, channels, rate)
+        return self.meter(check, "loudness check", clean=True)
 
     def keep_as_is(self, measured: dict[str, float]) -> AudioOutcome:
         """Silence or room tone: encoded untouched, with a note."""

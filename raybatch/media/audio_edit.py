@@ -10,7 +10,7 @@ from fractions import Fraction
 import numpy as np
 
 from raybatch.config.presets import Preset
-from raybatch.media.commands import Filter, edit_audio_decode_args
+from raybatch.media.commands import Filter, delivered_channels, edit_audio_decode_args
 from raybatch.media.probe import MediaInfo
 from raybatch.media.runner import CommandResult, run_command
 from raybatch.media.splice import frames_to_samples, splice, wav_data_offset, write_float_wav
@@ -48,7 +48,7 @@ def edit_sound(
         timeout_s=timeout_s,
         what="audio decode",
     )
-    channels = min(2, max(1, media.audio.channels))
+    channels = delivered_channels(media)
     rate = preset.audio_sample_rate
     source = np.memmap(fitted, dtype="<f4", mode="r", offset=wav_data_offset(fitted))
     source = source[: len(source) - len(source) % channels].reshape(-1, channels)

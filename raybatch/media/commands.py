@@ -211,17 +211,15 @@ def audio_fit_filters(media: MediaInfo, sample_rate: int) -> list[Filter]:
     ]
 
 
-def loudnorm_filter(preset: Preset) -> Filter:
-    """EBU R128 measurement: integrated loudness, range and true peak, printed as JSON."""
-    return Filter(
-        "loudnorm",
-        kwargs=(
-            ("I", preset.loudness_target_lufs),
-            ("TP", preset.true_peak_dbtp),
-            ("LRA", preset.loudness_range_lu),
-            ("print_format", "json"),
-        ),
-    )
+def delivered_channels(media: MediaInfo) -> int:
+    """How many channels the output's sound has: mono stays mono, more becomes stereo."""
+    assert media.audio is not None
+    return min(2, max(1, media.audio.channels))
+
+
+def samples_output(stream, channels: int, rate: int, target: str = "pipe:"):
+    """Raw interleaved float samples of ``stream`` on a pipe: what the loudness meter reads."""
+    return ffmpeg.output(stream, target, format="f32le", ac=channels, ar=rate)
 
 
 def gain_filters(gain_db: float, limiter_dbtp: float | None, sample_rate: int) -> list[Filter]:
@@ -256,21 +254,21 @@ def _apply(stream, chain: list[Filter]):
 def audio_measure_args(
     input_path: str, media: MediaInfo, preset: Preset, dynamics: Sequence[Filter] = ()
 ) -> list[str]:
-    """A loudness pass: measure the audio as fitted to the video's timeline (after ``dynamics``,
-    a compressor, when given)."""
+    """The audio as fitted to the video's timeline (after ``dynamics``, a compressor, when
+    given) and mixed to the delivered channels, as samples for the loudness meter."""
     assert media.audio is not None
     stream = ffmpeg.input(input_path)[str(media.audio.index)]
-    chain = [*audio_fit_filters(media, preset.audio_sample_rate), *dynamics, loudnorm_filter(preset)]
-    stream = _apply(stream, chain)
-    out = ffmpeg.output(stream, "-", format="null")
+    stream = _apply(stream, [*audio_fit_filters(media, preset.audio_sample_rate), *dynamics])
+    out = samples_output(stream, delivered_channels(media), preset.audio_sample_rate)
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 
 
-def loudness_measure_args(path: str, preset: Preset) -> list[str]:
-    """Measure the loudness of a file's first audio stream."""
-    stream = _apply(ffmpeg.input(path)["a:0"], [loudnorm_filter(preset)])
-    out = ffmpeg.output(stream, "-", format="null")
-    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+def loudness_measure_args(path: str, channels: int, rate: int) -> list[str]:
+    """A file's first audio stream decoded for the loudness meter; decode errors are logged
+    (``[error]`` lines on stderr) for verification to read."""
+    out = samples_output(ffmpeg.input(path)["a:0"], channels, rate)
+    logged = ("-hide_banner", "-nostdin", "-loglevel", "repeat+level+warning")
+    return out.global_args(*logged).compile(cmd="ffmpeg")
 
 
 def audio_encode_args(
@@ -296,7 +294,7 @@ def audio_encode_args(
         vn=None,
         sn=None,
         dn=None,
-        ac=min(2, max(1, media.audio.channels)),
+        ac=delivered_channels(media),
         ar=preset.audio_sample_rate,
         **{"c:a": preset.audio_codec, "b:a": f"{preset.audio_bitrate_kbps}k", "map_metadata": -1},
     )
@@ -328,13 +326,6 @@ def assemble_args(list_path: str, audio_path: str | None, output_path: str) -> l
         map_metadata=-1,
     )
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
-
-
-def verify_audio_args(path: str, preset: Preset) -> list[str]:
-    """Decode every sample of the first audio stream and measure its loudness in the same pass."""
-    loud = loudnorm_filter(preset)
-    out = ffmpeg.output(ffmpeg.input(path)["a:0"].filter(loud.name, **dict(loud.kwargs)), "-", format="null")
-    return out.global_args("-hide_banner", "-nostdin", "-loglevel", "repeat+level+info").compile(cmd="ffmpeg")
 
 
 def segment_decode_args(path: str) -> list[str]:
@@ -372,18 +363,20 @@ def analysis_video_args(
     return outputs.global_args(*_BASE_ARGS, "-loglevel", "error").compile(cmd="ffmpeg")
 
 
-def analysis_audio_args(input_path: str, media: MediaInfo, preset: Preset, sample_rate: int) -> list[str]:
-    """One decode of the audio, fitted to the video's timeline: 16 kHz mono float samples on
-    stdout for speech and silence detection, and the EBU R128 measurement on stderr."""
+def analysis_audio_args(
+    input_path: str, media: MediaInfo, preset: Preset, sample_rate: int, loudness_pipe: str
+) -> list[str]:
+    """One decode of the audio, fitted to the video's timeline: ``sample_rate`` mono float
+    samples on stdout for speech and silence detection, and the delivered channels at the
+    preset's rate on ``loudness_pipe`` for the loudness meter."""
     assert media.audio is not None
     fitted = _apply(
         ffmpeg.input(input_path)[str(media.audio.index)], audio_fit_filters(media, preset.audio_sample_rate)
     )
     split = fitted.filter_multi_output("asplit")
-    measured = _apply(split[1], [loudnorm_filter(preset)])
     outputs = ffmpeg.merge_outputs(
         ffmpeg.output(split[0], "pipe:", format="f32le", ac=1, ar=sample_rate),
-        ffmpeg.output(measured, "-", format="null"),
+        samples_output(split[1], delivered_channels(media), preset.audio_sample_rate, loudness_pipe),
     )
     return outputs.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 
@@ -401,7 +394,7 @@ def edit_audio_decode_args(
         output_path,
         format="wav",
         acodec="pcm_f32le",
-        ac=min(2, max(1, media.audio.channels)),
+        ac=delivered_channels(media),
         ar=preset.audio_sample_rate,
         # Past 4 GiB (3.1 h of 48 kHz stereo float) a WAV's 32-bit sizes overflow: RF64 then.
         rf64="auto",

@@ -1,12 +1,21 @@
-"""Reading ffmpeg's loudness and decode diagnostics out of its stderr."""
+"""Loudness measured from decoded samples (``raybatch.media.bs1770``), and ffmpeg's decode
+diagnostics read out of its stderr."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
+from typing import BinaryIO
 
-from raybatch.media.runner import MediaError
+import numpy as np
+
+from raybatch.errors import StageFailure
+from raybatch.media.bs1770 import LoudnessMeter
+from raybatch.media.runner import CommandResult, MediaError, run_command
+
+#: How much of a pipe the meter takes at a time (bytes): about 2.7 s of 48 kHz stereo float.
+_READ_BYTES = 1 << 20
 
 #: Below this integrated loudness the audio carries no programme to normalise: digital silence
 #: (under the EBU R128 -70 LUFS gate) or room tone and hum. Speech and music recorded even badly
@@ -48,3 +57,52 @@ def is_silent(measured: dict[str, float]) -> bool:
 def decode_errors(stderr: str) -> list[str]:
     """Lines ffmpeg logged at error level or worse (``-loglevel repeat+level``)."""
     return [line.strip() for line in stderr.splitlines() if _LEVEL.search(line)]
+
+
+def require_clean_decode(run: CommandResult, what: str) -> None:
+    """Raise when a decode exited badly or logged errors."""
+    errors = decode_errors(run.stderr)
+    if run.returncode != 0 or errors:
+        raise StageFailure(
+            f"{what} does not decode cleanly: " + "; ".join(errors[:3] or [f"exit {run.returncode}"]),
+            hint="re-run the video; if it fails again the source has damaged frames (try --quality low)",
+        )
+
+
+def audio_stream_hash(path: str, timeout_s: float) -> tuple[str, CommandResult]:
+    """A hash of the first audio stream's packets (read, not decoded: cheap for any length).
+    Muxing copies packets, so a file whose hash equals another's carries the same sound."""
+    args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0",
+            "-c", "copy", "-f", "streamhash", "-hash", "sha256", "-"]  # fmt: skip
+    run = run_command(args, timeout_s=timeout_s, capture_stdout=True, what="audio stream hash")
+    return run.stdout.decode().strip().rsplit("=", 1)[-1], run
+
+
+class LoudnessReader:
+    """A pipe consumer for :func:`~raybatch.media.runner.run_command`: reads the interleaved
+    float samples ffmpeg writes (``f32le``) into a BS.1770 meter as they arrive."""
+
+    def __init__(self, rate: int, channels: int):
+        self.meter = LoudnessMeter(rate, channels)
+        self.frame_bytes = 4 * channels
+
+    def __call__(self, stream: BinaryIO) -> None:
+        whole = _READ_BYTES - _READ_BYTES % self.frame_bytes
+        while data := stream.read(whole):
+            usable = len(data) - len(data) % self.frame_bytes  # a torn last frame at EOF
+            if usable:
+                self.meter.feed(np.frombuffer(data[:usable], "<f4"))
+
+    def loudness(self) -> dict[str, float]:
+        """What was read, measured: ``input_i``, ``input_tp``, ``input_lra``, ``input_thresh``."""
+        return self.meter.measure().loudness().to_dict()
+
+
+def measure_loudness(
+    args: list[str], rate: int, channels: int, *, timeout_s: float, what: str, check: bool = True
+) -> tuple[dict[str, float], CommandResult]:
+    """Run ``args`` (an ffmpeg writing ``f32le`` samples at ``rate`` and ``channels`` to stdout)
+    and measure what it writes."""
+    reader = LoudnessReader(rate, channels)
+    run = run_command(args, timeout_s=timeout_s, check=check, stdout_consumer=reader, what=what)
+    return reader.loudness(), run

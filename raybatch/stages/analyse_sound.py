@@ -19,9 +19,9 @@ from raybatch.analysis.speech import (
 from raybatch.config.model import RaybatchConfig
 from raybatch.io.cache import cache_key
 from raybatch.io.storage import stage_input
-from raybatch.media.commands import analysis_audio_args
-from raybatch.media.loudness import parse_loudnorm_json
-from raybatch.media.runner import run_command
+from raybatch.media.commands import analysis_audio_args, delivered_channels
+from raybatch.media.loudness import LoudnessReader
+from raybatch.media.runner import SIDE_PIPE, run_command
 from raybatch.stages.base import Demand, Stage, StageMeasure, fingerprint_of
 from raybatch.stages.rows import Row, VideoRow
 
@@ -35,6 +35,7 @@ SOUND_SETTINGS = {
     "vad_level_dbfs": VAD_LEVEL_DBFS,
     "vad_threshold": VAD_THRESHOLD,
     "voiced_over_floor_db": VOICED_OVER_FLOOR_DB,
+    "loudness_meter": "bs1770",
 }
 
 
@@ -74,10 +75,13 @@ class SoundAnalysisStage(Stage[VideoRow]):
 
         started = time.monotonic()
         local = stage_input(row.video.source_uri, self.context.scratch)
+        preset = self.context.preset_for(row.video)
+        loudness = LoudnessReader(preset.audio_sample_rate, delivered_channels(media))
         run = run_command(
-            analysis_audio_args(local, media, self.context.preset_for(row.video), VAD_RATE),
+            analysis_audio_args(local, media, preset, VAD_RATE, SIDE_PIPE.format(0)),
             timeout_s=self.context.command_timeout_s,
             stdout_consumer=read_samples,
+            side_consumers=(loudness,),
             what="sound analysis decode",
         )
         measure.add_run(run)
@@ -87,7 +91,7 @@ class SoundAnalysisStage(Stage[VideoRow]):
         found = detect_speech(self.model, samples, VAD_RATE)
         model_s = time.monotonic() - model_started
         return {
-            **describe_sound(samples, VAD_RATE, parse_loudnorm_json(run.stderr), found),
+            **describe_sound(samples, VAD_RATE, loudness.loudness(), found),
             "device": self.model.device,
             "timings_s": {
                 "wall": round(time.monotonic() - started, 3),

@@ -8,9 +8,9 @@ from fractions import Fraction
 
 from raybatch.io.storage import exists, local_copy, local_output, stage_input
 from raybatch.media.commands import segment_decode_args, segment_encode_args
+from raybatch.media.loudness import require_clean_decode
 from raybatch.media.probe import count_video_packets
 from raybatch.media.runner import run_command
-from raybatch.media.verify import require_clean_decode
 from raybatch.stages.base import Demand, Stage, StageMeasure
 from raybatch.stages.rows import Row, SegmentRow
 

@@ -43,10 +43,10 @@ from raybatch.analysis.scan import SMALL_SIZE  # noqa: E402
 from raybatch.analysis.sound import describe_sound  # noqa: E402
 from raybatch.analysis.speech import detect_speech  # noqa: E402
 from raybatch.config.presets import resolve_preset  # noqa: E402
-from raybatch.media.commands import analysis_audio_args  # noqa: E402
-from raybatch.media.loudness import parse_loudnorm_json  # noqa: E402
+from raybatch.media.commands import analysis_audio_args, delivered_channels  # noqa: E402
+from raybatch.media.loudness import LoudnessReader  # noqa: E402
 from raybatch.media.probe import probe_media  # noqa: E402
-from raybatch.media.runner import run_command  # noqa: E402
+from raybatch.media.runner import SIDE_PIPE, run_command  # noqa: E402
 from raybatch.models.vad import SAMPLE_RATE, SpeechModel  # noqa: E402
 from tests.synthetic_speech import (  # noqa: E402
     ROOMS,
@@ -65,10 +65,15 @@ def edit_of_file(path: str, model: SpeechModel, *, content_type: str, mode: str)
     """The EDL raybatch decides for ``path``: its sound decode and analysis, then ``decide``."""
     media = probe_media(path)
     preset = resolve_preset("medium", mode, content_type)
-    run = run_command(analysis_audio_args(path, media, preset, SAMPLE_RATE), capture_stdout=True)
+    loudness = LoudnessReader(preset.audio_sample_rate, delivered_channels(media))
+    run = run_command(
+        analysis_audio_args(path, media, preset, SAMPLE_RATE, SIDE_PIPE.format(0)),
+        capture_stdout=True,
+        side_consumers=(loudness,),
+    )
     samples = np.frombuffer(run.stdout[: len(run.stdout) // 4 * 4], np.float32)
     found = detect_speech(model, samples, SAMPLE_RATE)
-    sound = describe_sound(samples, SAMPLE_RATE, parse_loudnorm_json(run.stderr), found)
+    sound = describe_sound(samples, SAMPLE_RATE, loudness.loudness(), found)
     return decide(
         fps=media.video.fps,
         duration_s=media.duration_s,

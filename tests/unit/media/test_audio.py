@@ -8,9 +8,8 @@ import pytest
 from raybatch.config.presets import resolve_preset
 from raybatch.media.audio import _PeakPlan, limiter_ceiling, next_gain, normalise_audio
 from raybatch.media.commands import loudness_measure_args
-from raybatch.media.loudness import parse_loudnorm_json
+from raybatch.media.loudness import measure_loudness
 from raybatch.media.probe import probe_media
-from raybatch.media.runner import run_command
 from tests.conftest import ffmpeg
 
 
@@ -45,8 +44,10 @@ def _with_video(path: Path, audio_source: list[str]) -> Path:
 
 
 def _true_peak(path: Path, preset) -> float:
-    measured = run_command(loudness_measure_args(str(path), preset), timeout_s=60)
-    return parse_loudnorm_json(measured.stderr)["input_tp"]
+    rate = preset.audio_sample_rate
+    args = loudness_measure_args(str(path), 2, rate)
+    measured, _ = measure_loudness(args, rate, 2, timeout_s=60, what="check")
+    return measured["input_tp"]
 
 
 @pytest.mark.parametrize(
