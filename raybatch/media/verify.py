@@ -1,9 +1,11 @@
 """Verification: an output counts only when it decodes cleanly, lasts what the edit says, keeps
 its sound in sync and is on its loudness target.
 
-Every segment's frames are decoded by the encoder that made it (in parallel); the assembled
-file's sound is decoded and measured once, and its video checked structurally (frames in the
-index = packets in the file), since concatenation re-encodes nothing.
+Every segment's frames are decoded by the encoder that made it (in parallel); the sound is
+decoded and measured where it is made (the audio pass's last check) and the assembled file
+proven to carry those very packets (a stream hash), and its video is checked structurally
+(frames in the index = packets in the file), since concatenation re-encodes nothing. So what
+runs after the last segment is encoded does not grow with the video's length.
 """
 
 from __future__ import annotations
@@ -17,20 +19,10 @@ from typing import Any
 from raybatch.config.presets import Preset
 from raybatch.errors import StageFailure
 from raybatch.media.audio import LOUDNESS_GATE_LU
-from raybatch.media.commands import output_dimensions, verify_audio_args
-from raybatch.media.loudness import decode_errors, parse_loudnorm_json
+from raybatch.media.commands import delivered_channels, loudness_measure_args, output_dimensions
+from raybatch.media.loudness import audio_stream_hash, measure_loudness, require_clean_decode
 from raybatch.media.probe import MediaInfo, count_video_packets
 from raybatch.media.runner import CommandResult, run_command
-
-
-def require_clean_decode(run: CommandResult, what: str) -> None:
-    """Raise when a decode exited badly or logged errors."""
-    errors = decode_errors(run.stderr)
-    if run.returncode != 0 or errors:
-        raise StageFailure(
-            f"{what} does not decode cleanly: " + "; ".join(errors[:3] or [f"exit {run.returncode}"]),
-            hint="re-run the video; if it fails again the source has damaged frames (try --quality low)",
-        )
 
 
 def check_durations(
@@ -115,6 +107,30 @@ def output_streams(path: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return video, next((s for s in streams if s["codec_type"] == "audio"), None)
 
 
+def delivered_loudness(
+    path: str, media: MediaInfo, audio_result: dict[str, Any] | None, preset: Preset, timeout_s: float
+) -> tuple[dict[str, float], list[CommandResult]]:
+    """The loudness of the output's sound. When its packets are the very ones the audio pass
+    decoded cleanly and measured (same stream hash), that measurement stands and nothing is
+    decoded again, however long the video; otherwise the sound is decoded and measured here."""
+    expected = (audio_result or {}).get("stream_hash")
+    if expected and audio_result.get("output_loudness"):
+        found, run = audio_stream_hash(path, timeout_s)
+        if found == expected:
+            return dict(audio_result["output_loudness"]), [run]
+    channels, rate = delivered_channels(media), preset.audio_sample_rate
+    loudness, run = measure_loudness(
+        loudness_measure_args(path, channels, rate),
+        rate,
+        channels,
+        timeout_s=timeout_s,
+        check=False,
+        what="verification decode",
+    )
+    require_clean_decode(run, "the output")
+    return loudness, [run]
+
+
 def verify_output(
     path: str,
     media: MediaInfo,
@@ -131,12 +147,7 @@ def verify_output(
         preset = dataclasses.replace(preset, loudness_target_lufs=audio_result["target_lufs"])
     runs, loudness = [], None
     if media.audio is not None:
-        run = run_command(
-            verify_audio_args(path, preset), timeout_s=timeout_s, check=False, what="verification decode"
-        )
-        runs.append(run)
-        require_clean_decode(run, "the output")
-        loudness = parse_loudnorm_json(run.stderr)
+        loudness, runs = delivered_loudness(path, media, audio_result, preset, timeout_s)
     video, audio = output_streams(path)
     frames = int(video.get("nb_frames") or 0)
     video_s = float(video["duration"]) if video.get("duration") else None

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from raybatch.io.storage import local_copy, local_output, stage_input
 from raybatch.media.audio import normalise_audio
+from raybatch.media.loudness import audio_stream_hash
 from raybatch.stages.base import Stage, StageMeasure
 from raybatch.stages.rows import AudioRow, Row
 
@@ -41,6 +42,12 @@ class AudioPassStage(Stage[AudioRow]):
             )
             measure.add_runs(outcome.runs)
             measure.bytes_out = os.path.getsize(out_path)
+            # What the last check measured, by identity: verification finds the same packets in
+            # the assembled file instead of decoding and measuring them again.
+            stream_hash = None
+            if outcome.output_loudness is not None:
+                stream_hash, run = audio_stream_hash(out_path, self.context.command_timeout_s)
+                measure.add_run(run)
         row.result = {
             "input_loudness": outcome.input_loudness,
             "output_loudness": outcome.output_loudness,
@@ -54,6 +61,7 @@ class AudioPassStage(Stage[AudioRow]):
             "target_lufs": preset.loudness_target_lufs,
             "edited": row.edited,
             "voice_cleanup": row.voice_cleanup,
+            "stream_hash": stream_hash,
         }
         return [row]
 
