@@ -14,7 +14,9 @@ from raybatch.media.commands import delivered_channels
 from raybatch.media.probe import MediaInfo, probe_media
 from raybatch.media.runner import MediaError
 
-#: The edited sound is float WAV at the delivery rate, at most stereo.
+#: The edited sound, and the audio pass's fitted and rendered tracks: each float samples at the
+#: delivery rate, at most stereo.
+_SOUND_COPIES = 3
 _WAV_BYTES_PER_SAMPLE = 4
 _WAV_SAMPLE_RATE = 48000
 #: Encoded segments, then the assembled video beside them: each about the input's size.
@@ -24,14 +26,15 @@ _MIB = 1024 * 1024
 
 def estimate_work_bytes(size_bytes: int, media: MediaInfo | None) -> int:
     """The work files one video needs at its peak: the encoded segments and the assembled
-    video (each taken as the input's size), the shot model's frames and the edited sound."""
+    video (each taken as the input's size), the shot model's frames and the sound's float copies."""
     need = _ENCODED_COPIES * size_bytes
     if media is None:
         return need
     frames = media.duration_s * float(Fraction(media.video.fps))
     need += int(frames * SMALL_SIZE[0] * SMALL_SIZE[1] * 3)
     if media.audio is not None:
-        need += int(media.duration_s * _WAV_SAMPLE_RATE * delivered_channels(media) * _WAV_BYTES_PER_SAMPLE)
+        samples = media.duration_s * _WAV_SAMPLE_RATE * delivered_channels(media)
+        need += int(_SOUND_COPIES * samples * _WAV_BYTES_PER_SAMPLE)
     return need
 
 

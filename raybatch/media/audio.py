@@ -14,15 +14,21 @@ numbers instead of destroying it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from raybatch.config.presets import Preset
+from raybatch.media.audio_render import FittedTrack
 from raybatch.media.commands import (
     Filter,
     audio_encode_args,
     audio_measure_args,
     delivered_channels,
+    gain_filters,
     loudness_measure_args,
+    rendered_encode_args,
 )
 from raybatch.media.dynamics import (
     LIMITER_HEADROOM_DB,
@@ -92,6 +98,13 @@ def limiter_ceiling(
     return limit if input_true_peak + gain_db > limit else None
 
 
+def _off_target(measured: dict[str, float], gain_db: float, plan: _PeakPlan, target_lufs: float) -> bool:
+    """Whether another gain would bring ``measured`` closer to the target: it is off by more than
+    the tolerance, and not merely short of it at the most gain the limiting allows."""
+    error = target_lufs - measured["input_i"]
+    return abs(error) > LOUDNESS_TOLERANCE_LU and not (gain_db >= plan.max_gain() and error > 0)
+
+
 def normalise_audio(
     input_path: str,
     output_path: str,
@@ -106,35 +119,52 @@ def normalise_audio(
 
     ``measured`` is the first-pass measurement when analysis already made it on the same
     fitted audio (saving a full decode); otherwise it is measured here. ``music`` keeps more of
-    the range when the programme must be levelled."""
+    the range when the programme must be levelled. Gain and limiter are tried on the decoded
+    sound in parallel chunks (``raybatch.media.audio_render``); only the result is encoded."""
     job = _Normalisation(input_path, output_path, media, preset, timeout_s)
     if measured is None:
         measured = job.measure((), "loudness measurement")
     if is_silent(measured):
         return job.keep_as_is(measured)
-    job.compression = plan_compression(
-        measured, preset.loudness_target_lufs, preset.true_peak_dbtp, music=music
-    )
-    if job.compression is None:
-        return job.converge(measured)
-    levelled = job.measure(job.compression.filters(), "levelled loudness measurement")
-    return job.converge(measured, levelled)
+    compression = plan_compression(measured, preset.loudness_target_lufs, preset.true_peak_dbtp, music=music)
+    with job.fitted():
+        if compression is None:
+            return job.converge(measured)
+        job.compression = compression
+        levelled = job.render(0.0, None, keep=False)
+        return job.converge(measured, levelled)
 
 
 class _Normalisation:
-    """One audio track brought to its target: encodes and measurements, corrected in turn."""
+    """One audio track brought to its target: renders tried and measured, then the one that
+    hit it encoded and checked."""
 
     def __init__(self, input_path: str, output_path: str, media: MediaInfo, preset: Preset, timeout_s: float):
         self.input_path, self.output_path, self.media, self.preset = input_path, output_path, media, preset
         self.timeout_s = timeout_s
+        self.channels = delivered_channels(media)
         self.runs: list[CommandResult] = []
+        self.renders = 0
         self.encodes = 0
         self.compression: Compression | None = None
+        self.track: FittedTrack | None = None
 
     def run(self, args: list[str], what: str) -> CommandResult:
         result = run_command(args, timeout_s=self.timeout_s, what=what)
         self.runs.append(result)
         return result
+
+    @contextlib.contextmanager
+    def fitted(self) -> Iterator[FittedTrack]:
+        """The sound decoded once onto the video's timeline, for the renders (removed after)."""
+        work_dir = Path(self.output_path).parent
+        rate = self.preset.audio_sample_rate
+        with FittedTrack.fitted(
+            self.input_path, self.media, rate, self.channels, work_dir, self.timeout_s
+        ) as (track, run):
+            self.runs.append(run)
+            self.track = track
+            yield track
 
     @property
     def dynamics(self) -> list[Filter]:
@@ -151,7 +181,7 @@ class _Normalisation:
         loudness, run = measure_loudness(
             args,
             self.preset.audio_sample_rate,
-            delivered_channels(self.media),
+            self.channels,
             timeout_s=self.timeout_s,
             check=not clean,
             what=what,
@@ -161,21 +191,25 @@ class _Normalisation:
             require_clean_decode(run, "the encoded sound")
         return loudness
 
-    def encode(self, gain_db: float, limiter_dbtp: float | None) -> dict[str, float]:
-        """Encode with this gain and limiter; the encoded AAC's loudness."""
+    def render(self, gain_db: float, limiter_dbtp: float | None, *, keep: bool = True) -> dict[str, float]:
+        """The fitted sound levelled, with this gain and limiter: its loudness (and, with
+        ``keep``, the samples the final encode takes)."""
+        assert self.track is not None
+        self.renders += 1
+        chain = [*self.dynamics, *gain_filters(gain_db, limiter_dbtp, self.preset.audio_sample_rate)]
+        loudness, runs = self.track.render(chain, keep=keep)
+        self.runs.extend(runs)
+        return loudness
+
+    def encode(self, trim_db: float = 0.0) -> dict[str, float]:
+        """Encode the last kept render (``trim_db`` lower); the encoded AAC's loudness."""
+        assert self.track is not None
         self.encodes += 1
-        args = audio_encode_args(
-            self.input_path,
-            self.output_path,
-            self.media,
-            self.preset,
-            gain_db=gain_db,
-            limiter_dbtp=limiter_dbtp,
-            dynamics=self.dynamics,
+        args = rendered_encode_args(
+            str(self.track.rendered), self.output_path, self.channels, self.preset, trim_db=trim_db
         )
         self.run(args, "audio encode")
-        channels, rate = delivered_channels(self.media), self.preset.audio_sample_rate
-        check = loudness_measure_args(self.output_path, channels, rate)
+        check = loudness_measure_args(self.output_path, self.channels, self.preset.audio_sample_rate)
         return self.meter(check, "loudness check", clean=True)
 
     def keep_as_is(self, measured: dict[str, float]) -> AudioOutcome:
@@ -191,38 +225,49 @@ class _Normalisation:
         return AudioOutcome(measured, None, 0.0, None, 1, normalised=False, note=note, runs=self.runs)
 
     def converge(self, measured: dict[str, float], levelled: dict[str, float] | None = None) -> AudioOutcome:
-        """Gain (and a limiter where peaks would pass the ceiling), corrected by what the encoded
-        AAC measures until it is within tolerance or the limiting would go too deep. The ceiling
-        is a hard bound, the loudness a target: when the codec keeps overshooting, the whole
-        output is trimmed until the peaks fit, and the loudness is reported if it then misses.
+        """Gain (and a limiter where peaks would pass the ceiling), corrected by what each render
+        measures until it is within tolerance or the limiting would go too deep; then encoded.
+        The ceiling is a hard bound, the loudness a target: where the codec overshoots, the
+        limiter goes deeper and the sound is rendered again, and if it keeps overshooting the
+        whole encode is trimmed until the peaks fit (the loudness reported if it then misses).
         ``levelled`` is the loudness after the compressor, when one runs."""
         target, ceiling = self.preset.loudness_target_lufs, self.preset.true_peak_dbtp
         start = levelled or measured
         depth = MAX_LIMITING_LEVELLED_DB if levelled else MAX_LIMITING_DB
         plan = _PeakPlan(start["input_tp"], ceiling, max_limiting_db=depth)
         gain = min(target - start["input_i"], plan.max_gain())
-        previous, output = None, {}
-        while self.encodes < MAX_ATTEMPTS:
-            output = self.encode(gain, plan.limiter(gain))
-            if output["input_tp"] > ceiling:
-                plan.deepen(output["input_tp"] - ceiling + PEAK_MARGIN_DB)
+        previous, output, encoded = None, {}, False
+        aim = target  # what a render should measure: the target, less what the codec adds
+        while self.renders < MAX_ATTEMPTS:
+            rendered = self.render(gain, plan.limiter(gain))
+            latest, encoded = rendered, False
+            if rendered["input_tp"] <= ceiling and not _off_target(rendered, gain, plan, aim):
+                output, encoded = self.encode(), True
+                if output["input_tp"] <= ceiling and not _off_target(output, gain, plan, target):
+                    break
+                # AAC shifts the loudness too (at low bitrates it drops the K-weighted highs).
+                aim, latest = target - (output["input_i"] - rendered["input_i"]), output
+            overshoot = latest["input_tp"] - ceiling
+            if overshoot > 0:
+                plan.deepen(overshoot + PEAK_MARGIN_DB)
                 gain, previous = min(gain, plan.max_gain()), None  # the slope so far was for other peaks
                 continue
-            error = target - output["input_i"]
-            if abs(error) <= LOUDNESS_TOLERANCE_LU or (gain >= plan.max_gain() and error > 0):
-                break
             slope = 1.0
             if previous is not None and abs(gain - previous[0]) > 1e-6:
-                slope = (output["input_i"] - previous[1]) / (gain - previous[0])
-            previous = (gain, output["input_i"])
-            gain = min(next_gain(gain, output["input_i"], target, slope), plan.max_gain())
-        while output["input_tp"] > ceiling and self.encodes < MAX_ATTEMPTS + MAX_TRIMS:
-            # Lowering gain and limiter together scales the whole output: every peak drops by
-            # exactly the trim, whatever the codec does.
-            trim = output["input_tp"] - ceiling + PEAK_MARGIN_DB
+                slope = (rendered["input_i"] - previous[1]) / (gain - previous[0])
+            previous = (gain, rendered["input_i"])
+            gain = min(next_gain(gain, rendered["input_i"], aim, slope), plan.max_gain())
+        if not encoded:
+            output = self.encode()
+        trim, trims = 0.0, 0
+        while output["input_tp"] > ceiling and trims < MAX_TRIMS:
+            trims += 1
+            # Trimming the whole output lowers every peak by exactly the trim, whatever the codec does.
+            trim += output["input_tp"] - ceiling + PEAK_MARGIN_DB
+            output = self.encode(trim)
+        if trim:
             gain -= trim
             plan.deepen(trim)
-            output = self.encode(gain, plan.limiter(gain))
         outcome = self.outcome(measured, output, gain, plan)
         outcome.compression, outcome.levelled_loudness = self.compression, levelled
         return outcome
@@ -241,7 +286,7 @@ class _Normalisation:
             output_loudness=output,
             gain_db=round(gain, 3),
             limiter_dbtp=None if limiter is None else round(limiter, 3),
-            attempts=self.encodes,
+            attempts=self.renders,
             normalised=True,
             target_reachable=reachable,
             note=note,

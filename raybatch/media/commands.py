@@ -301,6 +301,50 @@ def audio_encode_args(
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 
 
+def audio_fit_args(input_path: str, output_path: str, media: MediaInfo, rate: int) -> list[str]:
+    """The audio fitted to the video's timeline and mixed to the delivered channels, written as
+    raw interleaved float samples: what the audio pass renders in chunks."""
+    assert media.audio is not None
+    stream = _apply(ffmpeg.input(input_path)[str(media.audio.index)], audio_fit_filters(media, rate))
+    out = samples_output(stream, delivered_channels(media), rate, target=output_path)
+    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def raw_samples_input(path: str, channels: int, rate: int, *, skip_frames: int = 0):
+    """A file of raw interleaved float samples as an ffmpeg input, read from frame ``skip_frames``
+    on (by bytes, so exactly: raw samples have no seek points)."""
+    skip = 4 * channels * skip_frames
+    return ffmpeg.input(path, format="f32le", ac=channels, ar=rate, skip_initial_bytes=skip)
+
+
+def render_chunk_args(
+    path: str, channels: int, rate: int, *, first: int, count: int, chain: Sequence[Filter]
+) -> list[str]:
+    """``count`` frames of a raw sample file from frame ``first``, through ``chain``, as samples
+    for the meter on stdout."""
+    stream = raw_samples_input(path, channels, rate, skip_frames=first)
+    stream = _apply(stream, [Filter("atrim", kwargs=(("end_sample", count),)), *chain])
+    out = samples_output(stream, channels, rate)
+    return out.global_args("-hide_banner", "-nostdin", "-v", "error").compile(cmd="ffmpeg")
+
+
+def rendered_encode_args(
+    path: str, output_path: str, channels: int, preset: Preset, *, trim_db: float = 0.0
+) -> list[str]:
+    """Encode a rendered raw sample file to AAC in MP4 (``trim_db`` lower, when the codec's
+    overshoot must be taken off every peak at once)."""
+    stream = raw_samples_input(path, channels, preset.audio_sample_rate)
+    if trim_db:
+        stream = stream.filter("volume", volume=f"{-trim_db:.3f}dB")
+    out = ffmpeg.output(
+        stream,
+        output_path,
+        format="mp4",
+        **{"c:a": preset.audio_codec, "b:a": f"{preset.audio_bitrate_kbps}k", "map_metadata": -1},
+    )
+    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
 def concat_list(segment_paths: list[str]) -> str:
     """The concat demuxer's list file for ``segment_paths`` (quotes escaped)."""
     lines = ["ffconcat version 1.0"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -78,20 +79,27 @@ def audio_stream_hash(path: str, timeout_s: float) -> tuple[str, CommandResult]:
     return run.stdout.decode().strip().rsplit("=", 1)[-1], run
 
 
+def read_frames(stream: BinaryIO, channels: int) -> Iterator[np.ndarray]:
+    """The interleaved float samples (``f32le``) on ``stream`` as frames x channels arrays, in
+    pieces as they arrive."""
+    frame_bytes = 4 * channels
+    whole = _READ_BYTES - _READ_BYTES % frame_bytes
+    while data := stream.read(whole):
+        usable = len(data) - len(data) % frame_bytes  # a torn last frame at EOF
+        if usable:
+            yield np.frombuffer(data[:usable], "<f4").reshape(-1, channels)
+
+
 class LoudnessReader:
     """A pipe consumer for :func:`~raybatch.media.runner.run_command`: reads the interleaved
     float samples ffmpeg writes (``f32le``) into a BS.1770 meter as they arrive."""
 
     def __init__(self, rate: int, channels: int):
         self.meter = LoudnessMeter(rate, channels)
-        self.frame_bytes = 4 * channels
 
     def __call__(self, stream: BinaryIO) -> None:
-        whole = _READ_BYTES - _READ_BYTES % self.frame_bytes
-        while data := stream.read(whole):
-            usable = len(data) - len(data) % self.frame_bytes  # a torn last frame at EOF
-            if usable:
-                self.meter.feed(np.frombuffer(data[:usable], "<f4"))
+        for frames in read_frames(stream, self.meter.channels):
+            self.meter.feed(frames)
 
     def loudness(self) -> dict[str, float]:
         """What was read, measured: ``input_i``, ``input_tp``, ``input_lra``, ``input_thresh``."""

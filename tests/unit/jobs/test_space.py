@@ -17,10 +17,10 @@ def _media(duration: float, channels: int | None):
     return parse_probe({"streams": streams, "format": {"duration": str(duration)}}, size_bytes=10_000_000)
 
 
-def test_work_is_two_encoded_copies_plus_model_frames_and_the_edited_sound():
+def test_work_is_two_encoded_copies_plus_model_frames_and_three_float_copies_of_the_sound():
     assert estimate_work_bytes(10_000_000, None) == 20_000_000
     silent = estimate_work_bytes(10_000_000, _media(60.0, None))
     assert silent == 20_000_000 + 60 * 25 * 48 * 27 * 3
     stereo = estimate_work_bytes(10_000_000, _media(60.0, 2))
-    assert stereo - silent == 60 * 48000 * 2 * 4
+    assert stereo - silent == 3 * 60 * 48000 * 2 * 4  # edited, fitted, rendered
     assert estimate_work_bytes(10_000_000, _media(60.0, 6)) == stereo  # the edit mixes to stereo

@@ -1,0 +1,181 @@
+"""The audio pass's heavy work, in chunks that run in parallel.
+
+The fitted sound is decoded once to raw float samples. Each try at a gain and limiter then
+renders it chunk by chunk, every chunk with a few seconds of the sound before it and a little
+after it so the compressor, limiter and resamplers reach its seams in the state one whole pass
+would have had; the overlap is cut off by sample count, so the chunks lay end to end exactly.
+Each chunk is measured as it is rendered, and BS.1770's sub-block energies combine exactly
+across chunks, so a try costs its longest chunk rather than the whole track. Only the final AAC
+encode reads the whole rendered track, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import itertools
+import math
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from raybatch.media.bs1770 import SUBBLOCKS_PER_S, ChunkMeasure, LoudnessMeter
+from raybatch.media.commands import Filter, audio_fit_args, render_chunk_args
+from raybatch.media.loudness import read_frames
+from raybatch.media.probe import MediaInfo
+from raybatch.media.runner import CommandResult, MediaError, run_command
+
+#: Sound rendered before a chunk only to settle the filters: the compressor's and limiter's
+#: release (at most a second) has long died away by the seam.
+PREROLL_S = 3.0
+#: Sound rendered after a chunk: the resamplers' and limiter's look-ahead reach past its end.
+POSTROLL_S = 0.25
+#: No chunk is shorter (below it the overlap and process start would cost more than they save).
+MIN_CHUNK_S = 60.0
+#: Chunks per worker: a slow chunk then holds up only a fraction of a try.
+CHUNKS_PER_WORKER = 3
+#: Most render processes at once on one node.
+MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Frames ``[start, end)`` of the track, rendered from ``start - preroll`` to ``end + postroll``."""
+
+    start: int
+    end: int
+    preroll: int
+    postroll: int
+
+    @property
+    def first(self) -> int:
+        return self.start - self.preroll
+
+    @property
+    def rendered(self) -> int:
+        return self.preroll + self.end - self.start + self.postroll
+
+
+def plan_chunks(frames: int, rate: int, workers: int) -> list[Chunk]:
+    """Chunks covering ``frames`` with boundaries on whole 100 ms sub-blocks (so their
+    loudness measurements combine exactly), about ``CHUNKS_PER_WORKER`` per worker and none
+    shorter than ``MIN_CHUNK_S``."""
+    if frames <= 0:
+        return []
+    subblock = rate // SUBBLOCKS_PER_S
+    subblocks = math.ceil(frames / subblock)
+    wanted = max(1, min(workers * CHUNKS_PER_WORKER, int(frames / (MIN_CHUNK_S * rate))))
+    per_chunk = math.ceil(subblocks / wanted) * subblock
+    bounds = [*range(0, frames, per_chunk), frames]
+    preroll, postroll = int(PREROLL_S * rate), int(POSTROLL_S * rate)
+    return [
+        Chunk(start, end, min(preroll, start), min(postroll, frames - end))
+        for start, end in itertools.pairwise(bounds)
+    ]
+
+
+def render_workers() -> int:
+    """How many chunks render at once: the node's cores (the audio pass's chunks are short
+    ffmpeg filter runs beside the encoders; Ray's CPU accounting sees one task)."""
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+class _ChunkReader:
+    """Reads one chunk's rendered samples: the meter sees the pre-roll (to settle its filters,
+    uncounted) and the chunk; ``target`` (the whole rendered track) receives the chunk."""
+
+    def __init__(self, chunk: Chunk, rate: int, channels: int, target: np.ndarray | None):
+        self.chunk, self.target = chunk, target
+        self.meter = LoudnessMeter(rate, channels, preroll=chunk.preroll)
+        self.read = 0
+
+    def __call__(self, stream: BinaryIO) -> None:
+        keep = self.chunk.preroll + self.chunk.end - self.chunk.start
+        for frames in read_frames(stream, self.meter.channels):
+            frames = frames[: max(0, keep - self.read)]  # the post-roll only settled the filters
+            if len(frames):
+                self.meter.feed(frames)
+                self._store(frames)
+            self.read += len(frames)
+
+    def _store(self, frames: np.ndarray) -> None:
+        if self.target is None:
+            return
+        begin = max(0, self.chunk.preroll - self.read)
+        if begin >= len(frames):
+            return
+        at = self.chunk.start + self.read + begin - self.chunk.preroll
+        self.target[at : at + len(frames) - begin] = frames[begin:]
+
+    def shortfall(self) -> int:
+        """Frames of the chunk the render did not deliver."""
+        return self.chunk.preroll + self.chunk.end - self.chunk.start - self.read
+
+
+class FittedTrack:
+    """The sound on the video's timeline as raw float samples in the work folder, rendered
+    through filter chains in parallel chunks."""
+
+    def __init__(self, path: Path, rate: int, channels: int, timeout_s: float):
+        self.path, self.rate, self.channels, self.timeout_s = path, rate, channels, timeout_s
+        #: Where :meth:`render` writes the samples it is asked to keep.
+        self.rendered = path.with_name(f"{path.stem}.rendered.f32")
+        self.frames = path.stat().st_size // (4 * channels)
+        self.chunks = plan_chunks(self.frames, rate, render_workers())
+
+    @classmethod
+    @contextlib.contextmanager
+    def fitted(
+        cls, input_path: str, media: MediaInfo, rate: int, channels: int, work_dir: Path, timeout_s: float
+    ) -> Iterator[tuple[FittedTrack, CommandResult]]:
+        """Decode the sound once to the track (removed, with every rendering, on exit)."""
+        path = work_dir / f".{Path(input_path).stem}.fitted.f32"
+        try:
+            args = audio_fit_args(input_path, str(path), media, rate)
+            run = run_command(args, timeout_s=timeout_s, what="audio decode")
+            yield cls(path, rate, channels, timeout_s), run
+        finally:
+            for leftover in work_dir.glob(f".{Path(input_path).stem}.*.f32"):
+                leftover.unlink(missing_ok=True)
+
+    def render(
+        self, chain: Sequence[Filter], *, keep: bool = True
+    ) -> tuple[dict[str, float], list[CommandResult]]:
+        """The track through ``chain``, measured (``input_i``, ``input_tp``, ``input_lra``,
+        ``input_thresh``); with ``keep``, also written to :attr:`rendered` as raw float samples."""
+        samples = None
+        if keep:
+            shape = (max(1, self.frames), self.channels)
+            samples = np.memmap(self.rendered, dtype="<f4", mode="w+", shape=shape)
+        readers = [_ChunkReader(chunk, self.rate, self.channels, samples) for chunk in self.chunks]
+        with ThreadPoolExecutor(max_workers=render_workers()) as pool:
+            # Each thread carries the caller's context: the video's deadline bounds its ffmpeg.
+            futures = [
+                pool.submit(contextvars.copy_context().run, self._render_chunk, reader, chain)
+                for reader in readers
+            ]
+            runs = [future.result() for future in futures]
+        if samples is not None:
+            samples.flush()
+            del samples
+        measured = ChunkMeasure.combine([reader.meter.measure() for reader in readers])
+        return measured.loudness().to_dict(), runs
+
+    def _render_chunk(self, reader: _ChunkReader, chain: Sequence[Filter]) -> CommandResult:
+        chunk = reader.chunk
+        args = render_chunk_args(
+            str(self.path), self.channels, self.rate, first=chunk.first, count=chunk.rendered, chain=chain
+        )
+        run = run_command(args, timeout_s=self.timeout_s, stdout_consumer=reader, what="audio render")
+        # Resamplers may round a frame off the very end of the track; more than that is a fault.
+        if reader.shortfall() > self.rate // 100:
+            raise MediaError(
+                f"audio render delivered {reader.shortfall()} frames short of its chunk",
+                hint="re-run the video; if it fails again report it with the source file",
+            )
+        return run

@@ -1,0 +1,69 @@
+"""The audio pass's chunked renders: chunk plans, and chunks that lay end to end into exactly
+what one pass over the whole track gives (samples and loudness)."""
+
+import itertools
+import subprocess
+
+import numpy as np
+import pytest
+
+from raybatch.media import audio_render
+from raybatch.media.audio_render import FittedTrack, plan_chunks
+from raybatch.media.commands import gain_filters, render_chain
+from raybatch.media.dynamics import Compression
+from raybatch.media.loudness import LoudnessReader
+from tests.conftest import ffmpeg
+
+RATE = 48000
+
+
+def test_chunks_cover_the_track_on_whole_subblocks_with_overlap_inside_it():
+    frames = 3600 * RATE + 1234
+    chunks = plan_chunks(frames, RATE, workers=2)
+    assert len(chunks) == 6
+    assert chunks[0].start == 0 and chunks[-1].end == frames
+    assert all(a.end == b.start for a, b in itertools.pairwise(chunks))
+    assert all(c.start % (RATE // 10) == 0 for c in chunks)
+    assert chunks[0].preroll == 0 and chunks[-1].postroll == 0
+    assert all(c.first >= 0 and c.first + c.rendered <= frames for c in chunks)
+
+
+def test_short_tracks_are_one_chunk_and_empty_ones_none():
+    assert len(plan_chunks(30 * RATE, RATE, workers=8)) == 1
+    assert len(plan_chunks(150 * RATE, RATE, workers=8)) == 2  # no chunk under a minute
+    assert plan_chunks(0, RATE, workers=2) == []
+
+
+@pytest.fixture
+def track(tmp_path, monkeypatch):
+    """Forty seconds of swelling pink noise with bursts, as raw float samples, in 10 s chunks."""
+    monkeypatch.setattr(audio_render, "MIN_CHUNK_S", 10.0)
+    path = tmp_path / ".talk.fitted.f32"
+    ffmpeg(
+        "-f", "lavfi", "-i", "anoisesrc=d=40:c=pink:r=48000:a=0.3:seed=3",
+        "-af", "volume='0.3+0.7*abs(sin(t*1.3))':eval=frame", "-ac", "2", "-f", "f32le", str(path),
+    )  # fmt: skip
+    return FittedTrack(path, RATE, 2, timeout_s=60)
+
+
+def _whole(track: FittedTrack, chain) -> tuple[np.ndarray, dict]:
+    args = ["ffmpeg", "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "2", "-i", str(track.path),
+            "-af", render_chain(chain), "-f", "f32le", "-"]  # fmt: skip
+    samples = subprocess.run(args, capture_output=True, check=True).stdout
+    reader = LoudnessReader(RATE, 2)
+    reader.meter.feed(np.frombuffer(samples, "<f4"))
+    return np.frombuffer(samples, "<f4").reshape(-1, 2), reader.loudness()
+
+
+def test_chunked_render_is_the_whole_render_sample_for_sample(track):
+    compressor = Compression(threshold_db=-30, ratio=3.0, attack_ms=20, release_ms=400, reason="test")
+    chain = [*compressor.filters(), *gain_filters(24.0, -3.0, RATE)]
+    assert len(track.chunks) == 4
+    loudness, runs = track.render(chain)
+    whole, whole_loudness = _whole(track, chain)
+    rendered = np.fromfile(track.rendered, "<f4").reshape(-1, 2)
+    assert len(runs) == 4 and rendered.shape == whole.shape
+    assert np.abs(rendered - whole).max() < 1e-6  # seams included
+    assert 0.6 < np.abs(whole).max() < 0.8  # the limiter held it near -3 dBFS
+    for key in ("input_i", "input_tp", "input_lra"):
+        assert loudness[key] == pytest.approx(whole_loudness[key], abs=1e-6)
