@@ -1,0 +1,106 @@
+"""The serial tail of a long source: what runs after its last video segment is encoded.
+
+Generates one long 720p source (1 fps by default, so the picture is cheap and the audio and
+verification dominate, as they do for a long talk), runs it through ``raybatch batch process``
+and reads the run's Parquet metrics: the encode span, the audio pass and the verification, and
+the share of the wall time after the last segment is encoded (target: <= 10 %). The delivered
+loudness and true peak are then measured independently on the whole output with ffmpeg's
+``ebur128``.
+
+    .venv/bin/python scripts/bench/long_source.py --minutes 60
+    .venv/bin/python scripts/bench/long_source.py --minutes 60 --source ../old   # another checkout
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from routing import run
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def generate(path: Path, minutes: float, fps: int) -> Path:
+    """A test pattern over speech-like sound: pink noise swelling and fading every few seconds."""
+    seconds = minutes * 60
+    partial = path.with_suffix(".part.mp4")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate={fps}:duration={seconds}",
+         "-f", "lavfi", "-i", f"anoisesrc=d={seconds}:c=pink:r=48000:a=0.2",
+         "-af", "volume='0.55+0.4*sin(t/3)':eval=frame", "-ac", "2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-c:a", "aac", "-b:a", "128k",
+         str(partial)],
+        check=True,
+    )  # fmt: skip
+    return partial.rename(path)
+
+
+def stage_spans(out: Path, origin: datetime) -> dict[str, tuple[float, float, float]]:
+    """Per stage (first start, last end, CPU s) in seconds from ``origin``."""
+    rows = [r for p in (out / "summary" / "metrics").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    spans: dict[str, tuple[float, float, float]] = {}
+    for r in rows:
+        start, end = (r["start"] - origin).total_seconds(), (r["end"] - origin).total_seconds()
+        first, last, cpu = spans.get(r["stage"], (start, end, 0.0))
+        spans[r["stage"]] = (min(first, start), max(last, end), cpu + (r.get("cpu_s") or 0.0))
+    return spans
+
+
+def independent_loudness(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of the output, by ffmpeg's own meter."""
+    stderr = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true",
+         "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    summary = stderr[stderr.rfind("Summary:") :]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    return integrated, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--fps", type=int, default=1)
+    parser.add_argument("--source", type=Path, default=REPO, help="the raybatch checkout to run")
+    parser.add_argument("--work", type=Path, help="keep the generated source and output here")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="raybatch-long-"))
+    videos = work / "videos"
+    videos.mkdir(parents=True, exist_ok=True)
+    source = videos / f"long_{args.minutes:g}min.mp4"
+    if not source.exists():
+        generate(source, args.minutes, args.fps)
+    out = work / f"out-{time.strftime('%H%M%S')}"
+    wall = run(args.source.resolve(), videos, out)
+    ended = time.time()
+    spans = stage_spans(out, datetime.fromtimestamp(ended - wall, UTC))
+    encode_end = spans["encode"][1]
+    print(f"{args.minutes:g}-minute 720p source at {args.fps} fps, wall {wall:.1f} s")
+    for stage, (first, last, cpu) in sorted(spans.items(), key=lambda kv: kv[1][0]):
+        print(f"  {stage:<12} {first:7.1f} -> {last:7.1f} s  (span {last - first:6.1f} s, cpu {cpu:7.1f} s)")
+    tail = wall - encode_end  # everything after the last segment, driver shutdown included
+    share = 100 * tail / wall
+    print(f"  after the last segment: {tail:.1f} s = {share:.1f} % of the wall time (target <= 10 %)")
+    report = json.loads((out / "summary" / "batch_report.json").read_text())
+    output = Path(report["videos"][0]["output"])
+    integrated, peak = independent_loudness(output)
+    print(
+        f"  delivered (ffmpeg ebur128 on the whole output): {integrated:.1f} LUFS, true peak {peak:.1f} dBTP"
+    )
+
+
+if __name__ == "__main__":
+    main()
