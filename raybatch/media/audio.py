@@ -148,6 +148,8 @@ class _Normalisation:
         self.encodes = 0
         self.compression: Compression | None = None
         self.track: FittedTrack | None = None
+        #: How far the whole encode's loudness fell from what its sample predicted (LU).
+        self.sample_bias = 0.0
 
     def run(self, args: list[str], what: str) -> CommandResult:
         result = run_command(args, timeout_s=self.timeout_s, what=what)
@@ -212,6 +214,48 @@ class _Normalisation:
         check = loudness_measure_args(self.output_path, self.channels, self.preset.audio_sample_rate)
         return self.meter(check, "loudness check", clean=True)
 
+    def deliver(
+        self, rendered: dict[str, float], gain_db: float, plan: _PeakPlan
+    ) -> tuple[dict[str, float], float, dict[str, float] | None]:
+        """Encode a render that is on its aim, unless a sample shows the codec would take it off
+        target or over the ceiling: AAC shifts the loudness too (at low bitrates it drops the
+        K-weighted highs) and overshoots the limiter. (The latest measurement, the aim for the
+        next render, the encoded sound's measurement or ``None``.)"""
+        target = self.preset.loudness_target_lufs
+        sample = self.probe_codec(rendered)
+        if sample is not None:
+            aim = target - (sample["input_i"] - rendered["input_i"])
+            if sample["input_tp"] > self.preset.true_peak_dbtp or _off_target(rendered, gain_db, plan, aim):
+                return sample, aim, None
+        output = self.encode()
+        if sample is not None:  # the sample's chunk is not the whole track: learn the difference
+            self.sample_bias += output["input_i"] - sample["input_i"]
+        return output, target - (output["input_i"] - rendered["input_i"]), output
+
+    def probe_codec(self, rendered: dict[str, float]) -> dict[str, float] | None:
+        """What the encoded track would measure, judged from encoding only the chunk with the
+        render's highest peak: ``rendered`` shifted by the loudness the codec took off that chunk
+        (and by what such samples missed before), and the chunk's encoded true peak. ``None``
+        for a one-chunk track (its encode is whole)."""
+        assert self.track is not None
+        loudest = self.track.loudest_chunk()
+        if loudest is None:
+            return None
+        chunk, before = loudest
+        span = (chunk.start, chunk.end - chunk.start)
+        sample = str(self.track.probe)
+        self.run(
+            rendered_encode_args(str(self.track.rendered), sample, self.channels, self.preset, span=span),
+            "codec probe",
+        )
+        after = self.meter(
+            loudness_measure_args(sample, self.channels, self.preset.audio_sample_rate), "codec probe check"
+        )
+        return {
+            "input_i": rendered["input_i"] + after["input_i"] - before["input_i"] + self.sample_bias,
+            "input_tp": after["input_tp"],
+        }
+
     def keep_as_is(self, measured: dict[str, float]) -> AudioOutcome:
         """Silence or room tone: encoded untouched, with a note."""
         args = audio_encode_args(
@@ -242,11 +286,11 @@ class _Normalisation:
             rendered = self.render(gain, plan.limiter(gain))
             latest, encoded = rendered, False
             if rendered["input_tp"] <= ceiling and not _off_target(rendered, gain, plan, aim):
-                output, encoded = self.encode(), True
-                if output["input_tp"] <= ceiling and not _off_target(output, gain, plan, target):
-                    break
-                # AAC shifts the loudness too (at low bitrates it drops the K-weighted highs).
-                aim, latest = target - (output["input_i"] - rendered["input_i"]), output
+                latest, aim, delivered = self.deliver(rendered, gain, plan)
+                if delivered is not None:
+                    output, encoded = delivered, True
+                    if output["input_tp"] <= ceiling and not _off_target(output, gain, plan, target):
+                        break
             overshoot = latest["input_tp"] - ceiling
             if overshoot > 0:
                 plan.deepen(overshoot + PEAK_MARGIN_DB)

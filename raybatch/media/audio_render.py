@@ -125,6 +125,9 @@ class FittedTrack:
         self.path, self.rate, self.channels, self.timeout_s = path, rate, channels, timeout_s
         #: Where :meth:`render` writes the samples it is asked to keep.
         self.rendered = path.with_name(f"{path.stem}.rendered.f32")
+        #: Where a sample of the rendering is encoded to see what the codec does to it.
+        self.probe = path.with_name(f"{path.stem}.probe.m4a")
+        self.measures: list[ChunkMeasure] = []
         self.frames = path.stat().st_size // (4 * channels)
         self.chunks = plan_chunks(self.frames, rate, render_workers())
 
@@ -133,14 +136,14 @@ class FittedTrack:
     def fitted(
         cls, input_path: str, media: MediaInfo, rate: int, channels: int, work_dir: Path, timeout_s: float
     ) -> Iterator[tuple[FittedTrack, CommandResult]]:
-        """Decode the sound once to the track (removed, with every rendering, on exit)."""
+        """Decode the sound once to the track (removed, with its renderings and probes, on exit)."""
         path = work_dir / f".{Path(input_path).stem}.fitted.f32"
         try:
             args = audio_fit_args(input_path, str(path), media, rate)
             run = run_command(args, timeout_s=timeout_s, what="audio decode")
             yield cls(path, rate, channels, timeout_s), run
         finally:
-            for leftover in work_dir.glob(f".{Path(input_path).stem}.*.f32"):
+            for leftover in work_dir.glob(f".{Path(input_path).stem}.fitted.*"):
                 leftover.unlink(missing_ok=True)
 
     def render(
@@ -163,8 +166,18 @@ class FittedTrack:
         if samples is not None:
             samples.flush()
             del samples
-        measured = ChunkMeasure.combine([reader.meter.measure() for reader in readers])
+        #: Each chunk's measurement in the last render, in order.
+        self.measures = [reader.meter.measure() for reader in readers]
+        measured = ChunkMeasure.combine(self.measures)
         return measured.loudness().to_dict(), runs
+
+    def loudest_chunk(self) -> tuple[Chunk, dict[str, float]] | None:
+        """The chunk holding the last render's highest peak and its loudness, when the track
+        has more than one chunk (else a sample would be the whole track)."""
+        if len(self.measures) < 2:
+            return None
+        index = max(range(len(self.measures)), key=lambda i: self.measures[i].peak)
+        return self.chunks[index], self.measures[index].loudness().to_dict()
 
     def _render_chunk(self, reader: _ChunkReader, chain: Sequence[Filter]) -> CommandResult:
         chunk = reader.chunk

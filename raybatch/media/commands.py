@@ -329,11 +329,21 @@ def render_chunk_args(
 
 
 def rendered_encode_args(
-    path: str, output_path: str, channels: int, preset: Preset, *, trim_db: float = 0.0
+    path: str,
+    output_path: str,
+    channels: int,
+    preset: Preset,
+    *,
+    trim_db: float = 0.0,
+    span: tuple[int, int] | None = None,
 ) -> list[str]:
     """Encode a rendered raw sample file to AAC in MP4 (``trim_db`` lower, when the codec's
-    overshoot must be taken off every peak at once)."""
-    stream = raw_samples_input(path, channels, preset.audio_sample_rate)
+    overshoot must be taken off every peak at once; only frames ``span`` = (first, count) when
+    given)."""
+    first, count = span or (0, 0)
+    stream = raw_samples_input(path, channels, preset.audio_sample_rate, skip_frames=first)
+    if span:
+        stream = stream.filter("atrim", end_sample=count)
     if trim_db:
         stream = stream.filter("volume", volume=f"{-trim_db:.3f}dB")
     out = ffmpeg.output(
