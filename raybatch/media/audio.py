@@ -159,10 +159,9 @@ class _Normalisation:
     @contextlib.contextmanager
     def fitted(self) -> Iterator[FittedTrack]:
         """The sound decoded once onto the video's timeline, for the renders (removed after)."""
-        work_dir = Path(self.output_path).parent
         rate = self.preset.audio_sample_rate
         with FittedTrack.fitted(
-            self.input_path, self.media, rate, self.channels, work_dir, self.timeout_s
+            self.input_path, self.media, rate, self.channels, Path(self.output_path), self.timeout_s
         ) as (track, run):
             self.runs.append(run)
             self.track = track

@@ -134,16 +134,19 @@ class FittedTrack:
     @classmethod
     @contextlib.contextmanager
     def fitted(
-        cls, input_path: str, media: MediaInfo, rate: int, channels: int, work_dir: Path, timeout_s: float
+        cls, input_path: str, media: MediaInfo, rate: int, channels: int, beside: Path, timeout_s: float
     ) -> Iterator[tuple[FittedTrack, CommandResult]]:
-        """Decode the sound once to the track (removed, with its renderings and probes, on exit)."""
-        path = work_dir / f".{Path(input_path).stem}.fitted.f32"
+        """Decode the sound once to the track, in the folder of ``beside`` (removed, with its
+        renderings and probes, on exit)."""
+        # Named after the file being made (raybatch's own name), never the input's: that one can
+        # be as long as a file name may be.
+        path = beside.with_name(f".{beside.stem}.fitted.f32")
         try:
             args = audio_fit_args(input_path, str(path), media, rate)
             run = run_command(args, timeout_s=timeout_s, what="audio decode")
             yield cls(path, rate, channels, timeout_s), run
         finally:
-            for leftover in work_dir.glob(f".{Path(input_path).stem}.fitted.*"):
+            for leftover in beside.parent.glob(f".{beside.stem}.fitted.*"):
                 leftover.unlink(missing_ok=True)
 
     def render(
