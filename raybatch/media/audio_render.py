@@ -37,6 +37,8 @@ PREROLL_S = 3.0
 POSTROLL_S = 0.25
 #: No chunk is shorter (below it the overlap and process start would cost more than they save).
 MIN_CHUNK_S = 60.0
+#: No chunk is longer: the chunk that samples the codec stays a small part of a long track.
+MAX_CHUNK_S = 120.0
 #: Chunks per worker: a slow chunk then holds up only a fraction of a try.
 CHUNKS_PER_WORKER = 3
 #: Most render processes at once on one node.
@@ -63,13 +65,15 @@ class Chunk:
 
 def plan_chunks(frames: int, rate: int, workers: int) -> list[Chunk]:
     """Chunks covering ``frames`` with boundaries on whole 100 ms sub-blocks (so their
-    loudness measurements combine exactly), about ``CHUNKS_PER_WORKER`` per worker and none
-    shorter than ``MIN_CHUNK_S``."""
+    loudness measurements combine exactly), about ``CHUNKS_PER_WORKER`` per worker, none
+    shorter than ``MIN_CHUNK_S`` and none longer than ``MAX_CHUNK_S`` (but a short track's one
+    chunk)."""
     if frames <= 0:
         return []
     subblock = rate // SUBBLOCKS_PER_S
     subblocks = math.ceil(frames / subblock)
     wanted = max(1, min(workers * CHUNKS_PER_WORKER, int(frames / (MIN_CHUNK_S * rate))))
+    wanted = max(wanted, math.ceil(frames / (MAX_CHUNK_S * rate)))
     per_chunk = math.ceil(subblocks / wanted) * subblock
     bounds = [*range(0, frames, per_chunk), frames]
     preroll, postroll = int(PREROLL_S * rate), int(POSTROLL_S * rate)
