@@ -23,8 +23,6 @@ from raybatch.config.presets import Preset
 from raybatch.media.audio_render import FittedTrack
 from raybatch.media.commands import (
     Filter,
-    audio_encode_args,
-    audio_measure_args,
     delivered_channels,
     gain_filters,
     loudness_measure_args,
@@ -118,16 +116,18 @@ def normalise_audio(
     """Produce ``output_path`` (AAC in MP4) on the video's timeline at the preset's loudness.
 
     ``measured`` is the first-pass measurement when analysis already made it on the same
-    fitted audio (saving a full decode); otherwise it is measured here. ``music`` keeps more of
+    fitted audio; otherwise the fitted track is measured here. ``music`` keeps more of
     the range when the programme must be levelled. Gain and limiter are tried on the decoded
     sound in parallel chunks (``raybatch.media.audio_render``); only the result is encoded."""
     job = _Normalisation(input_path, output_path, media, preset, timeout_s)
-    if measured is None:
-        measured = job.measure((), "loudness measurement")
-    if is_silent(measured):
-        return job.keep_as_is(measured)
-    compression = plan_compression(measured, preset.loudness_target_lufs, preset.true_peak_dbtp, music=music)
     with job.fitted():
+        if measured is None:
+            measured = job.measure_fitted()
+        if is_silent(measured):
+            return job.keep_as_is(measured)
+        compression = plan_compression(
+            measured, preset.loudness_target_lufs, preset.true_peak_dbtp, music=music
+        )
         if compression is None:
             return job.converge(measured)
         job.compression = compression
@@ -171,9 +171,12 @@ class _Normalisation:
     def dynamics(self) -> list[Filter]:
         return self.compression.filters() if self.compression else []
 
-    def measure(self, dynamics: list[Filter] | tuple[()], what: str) -> dict[str, float]:
-        """The loudness of the fitted audio (after ``dynamics``)."""
-        return self.meter(audio_measure_args(self.input_path, self.media, self.preset, dynamics), what)
+    def measure_fitted(self) -> dict[str, float]:
+        """The loudness of the fitted sound as it is (read from the track, not decoded again)."""
+        assert self.track is not None
+        loudness, runs = self.track.render([], keep=False)
+        self.runs.extend(runs)
+        return loudness
 
     def meter(self, args: list[str], what: str, *, clean: bool = False) -> dict[str, float]:
         """The loudness of the samples ``args`` decode (delivered channels, the preset's rate);
@@ -256,11 +259,12 @@ class _Normalisation:
         }
 
     def keep_as_is(self, measured: dict[str, float]) -> AudioOutcome:
-        """Silence or room tone: encoded untouched, with a note."""
-        args = audio_encode_args(
-            self.input_path, self.output_path, self.media, self.preset, gain_db=0.0, limiter_dbtp=None
+        """Silence or room tone: the fitted sound encoded untouched, with a note."""
+        assert self.track is not None
+        self.run(
+            rendered_encode_args(str(self.track.path), self.output_path, self.channels, self.preset),
+            "audio encode",
         )
-        self.run(args, "audio encode")
         note = (
             f"near-silent audio ({measured['input_i']:.1f} LUFS, below {NEAR_SILENCE_LUFS:g} LUFS: "
             "silence or room tone): kept as is, no loudness target applied"

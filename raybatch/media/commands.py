@@ -251,54 +251,12 @@ def _apply(stream, chain: list[Filter]):
     return stream
 
 
-def audio_measure_args(
-    input_path: str, media: MediaInfo, preset: Preset, dynamics: Sequence[Filter] = ()
-) -> list[str]:
-    """The audio as fitted to the video's timeline (after ``dynamics``, a compressor, when
-    given) and mixed to the delivered channels, as samples for the loudness meter."""
-    assert media.audio is not None
-    stream = ffmpeg.input(input_path)[str(media.audio.index)]
-    stream = _apply(stream, [*audio_fit_filters(media, preset.audio_sample_rate), *dynamics])
-    out = samples_output(stream, delivered_channels(media), preset.audio_sample_rate)
-    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
-
-
 def loudness_measure_args(path: str, channels: int, rate: int) -> list[str]:
     """A file's first audio stream decoded for the loudness meter; decode errors are logged
     (``[error]`` lines on stderr) for verification to read."""
     out = samples_output(ffmpeg.input(path)["a:0"], channels, rate)
     logged = ("-hide_banner", "-nostdin", "-loglevel", "repeat+level+warning")
     return out.global_args(*logged).compile(cmd="ffmpeg")
-
-
-def audio_encode_args(
-    input_path: str,
-    output_path: str,
-    media: MediaInfo,
-    preset: Preset,
-    *,
-    gain_db: float,
-    limiter_dbtp: float | None,
-    dynamics: Sequence[Filter] = (),
-) -> list[str]:
-    """Fit the audio to the video's timeline, level it (``dynamics``), apply gain (and limiter),
-    encode AAC."""
-    assert media.audio is not None
-    chain = [*audio_fit_filters(media, preset.audio_sample_rate), *dynamics]
-    chain += gain_filters(gain_db, limiter_dbtp, preset.audio_sample_rate)
-    stream = _apply(ffmpeg.input(input_path)[str(media.audio.index)], chain)
-    out = ffmpeg.output(
-        stream,
-        output_path,
-        format="mp4",
-        vn=None,
-        sn=None,
-        dn=None,
-        ac=delivered_channels(media),
-        ar=preset.audio_sample_rate,
-        **{"c:a": preset.audio_codec, "b:a": f"{preset.audio_bitrate_kbps}k", "map_metadata": -1},
-    )
-    return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
 
 
 def audio_fit_args(input_path: str, output_path: str, media: MediaInfo, rate: int) -> list[str]:
