@@ -41,9 +41,15 @@ from raybatch.media.runner import CommandResult, run_command
 
 #: How close to the target the delivered loudness should land before correcting stops (LU).
 LOUDNESS_TOLERANCE_LU = 0.2
+#: How close an encoded track must land to be delivered (LU): within the verification gate with
+#: room to spare; encoding an hour again to move it by a tenth of a unit is not worth its minute.
+ENCODED_TOLERANCE_LU = 0.3
 #: The verification gate's tolerance (LU).
 LOUDNESS_GATE_LU = 0.5
+#: Whole renders of the track before it is encoded as it stands.
 MAX_ATTEMPTS = 5
+#: Renders of a long track's sample (a fraction of a whole render each) in one audio pass.
+MAX_SAMPLE_TRIES = 8
 #: Encodes after ``MAX_ATTEMPTS`` that only trim the output under the ceiling.
 MAX_TRIMS = 3
 #: How far under the ceiling an overshooting encode's peaks are aimed at next time (dB).
@@ -96,11 +102,17 @@ def limiter_ceiling(
     return limit if input_true_peak + gain_db > limit else None
 
 
-def _off_target(measured: dict[str, float], gain_db: float, plan: _PeakPlan, target_lufs: float) -> bool:
+def _off_target(
+    measured: dict[str, float],
+    gain_db: float,
+    plan: _PeakPlan,
+    target_lufs: float,
+    tolerance_lu: float = LOUDNESS_TOLERANCE_LU,
+) -> bool:
     """Whether another gain would bring ``measured`` closer to the target: it is off by more than
     the tolerance, and not merely short of it at the most gain the limiting allows."""
     error = target_lufs - measured["input_i"]
-    return abs(error) > LOUDNESS_TOLERANCE_LU and not (gain_db >= plan.max_gain() and error > 0)
+    return abs(error) > tolerance_lu and not (gain_db >= plan.max_gain() and error > 0)
 
 
 def normalise_audio(
@@ -145,6 +157,13 @@ class _Normalisation:
         self.channels = delivered_channels(media)
         self.runs: list[CommandResult] = []
         self.renders = 0
+        self.sample_tries = 0
+        #: The gain and limiter of the last whole render: what :meth:`encode` delivers.
+        self.kept: tuple[float, float | None] = (0.0, None)
+        #: The gain and limiter of the last try, whole or on the sample.
+        self.tried: tuple[float, float | None] = (0.0, None)
+        #: What the last whole render measured (sample tries are read against it).
+        self.last_whole: dict[str, float] = {}
         self.encodes = 0
         self.compression: Compression | None = None
         self.track: FittedTrack | None = None
@@ -176,6 +195,7 @@ class _Normalisation:
         assert self.track is not None
         loudness, runs = self.track.render([], keep=False)
         self.runs.extend(runs)
+        self.last_whole = loudness
         return loudness
 
     def meter(self, args: list[str], what: str, *, clean: bool = False) -> dict[str, float]:
@@ -200,10 +220,35 @@ class _Normalisation:
         ``keep``, the samples the final encode takes)."""
         assert self.track is not None
         self.renders += 1
-        chain = [*self.dynamics, *gain_filters(gain_db, limiter_dbtp, self.preset.audio_sample_rate)]
-        loudness, runs = self.track.render(chain, keep=keep)
+        self.tried = (gain_db, limiter_dbtp)
+        loudness, runs = self.track.render(self.chain(gain_db, limiter_dbtp), keep=keep)
         self.runs.extend(runs)
+        self.last_whole = loudness
+        if keep:
+            self.kept = (gain_db, limiter_dbtp)
         return loudness
+
+    def try_levels(self, gain_db: float, limiter_dbtp: float | None) -> tuple[dict[str, float], bool]:
+        """What the track would measure with this gain and limiter, and whether that is exact.
+        A long track that has had a whole render is rendered on its sample only: the whole
+        track moves by what the sample moved since that render (limiting changes loudness
+        alike across a programme; the whole render that must precede an encode checks it)."""
+        assert self.track is not None
+        if not self.track.sample or self.sample_tries >= MAX_SAMPLE_TRIES:
+            return self.render(gain_db, limiter_dbtp), True
+        self.sample_tries += 1
+        self.tried = (gain_db, limiter_dbtp)
+        now, before, runs = self.track.render_sample(self.chain(gain_db, limiter_dbtp))
+        self.runs.extend(runs)
+        whole = self.last_whole
+        return {
+            **whole,
+            "input_i": whole["input_i"] + now["input_i"] - before["input_i"],
+            "input_tp": whole["input_tp"] + now["input_tp"] - before["input_tp"],
+        }, False
+
+    def chain(self, gain_db: float, limiter_dbtp: float | None) -> list[Filter]:
+        return [*self.dynamics, *gain_filters(gain_db, limiter_dbtp, self.preset.audio_sample_rate)]
 
     def encode(self, trim_db: float = 0.0) -> dict[str, float]:
         """Encode the last kept render (``trim_db`` lower); the encoded AAC's loudness."""
@@ -217,38 +262,47 @@ class _Normalisation:
         return self.meter(check, "loudness check", clean=True)
 
     def deliver(
-        self, rendered: dict[str, float], gain_db: float, plan: _PeakPlan
-    ) -> tuple[dict[str, float], float, dict[str, float] | None]:
-        """Encode a render that is on its aim, unless a sample shows the codec would take it off
+        self, rendered: dict[str, float], exact: bool, gain_db: float, plan: _PeakPlan
+    ) -> tuple[dict[str, float], dict[str, float], float, dict[str, float] | None]:
+        """Encode a try that is on its aim, unless a sample shows the codec would take it off
         target or over the ceiling: AAC shifts the loudness too (at low bitrates it drops the
-        K-weighted highs) and overshoots the limiter. (The latest measurement, the aim for the
-        next render, the encoded sound's measurement or ``None``.)"""
-        target = self.preset.loudness_target_lufs
-        sample = self.probe_codec(rendered)
+        K-weighted highs) and overshoots the limiter. A try read from the track's sample is
+        rendered whole first (only a whole render is encoded) and must still be on its aim.
+        (The render's measurement, the latest measurement, the aim for the next try, the encoded
+        sound's measurement or ``None``.)"""
+        target, ceiling = self.preset.loudness_target_lufs, self.preset.true_peak_dbtp
+        aim = target
+        sample = self.probe_codec(rendered, exact)
         if sample is not None:
             aim = target - (sample["input_i"] - rendered["input_i"])
-            if sample["input_tp"] > self.preset.true_peak_dbtp or _off_target(rendered, gain_db, plan, aim):
-                return sample, aim, None
+            if sample["input_tp"] > ceiling or _off_target(rendered, gain_db, plan, aim):
+                return rendered, sample, aim, None
+        if not exact:
+            whole = self.render(gain_db, plan.limiter(gain_db))
+            if sample is not None:  # the sample encode was read against the predicted loudness
+                sample = {**sample, "input_i": sample["input_i"] + whole["input_i"] - rendered["input_i"]}
+            rendered = whole
+            if whole["input_tp"] > ceiling or _off_target(whole, gain_db, plan, aim):
+                return whole, whole, aim, None
         output = self.encode()
         if sample is not None:  # the sample's chunk is not the whole track: learn the difference
             self.sample_bias += output["input_i"] - sample["input_i"]
-        return output, target - (output["input_i"] - rendered["input_i"]), output
+        return rendered, output, target - (output["input_i"] - rendered["input_i"]), output
 
-    def probe_codec(self, rendered: dict[str, float]) -> dict[str, float] | None:
+    def probe_codec(self, rendered: dict[str, float], exact: bool) -> dict[str, float] | None:
         """What the encoded track would measure, judged from encoding only the chunk with the
-        render's highest peak: ``rendered`` shifted by the loudness the codec took off that chunk
+        try's highest peak: ``rendered`` shifted by the loudness the codec took off that chunk
         (and by what such samples missed before), and the chunk's encoded true peak. ``None``
         for a one-chunk track (its encode is whole)."""
         assert self.track is not None
-        loudest = self.track.loudest_chunk()
-        if loudest is None:
+        chunk = self.track.codec_sample(self.chain(*self.tried), whole=exact)
+        if chunk is None:
             return None
-        chunk, before = loudest
-        span = (chunk.start, chunk.end - chunk.start)
+        source, span, before, runs = chunk
+        self.runs.extend(runs)
         sample = str(self.track.probe)
         self.run(
-            rendered_encode_args(str(self.track.rendered), sample, self.channels, self.preset, span=span),
-            "codec probe",
+            rendered_encode_args(str(source), sample, self.channels, self.preset, span=span), "codec probe"
         )
         after = self.meter(
             loudness_measure_args(sample, self.channels, self.preset.audio_sample_rate), "codec probe check"
@@ -286,13 +340,15 @@ class _Normalisation:
         previous, output, encoded = None, {}, False
         aim = target  # what a render should measure: the target, less what the codec adds
         while self.renders < MAX_ATTEMPTS:
-            rendered = self.render(gain, plan.limiter(gain))
+            rendered, exact = self.try_levels(gain, plan.limiter(gain))
             latest, encoded = rendered, False
             if rendered["input_tp"] <= ceiling and not _off_target(rendered, gain, plan, aim):
-                latest, aim, delivered = self.deliver(rendered, gain, plan)
+                rendered, latest, aim, delivered = self.deliver(rendered, exact, gain, plan)
                 if delivered is not None:
                     output, encoded = delivered, True
-                    if output["input_tp"] <= ceiling and not _off_target(output, gain, plan, target):
+                    if output["input_tp"] <= ceiling and not _off_target(
+                        output, gain, plan, target, ENCODED_TOLERANCE_LU
+                    ):
                         break
             overshoot = latest["input_tp"] - ceiling
             if overshoot > 0:
@@ -306,24 +362,33 @@ class _Normalisation:
             gain = min(next_gain(gain, rendered["input_i"], aim, slope), plan.max_gain())
         if not encoded:
             output = self.encode()
+        gain = self.kept[0]  # what was encoded (the loop may have moved on to another try)
         trim, trims = 0.0, 0
         while output["input_tp"] > ceiling and trims < MAX_TRIMS:
             trims += 1
             # Trimming the whole output lowers every peak by exactly the trim, whatever the codec does.
             trim += output["input_tp"] - ceiling + PEAK_MARGIN_DB
             output = self.encode(trim)
+        limiter = self.kept[1]
         if trim:
             gain -= trim
             plan.deepen(trim)
-        outcome = self.outcome(measured, output, gain, plan)
+            limiter = None if limiter is None else limiter - trim
+        outcome = self.outcome(measured, output, gain, plan, limiter)
         outcome.compression, outcome.levelled_loudness = self.compression, levelled
         return outcome
 
     def outcome(
-        self, measured: dict[str, float], output: dict[str, float], gain: float, plan: _PeakPlan
+        self,
+        measured: dict[str, float],
+        output: dict[str, float],
+        gain: float,
+        plan: _PeakPlan,
+        limiter: float | None,
     ) -> AudioOutcome:
-        """What converging delivered: on target, or off it with the reason."""
-        target, limiter = self.preset.loudness_target_lufs, plan.limiter(gain)
+        """What converging delivered (``gain`` and ``limiter`` as encoded): on target, or off it
+        with the reason."""
+        target = self.preset.loudness_target_lufs
         reachable = abs(target - output["input_i"]) <= LOUDNESS_GATE_LU
         note = "" if reachable else unreachable_note(measured, output, target, plan.max_limiting_db)
         if not reachable and plan.cut_db > 0:

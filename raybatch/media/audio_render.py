@@ -5,8 +5,10 @@ renders it chunk by chunk, every chunk with a few seconds of the sound before it
 after it so the compressor, limiter and resamplers reach its seams in the state one whole pass
 would have had; the overlap is cut off by sample count, so the chunks lay end to end exactly.
 Each chunk is measured as it is rendered, and BS.1770's sub-block energies combine exactly
-across chunks, so a try costs its longest chunk rather than the whole track. Only the final AAC
-encode reads the whole rendered track, once.
+across chunks, so a try costs its longest chunk rather than the whole track. A long track's
+corrective tries render only a sample of its chunks (:attr:`FittedTrack.sample`), read against
+the last whole render; only a whole render is ever encoded. Only the final AAC encode reads the
+whole rendered track, once.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ MAX_CHUNK_S = 120.0
 CHUNKS_PER_WORKER = 3
 #: Most render processes at once on one node.
 MAX_WORKERS = 8
+#: Tracks of at least this many chunks try corrections on a sample: every ``SAMPLE_EVERY``-th
+#: chunk, and the one with the highest peak.
+MIN_SAMPLED_CHUNKS = 8
+SAMPLE_EVERY = 4
 
 
 @dataclass(frozen=True)
@@ -89,12 +95,23 @@ def render_workers() -> int:
     return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
+def choose_sample(measures: Sequence[ChunkMeasure]) -> list[int]:
+    """The chunks a corrective try renders: every ``SAMPLE_EVERY``-th one and the one holding the
+    highest peak, for a track of ``MIN_SAMPLED_CHUNKS`` chunks or more; none for a shorter one
+    (every try renders it whole)."""
+    if len(measures) < MIN_SAMPLED_CHUNKS:
+        return []
+    loudest = max(range(len(measures)), key=lambda i: measures[i].peak)
+    return sorted({*range(SAMPLE_EVERY // 2, len(measures), SAMPLE_EVERY), loudest})
+
+
 class _ChunkReader:
     """Reads one chunk's rendered samples: the meter sees the pre-roll (to settle its filters,
     uncounted) and the chunk; ``target`` (the whole rendered track) receives the chunk."""
 
-    def __init__(self, chunk: Chunk, rate: int, channels: int, target: np.ndarray | None):
-        self.chunk, self.target = chunk, target
+    def __init__(self, chunk: Chunk, rate: int, channels: int, target: np.ndarray | None, origin: int = 0):
+        #: ``target[0]`` holds frame ``origin`` of the track.
+        self.chunk, self.target, self.origin = chunk, target, origin
         self.meter = LoudnessMeter(rate, channels, preroll=chunk.preroll)
         self.read = 0
 
@@ -113,7 +130,7 @@ class _ChunkReader:
         begin = max(0, self.chunk.preroll - self.read)
         if begin >= len(frames):
             return
-        at = self.chunk.start + self.read + begin - self.chunk.preroll
+        at = self.chunk.start + self.read + begin - self.chunk.preroll - self.origin
         self.target[at : at + len(frames) - begin] = frames[begin:]
 
     def shortfall(self) -> int:
@@ -132,6 +149,12 @@ class FittedTrack:
         #: Where a sample of the rendering is encoded to see what the codec does to it.
         self.probe = path.with_name(f"{path.stem}.probe.m4a")
         self.measures: list[ChunkMeasure] = []
+        #: The chunks a corrective try renders (none for a short track: it is rendered whole).
+        self.sample: list[int] = []
+        #: What each chunk of the sample measured in the last sample render.
+        self.sample_measures: dict[int, ChunkMeasure] = {}
+        #: Where one chunk rendered alone is written for a sample encode.
+        self.chunk_file = path.with_name(f"{path.stem}.chunk.f32")
         self.frames = path.stat().st_size // (4 * channels)
         self.chunks = plan_chunks(self.frames, rate, render_workers())
 
@@ -157,12 +180,58 @@ class FittedTrack:
         self, chain: Sequence[Filter], *, keep: bool = True
     ) -> tuple[dict[str, float], list[CommandResult]]:
         """The track through ``chain``, measured (``input_i``, ``input_tp``, ``input_lra``,
-        ``input_thresh``); with ``keep``, also written to :attr:`rendered` as raw float samples."""
+        ``input_thresh``); with ``keep``, also written to :attr:`rendered` as raw float samples.
+        Chooses the :attr:`sample` from what it measured."""
         samples = None
         if keep:
             shape = (max(1, self.frames), self.channels)
             samples = np.memmap(self.rendered, dtype="<f4", mode="w+", shape=shape)
-        readers = [_ChunkReader(chunk, self.rate, self.channels, samples) for chunk in self.chunks]
+        measures, runs = self._render_chunks(chain, range(len(self.chunks)), samples)
+        if samples is not None:
+            samples.flush()
+            del samples
+        #: Each chunk's measurement in the last whole render, in order.
+        self.measures = measures
+        self.sample = choose_sample(measures)
+        return ChunkMeasure.combine(measures).loudness().to_dict(), runs
+
+    def render_sample(
+        self, chain: Sequence[Filter]
+    ) -> tuple[dict[str, float], dict[str, float], list[CommandResult]]:
+        """The :attr:`sample` through ``chain``: its loudness, and what the same chunks measured in
+        the last whole render (the difference predicts the whole track's)."""
+        measures, runs = self._render_chunks(chain, self.sample, None)
+        self.sample_measures = dict(zip(self.sample, measures, strict=True))
+        before = ChunkMeasure.combine([self.measures[i] for i in self.sample])
+        return ChunkMeasure.combine(measures).loudness().to_dict(), before.loudness().to_dict(), runs
+
+    def codec_sample(
+        self, chain: Sequence[Filter], *, whole: bool
+    ) -> tuple[Path, tuple[int, int], dict[str, float], list[CommandResult]] | None:
+        """Rendered samples of the chunk with the last try's highest peak, for a sample encode:
+        (file, (first frame, frames), the chunk's loudness as rendered, runs). After a whole
+        render they lie in :attr:`rendered`; after a sample's, the chunk is rendered again
+        through ``chain`` to a file of its own. ``None`` for a one-chunk track (its encode is
+        whole)."""
+        measures = dict(enumerate(self.measures)) if whole else self.sample_measures
+        if len(self.chunks) < 2 or not measures:
+            return None
+        index = max(measures, key=lambda i: measures[i].peak)
+        chunk, loudness = self.chunks[index], measures[index].loudness().to_dict()
+        if whole:
+            return self.rendered, (chunk.start, chunk.end - chunk.start), loudness, []
+        shape = (chunk.end - chunk.start, self.channels)
+        samples = np.memmap(self.chunk_file, dtype="<f4", mode="w+", shape=shape)
+        reader = _ChunkReader(chunk, self.rate, self.channels, samples, origin=chunk.start)
+        run = self._render_chunk(reader, chain)
+        samples.flush()
+        del samples
+        return self.chunk_file, (0, chunk.end - chunk.start), loudness, [run]
+
+    def _render_chunks(
+        self, chain: Sequence[Filter], indices: Sequence[int], samples: np.ndarray | None
+    ) -> tuple[list[ChunkMeasure], list[CommandResult]]:
+        readers = [_ChunkReader(self.chunks[i], self.rate, self.channels, samples) for i in indices]
         with ThreadPoolExecutor(max_workers=render_workers()) as pool:
             # Each thread carries the caller's context: the video's deadline bounds its ffmpeg.
             futures = [
@@ -170,21 +239,7 @@ class FittedTrack:
                 for reader in readers
             ]
             runs = [future.result() for future in futures]
-        if samples is not None:
-            samples.flush()
-            del samples
-        #: Each chunk's measurement in the last render, in order.
-        self.measures = [reader.meter.measure() for reader in readers]
-        measured = ChunkMeasure.combine(self.measures)
-        return measured.loudness().to_dict(), runs
-
-    def loudest_chunk(self) -> tuple[Chunk, dict[str, float]] | None:
-        """The chunk holding the last render's highest peak and its loudness, when the track
-        has more than one chunk (else a sample would be the whole track)."""
-        if len(self.measures) < 2:
-            return None
-        index = max(range(len(self.measures)), key=lambda i: self.measures[i].peak)
-        return self.chunks[index], self.measures[index].loudness().to_dict()
+        return [reader.meter.measure() for reader in readers], runs
 
     def _render_chunk(self, reader: _ChunkReader, chain: Sequence[Filter]) -> CommandResult:
         chunk = reader.chunk

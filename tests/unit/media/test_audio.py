@@ -69,14 +69,17 @@ def test_one_second_audio_meets_the_ceiling_and_again_when_reprocessed(tmp_path,
         clip = _with_video(tmp_path / f"again{attempt}.mp4", ["-i", str(sound)])
 
 
+@pytest.mark.parametrize("sampled", [False, True])
 def test_a_track_of_several_chunks_lands_on_target_under_the_ceiling_and_leaves_no_work_files(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, sampled
 ):
     """Quiet pink noise in four chunks: every try renders in parallel, a sample of the loudest
-    chunk shows what AAC does, and the one encode that counts is on target."""
+    chunk shows what AAC does, and the one encode that counts is on target; also when the
+    corrections are tried on a sample of the chunks."""
     from raybatch.media import audio_render
 
     monkeypatch.setattr(audio_render, "MIN_CHUNK_S", 10.0)
+    monkeypatch.setattr(audio_render, "MIN_SAMPLED_CHUNKS", 4 if sampled else 8)
     preset = resolve_preset("low", "fast", "general")
     clip = tmp_path / "talk.mp4"
     ffmpeg(

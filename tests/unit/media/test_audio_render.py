@@ -1,5 +1,6 @@
-"""The audio pass's chunked renders: chunk plans, and chunks that lay end to end into exactly
-what one pass over the whole track gives (samples and loudness)."""
+"""The audio pass's chunked renders: chunk plans, chunks that lay end to end into exactly
+what one pass over the whole track gives (samples and loudness), and the sample of chunks that
+predicts a whole render."""
 
 import itertools
 import subprocess
@@ -8,9 +9,10 @@ import numpy as np
 import pytest
 
 from raybatch.media import audio_render
-from raybatch.media.audio_render import FittedTrack, plan_chunks
+from raybatch.media.audio_render import FittedTrack, choose_sample, plan_chunks
 from raybatch.media.commands import gain_filters, render_chain
 from raybatch.media.dynamics import Compression
+from raybatch.media.bs1770 import ChunkMeasure
 from raybatch.media.loudness import LoudnessReader
 from tests.conftest import ffmpeg
 
@@ -68,3 +70,28 @@ def test_chunked_render_is_the_whole_render_sample_for_sample(track):
     assert 0.6 < np.abs(whole).max() < 0.8  # the limiter held it near -3 dBFS
     for key in ("input_i", "input_tp", "input_lra"):
         assert loudness[key] == pytest.approx(whole_loudness[key], abs=1e-6)
+
+
+def test_the_sample_is_every_fourth_chunk_and_the_loudest_and_short_tracks_have_none():
+    measures = [ChunkMeasure(np.ones(10), peak) for peak in (0.1, 0.2, 0.3, 0.9, 0.2, 0.1, 0.4, 0.5, 0.3, 0.2)]
+    assert choose_sample(measures) == [2, 3, 6]
+    assert choose_sample(measures[:7]) == []  # a short track is tried whole
+
+
+def test_a_sample_render_predicts_the_whole_render_and_gives_its_loudest_chunk_exactly(track, monkeypatch):
+    monkeypatch.setattr(audio_render, "MIN_SAMPLED_CHUNKS", 4)
+    before_chain, after_chain = gain_filters(20.0, -3.0, RATE), gain_filters(23.0, -4.0, RATE)
+    before, _ = track.render(before_chain)
+    assert track.sample and len(track.sample) < len(track.chunks)
+    now, sample_before, _ = track.render_sample(after_chain)
+    predicted = before["input_i"] + now["input_i"] - sample_before["input_i"]
+    source, (first, count), _, runs = track.codec_sample(after_chain, whole=False)
+    after, _ = track.render(after_chain)
+    assert predicted == pytest.approx(after["input_i"], abs=0.1)
+    assert now["input_i"] - sample_before["input_i"] < 3.0 - 0.3  # the deeper limiter took some
+    assert first == 0 and len(runs) == 1
+    loudest = track.chunks[max(track.sample_measures, key=lambda i: track.sample_measures[i].peak)]
+    assert count == loudest.end - loudest.start
+    chunk = np.fromfile(source, "<f4").reshape(-1, 2)
+    whole = np.fromfile(track.rendered, "<f4").reshape(-1, 2)
+    assert np.array_equal(chunk, whole[loudest.start : loudest.end])
