@@ -27,7 +27,7 @@ from typing import BinaryIO
 import numpy as np
 
 from raybatch.media.bs1770 import SUBBLOCKS_PER_S, ChunkMeasure, LoudnessMeter
-from raybatch.media.commands import Filter, audio_fit_args, render_chunk_args
+from raybatch.media.commands import Filter, audio_fit_args, encoded_chunk_args, render_chunk_args
 from raybatch.media.loudness import read_frames
 from raybatch.media.probe import MediaInfo
 from raybatch.media.runner import CommandResult, MediaError, run_command
@@ -41,6 +41,8 @@ POSTROLL_S = 0.25
 MIN_CHUNK_S = 60.0
 #: No chunk is longer: the chunk that samples the codec stays a small part of a long track.
 MAX_CHUNK_S = 120.0
+#: Sound decoded before a chunk of an encoded track only to settle the decoder and the meter.
+DECODE_PREROLL_S = 1.0
 #: Chunks per worker: a slow chunk then holds up only a fraction of a try.
 CHUNKS_PER_WORKER = 3
 #: Most render processes at once on one node.
@@ -105,6 +107,18 @@ def choose_sample(measures: Sequence[ChunkMeasure]) -> list[int]:
     return sorted({*range(SAMPLE_EVERY // 2, len(measures), SAMPLE_EVERY), loudest})
 
 
+@dataclass(frozen=True)
+class CodecSample:
+    """A chunk's rendered samples to encode alone: where they lie (file, (first frame, frames)),
+    their loudness as rendered, and where the encode goes."""
+
+    chunk: Chunk
+    source: Path
+    span: tuple[int, int]
+    loudness: dict[str, float]
+    probe: Path
+
+
 class _ChunkReader:
     """Reads one chunk's rendered samples: the meter sees the pre-roll (to settle its filters,
     uncounted) and the chunk; ``target`` (the whole rendered track) receives the chunk."""
@@ -146,15 +160,13 @@ class FittedTrack:
         self.path, self.rate, self.channels, self.timeout_s = path, rate, channels, timeout_s
         #: Where :meth:`render` writes the samples it is asked to keep.
         self.rendered = path.with_name(f"{path.stem}.rendered.f32")
-        #: Where a sample of the rendering is encoded to see what the codec does to it.
+        #: Where samples of the rendering are encoded to see what the codec does to it.
         self.probe = path.with_name(f"{path.stem}.probe.m4a")
         self.measures: list[ChunkMeasure] = []
         #: The chunks a corrective try renders (none for a short track: it is rendered whole).
         self.sample: list[int] = []
         #: What each chunk of the sample measured in the last sample render.
         self.sample_measures: dict[int, ChunkMeasure] = {}
-        #: Where one chunk rendered alone is written for a sample encode.
-        self.chunk_file = path.with_name(f"{path.stem}.chunk.f32")
         self.frames = path.stat().st_size // (4 * channels)
         self.chunks = plan_chunks(self.frames, rate, render_workers())
 
@@ -205,52 +217,101 @@ class FittedTrack:
         before = ChunkMeasure.combine([self.measures[i] for i in self.sample])
         return ChunkMeasure.combine(measures).loudness().to_dict(), before.loudness().to_dict(), runs
 
-    def codec_sample(
+    def codec_samples(
         self, chain: Sequence[Filter], *, whole: bool
-    ) -> tuple[Path, tuple[int, int], dict[str, float], list[CommandResult]] | None:
-        """Rendered samples of the chunk with the last try's highest peak, for a sample encode:
-        (file, (first frame, frames), the chunk's loudness as rendered, runs). After a whole
-        render they lie in :attr:`rendered`; after a sample's, the chunk is rendered again
-        through ``chain`` to a file of its own. ``None`` for a one-chunk track (its encode is
-        whole)."""
+    ) -> tuple[list[CodecSample], list[CommandResult]]:
+        """Rendered samples of the chunks with the last try's highest peaks, one per render
+        worker (they are encoded side by side), for sample encodes. After a whole render they
+        lie in :attr:`rendered`; after a sample's, those chunks are rendered again through
+        ``chain`` to files of their own. None for a one-chunk track (its encode is whole)."""
         measures = dict(enumerate(self.measures)) if whole else self.sample_measures
         if len(self.chunks) < 2 or not measures:
-            return None
-        index = max(measures, key=lambda i: measures[i].peak)
-        chunk, loudness = self.chunks[index], measures[index].loudness().to_dict()
+            return [], []
+        loudest = sorted(measures, key=lambda i: measures[i].peak, reverse=True)[: render_workers()]
+        samples = []
+        for n, index in enumerate(loudest):
+            chunk = self.chunks[index]
+            source, first = (self.rendered, chunk.start) if whole else (self._chunk_file(n), 0)
+            probe = self.probe.with_name(f"{self.probe.stem}{n}.m4a")
+            loudness = measures[index].loudness().to_dict()
+            samples.append(CodecSample(chunk, source, (first, chunk.end - chunk.start), loudness, probe))
         if whole:
-            return self.rendered, (chunk.start, chunk.end - chunk.start), loudness, []
-        shape = (chunk.end - chunk.start, self.channels)
-        samples = np.memmap(self.chunk_file, dtype="<f4", mode="w+", shape=shape)
-        reader = _ChunkReader(chunk, self.rate, self.channels, samples, origin=chunk.start)
-        run = self._render_chunk(reader, chain)
-        samples.flush()
-        del samples
-        return self.chunk_file, (0, chunk.end - chunk.start), loudness, [run]
+            return samples, []
+        targets = [
+            np.memmap(sample.source, dtype="<f4", mode="w+", shape=(sample.span[1], self.channels))
+            for sample in samples
+        ]
+        readers = [
+            _ChunkReader(sample.chunk, self.rate, self.channels, target, origin=sample.chunk.start)
+            for sample, target in zip(samples, targets, strict=True)
+        ]
+        runs = self._run_readers(readers, chain)
+        for target in targets:
+            target.flush()
+        return samples, runs
+
+    def _chunk_file(self, n: int) -> Path:
+        return self.path.with_name(f"{self.path.stem}.chunk{n}.f32")
 
     def _render_chunks(
         self, chain: Sequence[Filter], indices: Sequence[int], samples: np.ndarray | None
     ) -> tuple[list[ChunkMeasure], list[CommandResult]]:
         readers = [_ChunkReader(self.chunks[i], self.rate, self.channels, samples) for i in indices]
-        with ThreadPoolExecutor(max_workers=render_workers()) as pool:
-            # Each thread carries the caller's context: the video's deadline bounds its ffmpeg.
-            futures = [
-                pool.submit(contextvars.copy_context().run, self._render_chunk, reader, chain)
-                for reader in readers
-            ]
-            runs = [future.result() for future in futures]
+        runs = self._run_readers(readers, chain)
         return [reader.meter.measure() for reader in readers], runs
 
-    def _render_chunk(self, reader: _ChunkReader, chain: Sequence[Filter]) -> CommandResult:
-        chunk = reader.chunk
-        args = render_chunk_args(
-            str(self.path), self.channels, self.rate, first=chunk.first, count=chunk.rendered, chain=chain
-        )
-        run = run_command(args, timeout_s=self.timeout_s, stdout_consumer=reader, what="audio render")
-        # Resamplers may round a frame off the very end of the track; more than that is a fault.
-        if reader.shortfall() > self.rate // 100:
-            raise MediaError(
-                f"audio render delivered {reader.shortfall()} frames short of its chunk",
-                hint="re-run the video; if it fails again report it with the source file",
+    def _run_readers(self, readers: list[_ChunkReader], chain: Sequence[Filter]) -> list[CommandResult]:
+        def args(chunk: Chunk) -> list[str]:
+            return render_chunk_args(
+                str(self.path), self.channels, self.rate, first=chunk.first, count=chunk.rendered, chain=chain
             )
-        return run
+
+        return _read_chunks([(args(r.chunk), r) for r in readers], self.timeout_s, "audio render")
+
+
+def measure_encoded(
+    path: str, frames: int, rate: int, channels: int, timeout_s: float
+) -> tuple[dict[str, float], list[CommandResult]]:
+    """The loudness of an encoded track ``frames`` long, decoded in parallel chunks: each from
+    ``DECODE_PREROLL_S`` before it (the decoder's first frame after a seek and the meter's
+    filters settle there, uncounted), so the chunks measure as one whole decode (to 0.001 LU).
+    Returns every decode's run, for its diagnostics."""
+    preroll = int(DECODE_PREROLL_S * rate)
+    chunks = [
+        Chunk(c.start, c.end, min(preroll, c.start), 0) for c in plan_chunks(frames, rate, render_workers())
+    ]
+    readers = [_ChunkReader(chunk, rate, channels, None) for chunk in chunks]
+    jobs = [
+        (encoded_chunk_args(path, channels, rate, first=r.chunk.first, count=r.chunk.rendered), r)
+        for r in readers
+    ]
+    runs = _read_chunks(jobs, timeout_s, "loudness check", check=False)
+    measured = ChunkMeasure.combine([reader.meter.measure() for reader in readers])
+    return measured.loudness().to_dict(), runs
+
+
+def _read_chunks(
+    jobs: list[tuple[list[str], _ChunkReader]], timeout_s: float, what: str, *, check: bool = True
+) -> list[CommandResult]:
+    """Run each ffmpeg into its chunk's reader, as many at once as the node renders (without
+    ``check``, a failed run is returned for its caller to judge)."""
+    with ThreadPoolExecutor(max_workers=render_workers()) as pool:
+        # Each thread carries the caller's context: the video's deadline bounds its ffmpeg.
+        futures = [
+            pool.submit(contextvars.copy_context().run, _read_chunk, args, reader, timeout_s, what, check)
+            for args, reader in jobs
+        ]
+        return [future.result() for future in futures]
+
+
+def _read_chunk(
+    args: list[str], reader: _ChunkReader, timeout_s: float, what: str, check: bool
+) -> CommandResult:
+    run = run_command(args, timeout_s=timeout_s, stdout_consumer=reader, what=what, check=check)
+    # Resamplers may round a frame off the very end of the track; more than that is a fault.
+    if run.returncode == 0 and reader.shortfall() > reader.meter.rate // 100:
+        raise MediaError(
+            f"{what} delivered {reader.shortfall()} frames short of its chunk",
+            hint="re-run the video; if it fails again report it with the source file",
+        )
+    return run

@@ -259,6 +259,18 @@ def loudness_measure_args(path: str, channels: int, rate: int) -> list[str]:
     return out.global_args(*logged).compile(cmd="ffmpeg")
 
 
+def encoded_chunk_args(path: str, channels: int, rate: int, *, first: int, count: int) -> list[str]:
+    """``count`` frames of a file's first audio stream decoded from frame ``first`` (an
+    accurate seek: the decoder starts at the packet before and drops what precedes it), for the
+    meter; decode errors are logged as in :func:`loudness_measure_args`."""
+    # No seek for the first chunk: an input seek to 0 decodes AAC's priming differently.
+    seek = {"ss": f"{first / rate:.6f}"} if first else {}
+    stream = ffmpeg.input(path, **seek)["a:0"].filter("atrim", end_sample=count)
+    out = samples_output(stream, channels, rate)
+    logged = ("-hide_banner", "-nostdin", "-loglevel", "repeat+level+warning")
+    return out.global_args(*logged).compile(cmd="ffmpeg")
+
+
 def audio_fit_args(input_path: str, output_path: str, media: MediaInfo, rate: int) -> list[str]:
     """The audio fitted to the video's timeline and mixed to the delivered channels, written as
     raw interleaved float samples: what the audio pass renders in chunks."""

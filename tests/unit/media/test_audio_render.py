@@ -8,12 +8,13 @@ import subprocess
 import numpy as np
 import pytest
 
+from raybatch.config.presets import resolve_preset
 from raybatch.media import audio_render
-from raybatch.media.audio_render import FittedTrack, choose_sample, plan_chunks
-from raybatch.media.commands import gain_filters, render_chain
-from raybatch.media.dynamics import Compression
+from raybatch.media.audio_render import FittedTrack, choose_sample, measure_encoded, plan_chunks
 from raybatch.media.bs1770 import ChunkMeasure
-from raybatch.media.loudness import LoudnessReader
+from raybatch.media.commands import gain_filters, loudness_measure_args, render_chain, rendered_encode_args
+from raybatch.media.dynamics import Compression
+from raybatch.media.loudness import LoudnessReader, measure_loudness
 from tests.conftest import ffmpeg
 
 RATE = 48000
@@ -73,25 +74,47 @@ def test_chunked_render_is_the_whole_render_sample_for_sample(track):
 
 
 def test_the_sample_is_every_fourth_chunk_and_the_loudest_and_short_tracks_have_none():
-    measures = [ChunkMeasure(np.ones(10), peak) for peak in (0.1, 0.2, 0.3, 0.9, 0.2, 0.1, 0.4, 0.5, 0.3, 0.2)]
+    measures = [
+        ChunkMeasure(np.ones(10), peak) for peak in (0.1, 0.2, 0.3, 0.9, 0.2, 0.1, 0.4, 0.5, 0.3, 0.2)
+    ]
     assert choose_sample(measures) == [2, 3, 6]
     assert choose_sample(measures[:7]) == []  # a short track is tried whole
 
 
-def test_a_sample_render_predicts_the_whole_render_and_gives_its_loudest_chunk_exactly(track, monkeypatch):
+def test_a_sample_render_predicts_the_whole_render_and_gives_its_loudest_chunks_exactly(track, monkeypatch):
     monkeypatch.setattr(audio_render, "MIN_SAMPLED_CHUNKS", 4)
+    monkeypatch.setattr(audio_render, "SAMPLE_EVERY", 2)
+    monkeypatch.setattr(audio_render, "render_workers", lambda: 2)
     before_chain, after_chain = gain_filters(20.0, -3.0, RATE), gain_filters(23.0, -4.0, RATE)
     before, _ = track.render(before_chain)
     assert track.sample and len(track.sample) < len(track.chunks)
     now, sample_before, _ = track.render_sample(after_chain)
     predicted = before["input_i"] + now["input_i"] - sample_before["input_i"]
-    source, (first, count), _, runs = track.codec_sample(after_chain, whole=False)
+    samples, runs = track.codec_samples(after_chain, whole=False)
     after, _ = track.render(after_chain)
     assert predicted == pytest.approx(after["input_i"], abs=0.1)
     assert now["input_i"] - sample_before["input_i"] < 3.0 - 0.3  # the deeper limiter took some
-    assert first == 0 and len(runs) == 1
-    loudest = track.chunks[max(track.sample_measures, key=lambda i: track.sample_measures[i].peak)]
-    assert count == loudest.end - loudest.start
-    chunk = np.fromfile(source, "<f4").reshape(-1, 2)
+    peaks = {track.chunks[i]: m.peak for i, m in track.sample_measures.items()}
+    assert [s.chunk for s in samples] == sorted(peaks, key=peaks.get, reverse=True)[:2]
+    assert len(runs) == 2 and len({s.source for s in samples}) == 2
     whole = np.fromfile(track.rendered, "<f4").reshape(-1, 2)
-    assert np.array_equal(chunk, whole[loudest.start : loudest.end])
+    for sample in samples:
+        assert sample.span == (0, sample.chunk.end - sample.chunk.start)
+        alone = np.fromfile(sample.source, "<f4").reshape(-1, 2)
+        assert np.array_equal(alone, whole[sample.chunk.start : sample.chunk.end])
+
+
+def test_an_encoded_track_measured_in_parallel_chunks_measures_as_one_decode(track, tmp_path):
+    preset = resolve_preset("low", "fast", "general")
+    encoded = tmp_path / "sound.m4a"
+    subprocess.run(
+        rendered_encode_args(str(track.path), str(encoded), 2, preset), check=True, capture_output=True
+    )
+    whole, _ = measure_loudness(
+        loudness_measure_args(str(encoded), 2, RATE), RATE, 2, timeout_s=60, what="whole"
+    )
+    chunked, runs = measure_encoded(str(encoded), track.frames, RATE, 2, timeout_s=60)
+    assert len(runs) == 4 and all(run.returncode == 0 for run in runs)
+    assert chunked["input_i"] == pytest.approx(whole["input_i"], abs=1e-3)
+    assert chunked["input_tp"] == pytest.approx(whole["input_tp"], abs=1e-3)
+    assert chunked["input_lra"] == pytest.approx(whole["input_lra"], abs=1e-2)
