@@ -378,7 +378,7 @@ class _Normalisation:
                         break
             overshoot = latest["input_tp"] - ceiling
             if overshoot > 0:
-                plan.deepen(overshoot + self.peak_margin(latest if encoded else None))
+                plan.deepen(overshoot + self.peak_margin(latest if encoded else None), rendered["input_tp"])
                 gain, previous = min(gain, plan.max_gain()), None  # the slope so far was for other peaks
                 continue
             slope = 1.0
@@ -446,8 +446,16 @@ class _PeakPlan:
     def limiter(self, gain_db: float) -> float | None:
         return limiter_ceiling(self.input_true_peak, gain_db, self.ceiling_dbtp, self.cut_db)
 
-    def deepen(self, overshoot_db: float) -> None:
+    def deepen(self, overshoot_db: float, rendered_peak_dbtp: float | None = None) -> None:
+        """Lower the limiter by ``overshoot_db``, and at least that far under the peak of the
+        render that overshot (``rendered_peak_dbtp``): where no limiter ran, or it sat above the
+        peaks, lowering it by the overshoot alone could leave it above them, and the next render
+        would be the same sound again."""
         self.cut_db += overshoot_db
+        if rendered_peak_dbtp is not None:
+            self.cut_db = max(
+                self.cut_db, self.ceiling_dbtp - LIMITER_HEADROOM_DB - rendered_peak_dbtp + overshoot_db
+            )
 
     def max_gain(self) -> float:
         """The most gain before the limiter would absorb more than ``max_limiting_db``."""

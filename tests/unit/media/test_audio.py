@@ -35,6 +35,15 @@ def test_an_overshooting_encode_lowers_the_limiter_and_engages_it_if_it_was_off(
     assert plan.limiter(0.0) == -6.5  # limiting depth stays bounded as the limiter drops
 
 
+def test_an_encode_overshooting_a_render_under_the_limiter_puts_the_limiter_under_its_peak():
+    """A steady chord 5.4 dB under the ceiling came back from AAC 0.8 dB over it: lowering the
+    limiter by the overshoot left it above the render's peaks, and three renders were the same."""
+    plan = _PeakPlan(input_true_peak=-6.0, ceiling_dbtp=-1.5)
+    assert plan.limiter(0.64) is None  # the render peaks at -5.36 dBTP
+    plan.deepen(1.0, rendered_peak_dbtp=-5.36)
+    assert plan.limiter(0.64) == pytest.approx(-6.36)
+
+
 def _with_video(path: Path, audio_source: list[str]) -> Path:
     ffmpeg(
         "-f", "lavfi", "-i", "testsrc=size=160x90:rate=25:duration=1", *audio_source,
