@@ -10,12 +10,13 @@ from raybatch.analysis.scan import SMALL_SIZE
 from raybatch.errors import StorageError
 from raybatch.io.names import printable
 from raybatch.io.storage import is_local, local_path
+from raybatch.media.audio_render import MAX_CHUNK_S, render_workers
 from raybatch.media.commands import delivered_channels
 from raybatch.media.probe import MediaInfo, probe_media
 from raybatch.media.runner import MediaError
 
 #: The edited sound, and the audio pass's fitted and rendered tracks: each float samples at the
-#: delivery rate, at most stereo.
+#: delivery rate, at most stereo (and a few chunks more of a long track, see below).
 _SOUND_COPIES = 3
 _WAV_BYTES_PER_SAMPLE = 4
 _WAV_SAMPLE_RATE = 48000
@@ -33,8 +34,12 @@ def estimate_work_bytes(size_bytes: int, media: MediaInfo | None) -> int:
     frames = media.duration_s * float(Fraction(media.video.fps))
     need += int(frames * SMALL_SIZE[0] * SMALL_SIZE[1] * 3)
     if media.audio is not None:
-        samples = media.duration_s * _WAV_SAMPLE_RATE * delivered_channels(media)
-        need += int(_SOUND_COPIES * samples * _WAV_BYTES_PER_SAMPLE)
+        # A long track's codec samples: the chunks with its highest peaks, one per render worker.
+        sampled_s = (
+            min(media.duration_s, render_workers() * MAX_CHUNK_S) if media.duration_s > MAX_CHUNK_S else 0
+        )
+        seconds = _SOUND_COPIES * media.duration_s + sampled_s
+        need += int(seconds * _WAV_SAMPLE_RATE * delivered_channels(media) * _WAV_BYTES_PER_SAMPLE)
     return need
 
 

@@ -24,3 +24,12 @@ def test_work_is_two_encoded_copies_plus_model_frames_and_three_float_copies_of_
     stereo = estimate_work_bytes(10_000_000, _media(60.0, 2))
     assert stereo - silent == 3 * 60 * 48000 * 2 * 4  # edited, fitted, rendered
     assert estimate_work_bytes(10_000_000, _media(60.0, 6)) == stereo  # the edit mixes to stereo
+
+
+def test_a_long_track_also_needs_its_codec_samples_one_chunk_per_render_worker(monkeypatch):
+    from raybatch.jobs import space
+
+    monkeypatch.setattr(space, "render_workers", lambda: 2)
+    silent = estimate_work_bytes(10_000_000, _media(3600.0, None))
+    stereo = estimate_work_bytes(10_000_000, _media(3600.0, 2))
+    assert stereo - silent == (3 * 3600 + 2 * 120) * 48000 * 2 * 4
