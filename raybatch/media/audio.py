@@ -167,6 +167,8 @@ class _Normalisation:
         self.sample_tries = 0
         #: The gain and limiter of the last whole render: what :meth:`encode` delivers.
         self.kept: tuple[float, float | None] = (0.0, None)
+        #: Whether the output holds the last kept render, encoded as it rendered.
+        self.kept_encoded = False
         #: The gain and limiter of the last try, whole or on the sample.
         self.tried: tuple[float, float | None] = (0.0, None)
         #: What the last whole render measured (sample tries are read against it).
@@ -215,17 +217,25 @@ class _Normalisation:
         self.runs.append(run)
         return loudness
 
-    def render(self, gain_db: float, limiter_dbtp: float | None, *, keep: bool = True) -> dict[str, float]:
+    def render(
+        self, gain_db: float, limiter_dbtp: float | None, *, keep: bool = True, encode: bool = False
+    ) -> dict[str, float]:
         """The fitted sound levelled, with this gain and limiter: its loudness (and, with
-        ``keep``, the samples the final encode takes)."""
+        ``keep``, the samples the final encode takes; with ``encode``, encoded as it renders,
+        for :meth:`check_encoded`)."""
         assert self.track is not None
         self.renders += 1
         self.tried = (gain_db, limiter_dbtp)
-        loudness, runs = self.track.render(self.chain(gain_db, limiter_dbtp), keep=keep)
+        args = None
+        if encode:
+            self.encodes += 1
+            args = rendered_encode_args("pipe:0", self.output_path, self.channels, self.preset)
+        loudness, runs = self.track.render(self.chain(gain_db, limiter_dbtp), keep=keep, encode=args)
         self.runs.extend(runs)
         self.last_whole = loudness
         if keep:
             self.kept = (gain_db, limiter_dbtp)
+            self.kept_encoded = encode
         return loudness
 
     def try_levels(self, gain_db: float, limiter_dbtp: float | None) -> tuple[dict[str, float], bool]:
@@ -258,6 +268,11 @@ class _Normalisation:
             str(self.track.rendered), self.output_path, self.channels, self.preset, trim_db=trim_db
         )
         self.run(args, "audio encode")
+        return self.check_encoded()
+
+    def check_encoded(self) -> dict[str, float]:
+        """The encoded AAC's loudness, from a clean decode."""
+        assert self.track is not None
         rate = self.preset.audio_sample_rate
         loudness, runs = measure_encoded(
             self.output_path, self.track.frames, rate, self.channels, self.timeout_s
@@ -284,13 +299,15 @@ class _Normalisation:
             if sample["input_tp"] > ceiling or _off_target(rendered, gain_db, plan, aim):
                 return rendered, sample, aim, None
         if not exact:
-            whole = self.render(gain_db, plan.limiter(gain_db))
+            # Rendered whole and encoded at once: the prediction is seldom off, and then only
+            # the encode is wasted.
+            whole = self.render(gain_db, plan.limiter(gain_db), encode=True)
             if sample is not None:  # the sample encode was read against the predicted loudness
                 sample = {**sample, "input_i": sample["input_i"] + whole["input_i"] - rendered["input_i"]}
             rendered = whole
             if whole["input_tp"] > ceiling or _off_target(whole, gain_db, plan, aim):
                 return whole, whole, aim, None
-        output = self.encode()
+        output = self.check_encoded() if not exact else self.encode()
         if sample is not None:  # the sample's chunk is not the whole track: learn the difference
             self.sample_bias += output["input_i"] - sample["input_i"]
         return rendered, output, target - (output["input_i"] - rendered["input_i"]), output
@@ -387,7 +404,7 @@ class _Normalisation:
             previous = (gain, rendered["input_i"])
             gain = min(next_gain(gain, rendered["input_i"], aim, slope), plan.max_gain())
         if not encoded:
-            output = self.encode()
+            output = self.check_encoded() if self.kept_encoded else self.encode()
         gain = self.kept[0]  # what was encoded (the loop may have moved on to another try)
         trim, trims = 0.0, 0
         while output["input_tp"] > ceiling and trims < MAX_TRIMS:

@@ -18,9 +18,10 @@ import contextvars
 import itertools
 import math
 import os
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -107,6 +108,10 @@ def choose_sample(measures: Sequence[ChunkMeasure]) -> list[int]:
     return sorted({*range(SAMPLE_EVERY // 2, len(measures), SAMPLE_EVERY), loudest})
 
 
+#: Work to run beside a render, given its chunks' futures in order.
+_Then = Callable[[list[Future]], CommandResult] | None
+
+
 @dataclass(frozen=True)
 class CodecSample:
     """A chunk's rendered samples to encode alone: where they lie (file, (first frame, frames)),
@@ -189,16 +194,22 @@ class FittedTrack:
                 leftover.unlink(missing_ok=True)
 
     def render(
-        self, chain: Sequence[Filter], *, keep: bool = True
+        self, chain: Sequence[Filter], *, keep: bool = True, encode: list[str] | None = None
     ) -> tuple[dict[str, float], list[CommandResult]]:
         """The track through ``chain``, measured (``input_i``, ``input_tp``, ``input_lra``,
         ``input_thresh``); with ``keep``, also written to :attr:`rendered` as raw float samples.
+        ``encode`` (an ffmpeg reading the samples on its stdin) runs while the chunks render,
+        fed each chunk as it is done, in order: the render costs the encode no time of its own.
         Chooses the :attr:`sample` from what it measured."""
         samples = None
         if keep:
             shape = (max(1, self.frames), self.channels)
             samples = np.memmap(self.rendered, dtype="<f4", mode="w+", shape=shape)
-        measures, runs = self._render_chunks(chain, range(len(self.chunks)), samples)
+        then = None
+        if encode is not None:
+            assert samples is not None, "only a kept render is encoded"
+            then = partial(self._encode_as_rendered, encode, samples)
+        measures, runs = self._render_chunks(chain, range(len(self.chunks)), samples, then)
         if samples is not None:
             samples.flush()
             del samples
@@ -254,19 +265,31 @@ class FittedTrack:
         return self.path.with_name(f"{self.path.stem}.chunk{n}.f32")
 
     def _render_chunks(
-        self, chain: Sequence[Filter], indices: Sequence[int], samples: np.ndarray | None
+        self, chain: Sequence[Filter], indices: Sequence[int], samples: np.ndarray | None, then: _Then = None
     ) -> tuple[list[ChunkMeasure], list[CommandResult]]:
         readers = [_ChunkReader(self.chunks[i], self.rate, self.channels, samples) for i in indices]
-        runs = self._run_readers(readers, chain)
+        runs = self._run_readers(readers, chain, then)
         return [reader.meter.measure() for reader in readers], runs
 
-    def _run_readers(self, readers: list[_ChunkReader], chain: Sequence[Filter]) -> list[CommandResult]:
+    def _run_readers(
+        self, readers: list[_ChunkReader], chain: Sequence[Filter], then: _Then = None
+    ) -> list[CommandResult]:
         def args(chunk: Chunk) -> list[str]:
             return render_chunk_args(
                 str(self.path), self.channels, self.rate, first=chunk.first, count=chunk.rendered, chain=chain
             )
 
-        return _read_chunks([(args(r.chunk), r) for r in readers], self.timeout_s, "audio render")
+        return _read_chunks([(args(r.chunk), r) for r in readers], self.timeout_s, "audio render", then=then)
+
+    def _encode_as_rendered(
+        self, encode: list[str], samples: np.ndarray, chunks_done: list[Future]
+    ) -> CommandResult:
+        def feed(stream: BinaryIO) -> None:
+            for chunk, done in zip(self.chunks, chunks_done, strict=True):
+                done.result()  # a failed render stops the encode with its error
+                stream.write(samples[chunk.start : chunk.end].tobytes())
+
+        return run_command(encode, timeout_s=self.timeout_s, stdin_producer=feed, what="audio encode")
 
 
 def measure_encoded(
@@ -291,17 +314,24 @@ def measure_encoded(
 
 
 def _read_chunks(
-    jobs: list[tuple[list[str], _ChunkReader]], timeout_s: float, what: str, *, check: bool = True
+    jobs: list[tuple[list[str], _ChunkReader]],
+    timeout_s: float,
+    what: str,
+    *,
+    check: bool = True,
+    then: _Then = None,
 ) -> list[CommandResult]:
     """Run each ffmpeg into its chunk's reader, as many at once as the node renders (without
-    ``check``, a failed run is returned for its caller to judge)."""
+    ``check``, a failed run is returned for its caller to judge). ``then`` runs meanwhile in this
+    thread, given the chunks' futures in order; its run comes last."""
     with ThreadPoolExecutor(max_workers=render_workers()) as pool:
         # Each thread carries the caller's context: the video's deadline bounds its ffmpeg.
         futures = [
             pool.submit(contextvars.copy_context().run, _read_chunk, args, reader, timeout_s, what, check)
             for args, reader in jobs
         ]
-        return [future.result() for future in futures]
+        after = [then(futures)] if then else []
+        return [future.result() for future in futures] + after
 
 
 def _read_chunk(

@@ -63,6 +63,7 @@ def run_command(
     capture_stdout: bool = False,
     stdout_consumer: Callable[[BinaryIO], None] | None = None,
     side_consumers: tuple[Callable[[BinaryIO], None], ...] = (),
+    stdin_producer: Callable[[BinaryIO], None] | None = None,
     what: str = "",
 ) -> CommandResult:
     """Run ``args``; raise :class:`MediaError` on a non-zero exit (when ``check``) or a timeout.
@@ -70,12 +71,18 @@ def run_command(
     stdout is captured only when asked (ffprobe's JSON), or streamed to ``stdout_consumer``;
     each of ``side_consumers`` reads one more output pipe, named in ``args`` by
     ``SIDE_PIPE.format(i)`` (one decode, several raw outputs, read concurrently so that none
-    blocks ffmpeg). stderr is always captured so that a failure can say what ffmpeg said.
+    blocks ffmpeg). ``stdin_producer`` writes the process's stdin on a thread of its own (closed
+    after it; an exception it raises kills the process and is raised here). stderr is always
+    captured so that a failure can say what ffmpeg said.
     """
     started = time.monotonic()
     timeout_s = _within_deadline(timeout_s)
-    process = _Process(args, capture_stdout or stdout_consumer is not None, len(side_consumers))
+    process = _Process(
+        args, capture_stdout or stdout_consumer is not None, len(side_consumers), stdin_producer is not None
+    )
     process.read_outputs(stdout_consumer, side_consumers)
+    if stdin_producer is not None:
+        process.write_input(stdin_producer)
     status, usage = process.wait(timeout_s)
     stderr = process.chunks["stderr"].decode("utf-8", errors="replace")
     result = CommandResult(
@@ -126,7 +133,7 @@ def _within_deadline(timeout_s: float | None) -> float | None:
 class _Process:
     """One child process, its output pipes each read on a thread of its own, and its usage."""
 
-    def __init__(self, args: list[str], pipe_stdout: bool, side_pipes: int):
+    def __init__(self, args: list[str], pipe_stdout: bool, side_pipes: int, pipe_stdin: bool = False):
         self.side = [os.pipe() for _ in range(side_pipes)]
         for index, (_, write_end) in enumerate(self.side):
             args = [a.replace(SIDE_PIPE.format(index), f"pipe:{write_end}") for a in args]
@@ -138,7 +145,7 @@ class _Process:
         try:
             self.proc = subprocess.Popen(
                 args,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if pipe_stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE if pipe_stdout else subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
@@ -175,6 +182,24 @@ class _Process:
             reader = threading.Thread(target=target, args=job_args, daemon=True)
             reader.start()
             self.readers.append(reader)
+
+    def write_input(self, producer: Callable[[BinaryIO], None]) -> None:
+        """Start the thread that writes stdin."""
+        writer = threading.Thread(target=self._produce, args=(producer, self.proc.stdin), daemon=True)
+        writer.start()
+        self.readers.append(writer)
+
+    def _produce(self, producer: Callable[[BinaryIO], None], stream: BinaryIO) -> None:
+        try:
+            producer(stream)
+        except BrokenPipeError:
+            pass  # the process stopped reading: its exit status says why
+        except BaseException as exc:  # re-raised in the caller's thread
+            self.consumer_errors.append(exc)
+            self.kill()
+        finally:
+            with contextlib.suppress(OSError):
+                stream.close()
 
     def _drain(self, name: str, stream: BinaryIO) -> None:
         self.chunks[name] = stream.read()

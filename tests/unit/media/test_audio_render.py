@@ -14,7 +14,7 @@ from raybatch.media.audio_render import FittedTrack, choose_sample, measure_enco
 from raybatch.media.bs1770 import ChunkMeasure
 from raybatch.media.commands import gain_filters, loudness_measure_args, render_chain, rendered_encode_args
 from raybatch.media.dynamics import Compression
-from raybatch.media.loudness import LoudnessReader, measure_loudness
+from raybatch.media.loudness import LoudnessReader, audio_stream_hash, measure_loudness
 from tests.conftest import ffmpeg
 
 RATE = 48000
@@ -118,3 +118,15 @@ def test_an_encoded_track_measured_in_parallel_chunks_measures_as_one_decode(tra
     assert chunked["input_i"] == pytest.approx(whole["input_i"], abs=1e-3)
     assert chunked["input_tp"] == pytest.approx(whole["input_tp"], abs=1e-3)
     assert chunked["input_lra"] == pytest.approx(whole["input_lra"], abs=1e-2)
+
+
+def test_a_render_encoded_as_it_renders_is_the_encode_of_the_rendered_track(track, tmp_path):
+    preset = resolve_preset("low", "fast", "general")
+    chain = gain_filters(22.0, -3.0, RATE)
+    streamed, afterwards = tmp_path / "streamed.m4a", tmp_path / "afterwards.m4a"
+    _, runs = track.render(chain, encode=rendered_encode_args("pipe:0", str(streamed), 2, preset))
+    assert len(runs) == len(track.chunks) + 1
+    subprocess.run(
+        rendered_encode_args(str(track.rendered), str(afterwards), 2, preset), check=True, capture_output=True
+    )
+    assert audio_stream_hash(str(streamed), 60)[0] == audio_stream_hash(str(afterwards), 60)[0]
