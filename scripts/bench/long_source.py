@@ -32,13 +32,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def generate(path: Path, minutes: float, fps: int, size: str = "1280x720") -> Path:
-    """A test pattern over speech-like sound: pink noise swelling and fading every few seconds."""
+    """A test pattern over speech-like sound: pink noise swelling and fading every few seconds
+    (seeded: runs of different checkouts see the same sound)."""
     seconds = minutes * 60
     partial = path.with_suffix(".part.mp4")
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y",
          "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}:duration={seconds}",
-         "-f", "lavfi", "-i", f"anoisesrc=d={seconds}:c=pink:r=48000:a=0.2",
+         "-f", "lavfi", "-i", f"anoisesrc=d={seconds}:c=pink:r=48000:a=0.2:seed=17",
          "-af", "volume='0.55+0.4*sin(t/3)':eval=frame", "-ac", "2",
          "-c:v", "libx264", "-preset", "ultrafast", "-crf", "23", "-c:a", "aac", "-b:a", "128k",
          str(partial)],
