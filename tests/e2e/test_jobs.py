@@ -26,11 +26,14 @@ FAST = ["--executor", "local", "--quality", "low", "--mode", "fast", "--no-analy
 
 
 def start(*args: str) -> subprocess.Popen:
+    """The CLI in the background, with Ctrl-C's default meaning: a test run started as a
+    background job of a script ignores SIGINT, and its children would inherit that."""
     return subprocess.Popen(
         [sys.executable, "-m", "raybatch", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
