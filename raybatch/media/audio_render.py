@@ -124,12 +124,50 @@ class CodecSample:
     probe: Path
 
 
+class SampleFile:
+    """A file of raw interleaved float samples written and read at frame offsets, through the
+    page cache (a memory map would count an hour of sound in the process's resident memory)."""
+
+    #: How much :meth:`copy_to` reads at a time (bytes).
+    PIECE = 1 << 22
+
+    def __init__(self, fd: int, channels: int):
+        self.fd, self.frame_bytes = fd, 4 * channels
+
+    @classmethod
+    @contextlib.contextmanager
+    def made(cls, path: Path, frames: int, channels: int) -> Iterator[SampleFile]:
+        """``path`` made ``frames`` long (zeros until written), open while the block lasts."""
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.ftruncate(fd, max(1, frames) * 4 * channels)
+            yield cls(fd, channels)
+        finally:
+            os.close(fd)
+
+    def write(self, frame: int, samples: np.ndarray) -> None:
+        data = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+        written = 0
+        while written < len(data):
+            written += os.pwrite(self.fd, data[written:], frame * self.frame_bytes + written)
+
+    def copy_to(self, stream: BinaryIO, first: int, end: int) -> None:
+        """Frames ``[first, end)`` written to ``stream``."""
+        offset, stop = first * self.frame_bytes, end * self.frame_bytes
+        while offset < stop:
+            piece = os.pread(self.fd, min(self.PIECE, stop - offset), offset)
+            if not piece:
+                raise MediaError("the rendered sound ended early", hint="re-run the video")
+            stream.write(piece)
+            offset += len(piece)
+
+
 class _ChunkReader:
     """Reads one chunk's rendered samples: the meter sees the pre-roll (to settle its filters,
-    uncounted) and the chunk; ``target`` (the whole rendered track) receives the chunk."""
+    uncounted) and the chunk; ``target`` (a file of the rendered track) receives the chunk."""
 
-    def __init__(self, chunk: Chunk, rate: int, channels: int, target: np.ndarray | None, origin: int = 0):
-        #: ``target[0]`` holds frame ``origin`` of the track.
+    def __init__(self, chunk: Chunk, rate: int, channels: int, target: SampleFile | None, origin: int = 0):
+        #: ``target``'s first frame is frame ``origin`` of the track.
         self.chunk, self.target, self.origin = chunk, target, origin
         self.meter = LoudnessMeter(rate, channels, preroll=chunk.preroll)
         self.read = 0
@@ -150,7 +188,7 @@ class _ChunkReader:
         if begin >= len(frames):
             return
         at = self.chunk.start + self.read + begin - self.chunk.preroll - self.origin
-        self.target[at : at + len(frames) - begin] = frames[begin:]
+        self.target.write(at, frames[begin:])
 
     def shortfall(self) -> int:
         """Frames of the chunk the render did not deliver."""
@@ -201,18 +239,14 @@ class FittedTrack:
         ``encode`` (an ffmpeg reading the samples on its stdin) runs while the chunks render,
         fed each chunk as it is done, in order: the render costs the encode no time of its own.
         Chooses the :attr:`sample` from what it measured."""
-        samples = None
-        if keep:
-            shape = (max(1, self.frames), self.channels)
-            samples = np.memmap(self.rendered, dtype="<f4", mode="w+", shape=shape)
-        then = None
-        if encode is not None:
-            assert samples is not None, "only a kept render is encoded"
-            then = partial(self._encode_as_rendered, encode, samples)
-        measures, runs = self._render_chunks(chain, range(len(self.chunks)), samples, then)
-        if samples is not None:
-            samples.flush()
-            del samples
+        assert keep or encode is None, "only a kept render is encoded"
+        with (
+            SampleFile.made(self.rendered, self.frames, self.channels)
+            if keep
+            else contextlib.nullcontext() as samples
+        ):
+            then = partial(self._encode_as_rendered, encode, samples) if encode is not None else None
+            measures, runs = self._render_chunks(chain, range(len(self.chunks)), samples, then)
         #: Each chunk's measurement in the last whole render, in order.
         self.measures = measures
         self.sample = choose_sample(measures)
@@ -248,24 +282,25 @@ class FittedTrack:
             samples.append(CodecSample(chunk, source, (first, chunk.end - chunk.start), loudness, probe))
         if whole:
             return samples, []
-        targets = [
-            np.memmap(sample.source, dtype="<f4", mode="w+", shape=(sample.span[1], self.channels))
-            for sample in samples
-        ]
-        readers = [
-            _ChunkReader(sample.chunk, self.rate, self.channels, target, origin=sample.chunk.start)
-            for sample, target in zip(samples, targets, strict=True)
-        ]
-        runs = self._run_readers(readers, chain)
-        for target in targets:
-            target.flush()
+        with contextlib.ExitStack() as files:
+            readers = [
+                _ChunkReader(
+                    sample.chunk,
+                    self.rate,
+                    self.channels,
+                    files.enter_context(SampleFile.made(sample.source, sample.span[1], self.channels)),
+                    origin=sample.chunk.start,
+                )
+                for sample in samples
+            ]
+            runs = self._run_readers(readers, chain)
         return samples, runs
 
     def _chunk_file(self, n: int) -> Path:
         return self.path.with_name(f"{self.path.stem}.chunk{n}.f32")
 
     def _render_chunks(
-        self, chain: Sequence[Filter], indices: Sequence[int], samples: np.ndarray | None, then: _Then = None
+        self, chain: Sequence[Filter], indices: Sequence[int], samples: SampleFile | None, then: _Then = None
     ) -> tuple[list[ChunkMeasure], list[CommandResult]]:
         readers = [_ChunkReader(self.chunks[i], self.rate, self.channels, samples) for i in indices]
         runs = self._run_readers(readers, chain, then)
@@ -282,12 +317,12 @@ class FittedTrack:
         return _read_chunks([(args(r.chunk), r) for r in readers], self.timeout_s, "audio render", then=then)
 
     def _encode_as_rendered(
-        self, encode: list[str], samples: np.ndarray, chunks_done: list[Future]
+        self, encode: list[str], samples: SampleFile, chunks_done: list[Future]
     ) -> CommandResult:
         def feed(stream: BinaryIO) -> None:
             for chunk, done in zip(self.chunks, chunks_done, strict=True):
                 done.result()  # a failed render stops the encode with its error
-                stream.write(samples[chunk.start : chunk.end].tobytes())
+                samples.copy_to(stream, chunk.start, chunk.end)
 
         return run_command(encode, timeout_s=self.timeout_s, stdin_producer=feed, what="audio encode")
 
