@@ -15,7 +15,6 @@ numbers instead of destroying it.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from raybatch.config.presets import Preset
-from raybatch.media.audio_render import CodecSample, FittedTrack, measure_encoded
+from raybatch.media.aac_chunks import encode_in_chunks
+from raybatch.media.audio_render import CodecSample, FittedTrack, Ready, SampleFile, measure_encoded
 from raybatch.media.commands import (
     Filter,
     delivered_channels,
@@ -40,7 +40,7 @@ from raybatch.media.dynamics import (
 )
 from raybatch.media.loudness import NEAR_SILENCE_LUFS, is_silent, measure_loudness, require_clean_decode
 from raybatch.media.probe import MediaInfo
-from raybatch.media.runner import CommandResult, run_command
+from raybatch.media.runner import CommandResult, run_command, submit_in_context
 
 #: How close to the target the delivered loudness should land before correcting stops (LU).
 LOUDNESS_TOLERANCE_LU = 0.2
@@ -226,11 +226,10 @@ class _Normalisation:
         assert self.track is not None
         self.renders += 1
         self.tried = (gain_db, limiter_dbtp)
-        args = None
         if encode:
             self.encodes += 1
-            args = rendered_encode_args("pipe:0", self.output_path, self.channels, self.preset)
-        loudness, runs = self.track.render(self.chain(gain_db, limiter_dbtp), keep=keep, encode=args)
+        chain = self.chain(gain_db, limiter_dbtp)
+        loudness, runs = self.track.render(chain, keep=keep, encode=self.encode_samples if encode else None)
         self.runs.extend(runs)
         self.last_whole = loudness
         if keep:
@@ -264,11 +263,26 @@ class _Normalisation:
         """Encode the last kept render (``trim_db`` lower); the encoded AAC's loudness."""
         assert self.track is not None
         self.encodes += 1
-        args = rendered_encode_args(
-            str(self.track.rendered), self.output_path, self.channels, self.preset, trim_db=trim_db
-        )
-        self.run(args, "audio encode")
+        with SampleFile.opened(self.track.rendered, self.channels) as samples:
+            self.runs.extend(self.encode_samples(samples, trim_db=trim_db))
         return self.check_encoded()
+
+    def encode_samples(
+        self, samples: SampleFile, ready: Ready | None = None, trim_db: float = 0.0
+    ) -> list[CommandResult]:
+        """The track's samples (rendered, or as fitted) encoded to the output, in parallel chunks
+        (``ready`` waits for those still rendering)."""
+        assert self.track is not None
+
+        def encoder(output: str, container: str) -> list[str]:
+            return rendered_encode_args(
+                "pipe:0", output, self.channels, self.preset, trim_db=trim_db, container=container
+            )
+
+        rate = self.preset.audio_sample_rate
+        return encode_in_chunks(
+            samples, self.track.frames, rate, encoder, self.output_path, self.timeout_s, ready
+        )
 
     def check_encoded(self) -> dict[str, float]:
         """The encoded AAC's loudness, from a clean decode."""
@@ -323,8 +337,8 @@ class _Normalisation:
         if not samples:
             return None
         with ThreadPoolExecutor(max_workers=len(samples)) as pool:
-            # Each thread carries the caller's context: the video's deadline bounds its ffmpeg.
-            encoded = list(pool.map(lambda s: contextvars.copy_context().run(self.encode_sample, s), samples))
+            futures = [submit_in_context(pool, self.encode_sample, sample) for sample in samples]
+            encoded = [future.result() for future in futures]
         shift = sum(
             after["input_i"] - s.loudness["input_i"] for s, after in zip(samples, encoded, strict=True)
         )
@@ -358,10 +372,8 @@ class _Normalisation:
     def keep_as_is(self, measured: dict[str, float]) -> AudioOutcome:
         """Silence or room tone: the fitted sound encoded untouched, with a note."""
         assert self.track is not None
-        self.run(
-            rendered_encode_args(str(self.track.path), self.output_path, self.channels, self.preset),
-            "audio encode",
-        )
+        with SampleFile.opened(self.track.path, self.channels) as samples:
+            self.runs.extend(self.encode_samples(samples))
         note = (
             f"near-silent audio ({measured['input_i']:.1f} LUFS, below {NEAR_SILENCE_LUFS:g} LUFS: "
             "silence or room tone): kept as is, no loudness target applied"

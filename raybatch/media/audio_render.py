@@ -14,7 +14,6 @@ whole rendered track, once.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import itertools
 import math
 import os
@@ -31,7 +30,7 @@ from raybatch.media.bs1770 import SUBBLOCKS_PER_S, ChunkMeasure, LoudnessMeter
 from raybatch.media.commands import Filter, audio_fit_args, encoded_chunk_args, render_chunk_args
 from raybatch.media.loudness import read_frames
 from raybatch.media.probe import MediaInfo
-from raybatch.media.runner import CommandResult, MediaError, run_command
+from raybatch.media.runner import CommandResult, MediaError, run_command, submit_in_context
 
 #: Sound rendered before a chunk only to settle the filters: the compressor's and limiter's
 #: release (at most a second) has long died away by the seam.
@@ -109,7 +108,7 @@ def choose_sample(measures: Sequence[ChunkMeasure]) -> list[int]:
 
 
 #: Work to run beside a render, given its chunks' futures in order.
-_Then = Callable[[list[Future]], CommandResult] | None
+_Then = Callable[[list[Future]], list[CommandResult]] | None
 
 
 @dataclass(frozen=True)
@@ -133,6 +132,16 @@ class SampleFile:
 
     def __init__(self, fd: int, channels: int):
         self.fd, self.frame_bytes = fd, 4 * channels
+
+    @classmethod
+    @contextlib.contextmanager
+    def opened(cls, path: Path, channels: int) -> Iterator[SampleFile]:
+        """An existing file of samples, open for reading while the block lasts."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            yield cls(fd, channels)
+        finally:
+            os.close(fd)
 
     @classmethod
     @contextlib.contextmanager
@@ -160,6 +169,12 @@ class SampleFile:
                 raise MediaError("the rendered sound ended early", hint="re-run the video")
             stream.write(piece)
             offset += len(piece)
+
+
+#: Called with a frame count; returns once the rendered samples are there up to that frame.
+Ready = Callable[[int], None]
+#: Encodes rendered samples as they become ready (see :meth:`FittedTrack.render`).
+Encode = Callable[[SampleFile, Ready], list[CommandResult]]
 
 
 class _ChunkReader:
@@ -232,13 +247,13 @@ class FittedTrack:
                 leftover.unlink(missing_ok=True)
 
     def render(
-        self, chain: Sequence[Filter], *, keep: bool = True, encode: list[str] | None = None
+        self, chain: Sequence[Filter], *, keep: bool = True, encode: Encode | None = None
     ) -> tuple[dict[str, float], list[CommandResult]]:
         """The track through ``chain``, measured (``input_i``, ``input_tp``, ``input_lra``,
         ``input_thresh``); with ``keep``, also written to :attr:`rendered` as raw float samples.
-        ``encode`` (an ffmpeg reading the samples on its stdin) runs while the chunks render,
-        fed each chunk as it is done, in order: the render costs the encode no time of its own.
-        Chooses the :attr:`sample` from what it measured."""
+        ``encode`` runs while the chunks render, told when each stretch of samples is done: the
+        render costs the encode little time of its own. Chooses the :attr:`sample` from what it
+        measured."""
         assert keep or encode is None, "only a kept render is encoded"
         with (
             SampleFile.made(self.rendered, self.frames, self.channels)
@@ -317,14 +332,15 @@ class FittedTrack:
         return _read_chunks([(args(r.chunk), r) for r in readers], self.timeout_s, "audio render", then=then)
 
     def _encode_as_rendered(
-        self, encode: list[str], samples: SampleFile, chunks_done: list[Future]
-    ) -> CommandResult:
-        def feed(stream: BinaryIO) -> None:
+        self, encode: Encode, samples: SampleFile, chunks_done: list[Future]
+    ) -> list[CommandResult]:
+        def ready(end: int) -> None:
             for chunk, done in zip(self.chunks, chunks_done, strict=True):
+                if chunk.start >= end:
+                    return
                 done.result()  # a failed render stops the encode with its error
-                samples.copy_to(stream, chunk.start, chunk.end)
 
-        return run_command(encode, timeout_s=self.timeout_s, stdin_producer=feed, what="audio encode")
+        return encode(samples, ready)
 
 
 def measure_encoded(
@@ -358,14 +374,13 @@ def _read_chunks(
 ) -> list[CommandResult]:
     """Run each ffmpeg into its chunk's reader, as many at once as the node renders (without
     ``check``, a failed run is returned for its caller to judge). ``then`` runs meanwhile in this
-    thread, given the chunks' futures in order; its run comes last."""
+    thread, given the chunks' futures in order; its runs come last."""
     with ThreadPoolExecutor(max_workers=render_workers()) as pool:
-        # Each thread carries the caller's context: the video's deadline bounds its ffmpeg.
         futures = [
-            pool.submit(contextvars.copy_context().run, _read_chunk, args, reader, timeout_s, what, check)
+            submit_in_context(pool, _read_chunk, args, reader, timeout_s, what, check)
             for args, reader in jobs
         ]
-        after = [then(futures)] if then else []
+        after = then(futures) if then else []
         return [future.result() for future in futures] + after
 
 

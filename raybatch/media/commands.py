@@ -306,10 +306,11 @@ def rendered_encode_args(
     *,
     trim_db: float = 0.0,
     span: tuple[int, int] | None = None,
+    container: str = "mp4",
 ) -> list[str]:
     """Encode a rendered raw sample file to AAC in MP4 (``trim_db`` lower, when the codec's
     overshoot must be taken off every peak at once; only frames ``span`` = (first, count) when
-    given)."""
+    given; ``container="adts"`` for a chunk of a spliced encode)."""
     first, count = span or (0, 0)
     stream = raw_samples_input(path, channels, preset.audio_sample_rate, skip_frames=first)
     if span:
@@ -319,10 +320,24 @@ def rendered_encode_args(
     out = ffmpeg.output(
         stream,
         output_path,
-        format="mp4",
+        format=container,
         **{"c:a": preset.audio_codec, "b:a": f"{preset.audio_bitrate_kbps}k", "map_metadata": -1},
     )
     return out.global_args(*_BASE_ARGS).compile(cmd="ffmpeg")
+
+
+def spliced_aac_mux_args(output_path: str, packets: int, last_packet_frames: int) -> list[str]:
+    """ADTS packets of one AAC stream read on stdin, muxed into MP4 as its encoder would have:
+    the first packet is the encoder's priming (shifted before zero, so players skip it), and the
+    last lasts only the track's remaining ``last_packet_frames`` (the rest is padding)."""
+    # Units-free: every ADTS packet lasts one AAC frame, so DURATION is a frame in whatever
+    # time base this ffmpeg hands the filter; N is the packet's index.
+    timing = (
+        "setts=pts=PTS-DURATION:dts=DTS-DURATION"
+        f":duration=if(eq(N\\,{packets - 1})\\,round(DURATION*{last_packet_frames}/1024)\\,DURATION)"
+    )
+    return ["ffmpeg", *_BASE_ARGS, "-v", "error", "-f", "aac", "-i", "pipe:0", "-c", "copy",
+            "-bsf:a", timing, "-map_metadata", "-1", "-f", "mp4", output_path]  # fmt: skip
 
 
 def concat_list(segment_paths: list[str]) -> str:

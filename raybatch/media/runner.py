@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -119,6 +120,12 @@ def _problem(
             "free space on the output (or scratch) disk, then: raybatch batch retry --job-id JOB",
         )
     return f"{what} failed (exit {result.returncode}): {_tail(result.stderr, 3)}", ""
+
+
+def submit_in_context(pool: Executor, fn: Callable[..., Any], *args: Any) -> Future:
+    """``fn(*args)`` on ``pool``'s thread, in a copy of the caller's context: the current video's
+    deadline bounds the commands it runs there too."""
+    return pool.submit(contextvars.copy_context().run, fn, *args)
 
 
 def _within_deadline(timeout_s: float | None) -> float | None:

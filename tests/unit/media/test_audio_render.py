@@ -10,7 +10,8 @@ import pytest
 
 from raybatch.config.presets import resolve_preset
 from raybatch.media import audio_render
-from raybatch.media.audio_render import FittedTrack, choose_sample, measure_encoded, plan_chunks
+from raybatch.media.aac_chunks import encode_in_chunks, plan_encode_chunks
+from raybatch.media.audio_render import FittedTrack, SampleFile, choose_sample, measure_encoded, plan_chunks
 from raybatch.media.bs1770 import ChunkMeasure
 from raybatch.media.commands import gain_filters, loudness_measure_args, render_chain, rendered_encode_args
 from raybatch.media.dynamics import Compression
@@ -124,9 +125,18 @@ def test_a_render_encoded_as_it_renders_is_the_encode_of_the_rendered_track(trac
     preset = resolve_preset("low", "fast", "general")
     chain = gain_filters(22.0, -3.0, RATE)
     streamed, afterwards = tmp_path / "streamed.m4a", tmp_path / "afterwards.m4a"
-    _, runs = track.render(chain, encode=rendered_encode_args("pipe:0", str(streamed), 2, preset))
-    assert len(runs) == len(track.chunks) + 1
-    subprocess.run(
-        rendered_encode_args(str(track.rendered), str(afterwards), 2, preset), check=True, capture_output=True
-    )
+
+    def encode(output):
+        def encoder(path: str, container: str) -> list[str]:
+            return rendered_encode_args("pipe:0", path, 2, preset, container=container)
+
+        return lambda samples, ready=None: encode_in_chunks(
+            samples, track.frames, RATE, encoder, str(output), 60, ready
+        )
+
+    _, runs = track.render(chain, encode=encode(streamed))
+    encodes = len(plan_encode_chunks(track.frames, RATE, audio_render.render_workers()))
+    assert encodes > 1 and len(runs) == len(track.chunks) + encodes + 1  # renders, encodes, splice
+    with SampleFile.opened(track.rendered, 2) as samples:
+        encode(afterwards)(samples)
     assert audio_stream_hash(str(streamed), 60)[0] == audio_stream_hash(str(afterwards), 60)[0]
