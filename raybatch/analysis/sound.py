@@ -5,20 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from raybatch.analysis.edl import Span, merge_spans
-from raybatch.analysis.speech import SpeechFound
-
-FRAME_S = 0.02  # 20 ms level frames
-
-
-def level_db(samples: np.ndarray, sample_rate: int, frame_s: float = FRAME_S) -> np.ndarray:
-    """RMS level of each ``frame_s`` frame in dBFS (-120 for digital silence)."""
-    size = max(1, round(sample_rate * frame_s))
-    count = len(samples) // size
-    if count == 0:
-        return np.zeros(0, dtype=np.float32)
-    frames = samples[: count * size].astype(np.float64).reshape(count, size)
-    rms = np.sqrt(np.mean(frames**2, axis=1))
-    return (20 * np.log10(np.maximum(rms, 1e-6))).astype(np.float32)
+from raybatch.analysis.speech import FRAME_S, SpeechFound, frame_levels_db
 
 
 def silence_threshold_db(integrated_lufs: float | None) -> float:
@@ -89,7 +76,7 @@ def describe_sound(
     evidence.
     ``loudnorm`` is ffmpeg's first-pass measurement, which the audio pass reuses as long as it
     normalises this very sound."""
-    levels = level_db(samples, sample_rate)
+    levels = frame_levels_db(samples, sample_rate)
     threshold = silence_threshold_db(loudnorm.get("input_i"))
     return {
         "has_audio": True,

@@ -18,6 +18,7 @@ speech (:func:`raybatch.analysis.edl.speech_margin_s`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -74,12 +75,26 @@ class SpeechFound:
         }
 
 
-def frame_levels_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """RMS level of each 20 ms frame (dBFS; -120 for digital silence)."""
-    size = round(sample_rate * FRAME_S)
+#: Frames measured at a time: the level functions hold a block of them as float64, never a
+#: whole programme (an hour at 16 kHz would be 460 MB, and its spectrum twice that).
+FRAMES_PER_BLOCK = 1 << 14
+
+
+def frame_blocks(samples: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """The whole frames of ``size`` samples, as float64 rows, a block of frames at a time."""
     count = len(samples) // size
-    frames = samples[: count * size].astype(np.float64).reshape(count, size)
-    return 20 * np.log10(np.maximum(np.sqrt(np.mean(frames**2, axis=1)), 1e-6))
+    for first in range(0, count, FRAMES_PER_BLOCK):
+        last = min(count, first + FRAMES_PER_BLOCK)
+        yield samples[first * size : last * size].astype(np.float64).reshape(last - first, size)
+
+
+def frame_levels_db(samples: np.ndarray, sample_rate: int, frame_s: float = FRAME_S) -> np.ndarray:
+    """RMS level of each ``frame_s`` frame (dBFS; -120 for digital silence)."""
+    size = max(1, round(sample_rate * frame_s))
+    rms = [np.sqrt(np.mean(block**2, axis=1)) for block in frame_blocks(samples, size)]
+    if not rms:
+        return np.zeros(0, dtype=np.float32)
+    return (20 * np.log10(np.maximum(np.concatenate(rms), 1e-6))).astype(np.float32)
 
 
 def levelled_for_vad(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
@@ -89,22 +104,22 @@ def levelled_for_vad(samples: np.ndarray, sample_rate: int) -> tuple[np.ndarray,
         return samples, 0.0
     gain_db = float(np.clip(VAD_LEVEL_DBFS - np.percentile(levels, 95), -20.0, MAX_VAD_GAIN_DB))
     scaled = np.clip(samples * np.float32(10 ** (gain_db / 20)), -1.0, 1.0)
-    return scaled.astype(np.float32), gain_db
+    return scaled.astype(np.float32, copy=False), gain_db
 
 
 def voice_band_levels_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Each 20 ms frame's level in the voice band (dB, same scale as :func:`frame_levels_db`)."""
     size = round(sample_rate * FRAME_S)
-    count = len(samples) // size
-    if count == 0:
-        return np.zeros(0)
-    frames = samples[: count * size].astype(np.float64).reshape(count, size) * np.hanning(size)
-    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     freqs = np.fft.rfftfreq(size, 1 / sample_rate)
     band = (freqs >= VOICE_BAND_HZ[0]) & (freqs <= VOICE_BAND_HZ[1])
-    # Parseval with the Hann window's power (3/8): the band's share of the frame's mean square.
-    mean_square = 2 * power[:, band].sum(axis=1) / (size**2 * 0.375)
-    return 10 * np.log10(np.maximum(mean_square, 1e-12))
+    window = np.hanning(size)
+    levels = []
+    for block in frame_blocks(samples, size):
+        power = np.abs(np.fft.rfft(block * window, axis=1)) ** 2
+        # Parseval with the Hann window's power (3/8): the band's share of the frame's mean square.
+        mean_square = 2 * power[:, band].sum(axis=1) / (size**2 * 0.375)
+        levels.append(10 * np.log10(np.maximum(mean_square, 1e-12)))
+    return np.concatenate(levels) if levels else np.zeros(0)
 
 
 def noise_floor_db(band_levels: np.ndarray) -> float:

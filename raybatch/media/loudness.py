@@ -90,6 +90,28 @@ def read_frames(stream: BinaryIO, channels: int) -> Iterator[np.ndarray]:
             yield np.frombuffer(data[:usable], "<f4").reshape(-1, channels)
 
 
+class SampleCollector:
+    """A pipe consumer that keeps mono float samples (``f32le``) in one array, sized for the
+    length expected: an hour at 16 kHz is 230 MB, which pieces joined afterwards would hold
+    twice."""
+
+    def __init__(self, expected: int):
+        self.data = np.empty(max(1, expected), np.float32)
+        self.size = 0
+
+    def __call__(self, stream: BinaryIO) -> None:
+        for frames in read_frames(stream, 1):
+            end = self.size + len(frames)
+            if end > len(self.data):  # longer than its container said
+                self.data = np.resize(self.data, max(end, 2 * len(self.data)))
+            self.data[self.size : end] = frames[:, 0]
+            self.size = end
+
+    def samples(self) -> np.ndarray:
+        """What was read, in order."""
+        return self.data[: self.size]
+
+
 class LoudnessReader:
     """A pipe consumer for :func:`~raybatch.media.runner.run_command`: reads the interleaved
     float samples ffmpeg writes (``f32le``) into a BS.1770 meter as they arrive."""

@@ -44,7 +44,8 @@ class SpeechModel:
 
         if len(samples) < SAMPLE_RATE // 10:
             return []
-        audio = torch.from_numpy(np.array(samples, dtype=np.float32))  # a writable copy
+        # torch wants a writable array: copied only when it is not one already.
+        audio = torch.from_numpy(np.require(samples, np.float32, ("C", "W")))
         if self.device == "cuda":
             audio = audio.to("cuda")
         stamps = get_speech_timestamps(

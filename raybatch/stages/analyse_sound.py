@@ -3,10 +3,9 @@ R128 loudness and the content-type evidence. The model lives in its own actors."
 
 from __future__ import annotations
 
+import math
 import time
-from typing import Any, BinaryIO
-
-import numpy as np
+from typing import Any
 
 from raybatch.analysis.entries import check_sound
 from raybatch.analysis.sound import NO_AUDIO, describe_sound
@@ -20,7 +19,7 @@ from raybatch.config.model import RaybatchConfig
 from raybatch.io.cache import cache_key
 from raybatch.io.storage import stage_input
 from raybatch.media.commands import analysis_audio_args, delivered_channels
-from raybatch.media.loudness import LoudnessReader
+from raybatch.media.loudness import LoudnessReader, SampleCollector
 from raybatch.media.runner import SIDE_PIPE, run_command
 from raybatch.stages.base import Demand, Stage, StageMeasure, fingerprint_of
 from raybatch.stages.rows import Row, VideoRow
@@ -67,12 +66,8 @@ class SoundAnalysisStage(Stage[VideoRow]):
         assert media is not None
         if media.audio is None:
             return dict(NO_AUDIO)
-        chunks: list[bytes] = []
-
-        def read_samples(stream: BinaryIO) -> None:
-            while data := stream.read(1 << 20):
-                chunks.append(data)
-
+        # A second's slack: the decode may run a little past the container's duration.
+        collector = SampleCollector(math.ceil((media.duration_s + 1) * VAD_RATE))
         started = time.monotonic()
         local = stage_input(row.video.source_uri, self.context.scratch)
         preset = self.context.preset_for(row.video)
@@ -80,13 +75,12 @@ class SoundAnalysisStage(Stage[VideoRow]):
         run = run_command(
             analysis_audio_args(local, media, preset, VAD_RATE, SIDE_PIPE.format(0)),
             timeout_s=self.context.command_timeout_s,
-            stdout_consumer=read_samples,
+            stdout_consumer=collector,
             side_consumers=(loudness,),
             what="sound analysis decode",
         )
         measure.add_run(run)
-        raw = b"".join(chunks)
-        samples = np.frombuffer(raw[: len(raw) - len(raw) % 4], np.float32)
+        samples = collector.samples()
         model_started = time.monotonic()
         found = detect_speech(self.model, samples, VAD_RATE)
         model_s = time.monotonic() - model_started

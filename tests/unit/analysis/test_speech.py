@@ -4,6 +4,7 @@ one heard alike, voiced ends kept with their phrase, lone words kept, breaths an
 import numpy as np
 import pytest
 
+from raybatch.analysis import speech
 from raybatch.analysis.edl import SPEECH_MARGIN_BY_MODE, policy_for, speech_margin_s
 from raybatch.analysis.speech import (
     FRAME_S,
@@ -90,3 +91,17 @@ def test_margins_grow_where_speech_is_weak():
     assert policy_for("educational", "fast").margin_s == SPEECH_MARGIN_BY_MODE["fast"]
     assert policy_for("educational", "fast", speech_over_floor_db=10.0).margin_s == pytest.approx(0.28)
     assert policy_for("educational", "fast", margin_s=0.5, speech_over_floor_db=10.0).margin_s == 0.5
+
+
+def test_levels_are_measured_a_block_of_frames_at_a_time_as_in_one_piece(monkeypatch):
+    rng = np.random.default_rng(7)
+    samples = (rng.standard_normal(16_000 * 7 + 123) * np.linspace(0.01, 0.5, 16_000 * 7 + 123)).astype(
+        np.float32
+    )
+    whole = speech.frame_levels_db(samples, 16_000), speech.voice_band_levels_db(samples, 16_000)
+    monkeypatch.setattr(speech, "FRAMES_PER_BLOCK", 37)  # many blocks, the last one partial
+    blocked = speech.frame_levels_db(samples, 16_000), speech.voice_band_levels_db(samples, 16_000)
+    assert len(whole[0]) == len(whole[1]) == 350
+    np.testing.assert_allclose(blocked[0], whole[0], rtol=1e-6)
+    np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-9)
+    assert len(speech.frame_levels_db(samples[:100], 16_000)) == 0

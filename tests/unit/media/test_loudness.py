@@ -1,8 +1,11 @@
 """Reading ffmpeg's loudness and decode diagnostics."""
 
+import io
 import math
 
-from raybatch.media.loudness import decode_errors, is_silent, parse_loudnorm_json
+import numpy as np
+
+from raybatch.media.loudness import SampleCollector, decode_errors, is_silent, parse_loudnorm_json
 
 LOUDNORM_STDERR = """
 [Parsed_loudnorm_0 @ 0x55] [info]
@@ -37,3 +40,11 @@ def test_silence_detection():
 def test_decode_errors_only_error_level():
     stderr = "[h264 @ 0x1] [warning] odd\n[h264 @ 0x1] [error] corrupt macroblock\n[info] fine"
     assert decode_errors(stderr) == ["[h264 @ 0x1] [error] corrupt macroblock"]
+
+
+def test_sample_collector_keeps_every_sample_in_order_even_past_the_length_expected():
+    samples = np.arange(3_000_001, dtype="<f4")
+    for expected in (len(samples), 1000, 0):
+        collector = SampleCollector(expected)
+        collector(io.BytesIO(samples.tobytes() + b"\x00\x01"))  # a torn last sample is dropped
+        np.testing.assert_array_equal(collector.samples(), samples)
