@@ -89,6 +89,14 @@ def test_a_track_of_several_chunks_lands_on_target_under_the_ceiling_and_leaves_
 
     monkeypatch.setattr(audio_render, "MIN_CHUNK_S", 10.0)
     monkeypatch.setattr(audio_render, "MIN_SAMPLED_CHUNKS", 4 if sampled else 8)
+    sample_tries = []
+    render_sample = audio_render.FittedTrack.render_sample
+
+    def counted(track, chain):  # the real render, counted
+        sample_tries.append(chain)
+        return render_sample(track, chain)
+
+    monkeypatch.setattr(audio_render.FittedTrack, "render_sample", counted)
     preset = resolve_preset("low", "fast", "general")
     clip = tmp_path / "talk.mp4"
     ffmpeg(
@@ -106,3 +114,4 @@ def test_a_track_of_several_chunks_lands_on_target_under_the_ceiling_and_leaves_
     assert delivered <= preset.true_peak_dbtp
     assert abs(outcome.output_loudness["input_i"] - preset.loudness_target_lufs) <= 0.5
     assert sorted(p.name for p in work.iterdir()) == ["audio.m4a"]
+    assert bool(sample_tries) == sampled
