@@ -62,14 +62,16 @@ def adts_packets(data: bytes) -> list[bytes]:
     packets, at = [], 0
     while at < len(data):
         header = data[at : at + ADTS_HEADER]
-        if len(header) < ADTS_HEADER or header[0] != 0xFF or header[1] & 0xF0 != 0xF0:
+        length = (
+            (header[3] & 0x03) << 11 | header[4] << 3 | header[5] >> 5 if len(header) == ADTS_HEADER else 0
+        )
+        if not ADTS_HEADER <= length <= len(data) - at or header[0] != 0xFF or header[1] & 0xF0 != 0xF0:
             raise MediaError(
                 f"the chunk's AAC stream is broken at byte {at}",
                 hint="re-run the video; if it fails again report it with the source file",
             )
-        length = (header[3] & 0x03) << 11 | header[4] << 3 | header[5] >> 5
         packets.append(data[at : at + length])
-        at += max(length, ADTS_HEADER)
+        at += length
     return packets
 
 

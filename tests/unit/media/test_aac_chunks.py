@@ -53,6 +53,8 @@ def test_adts_packets_are_split_by_their_headers_and_a_broken_stream_is_an_error
     assert adts_packets(b"".join(stream)) == stream
     with pytest.raises(MediaError, match="broken at byte 17"):
         adts_packets(stream[0] + b"junk" + stream[2])
+    with pytest.raises(MediaError, match="broken at byte 24"):  # the last packet cut short
+        adts_packets(b"".join(stream)[:-1])
 
 
 @pytest.fixture
