@@ -19,12 +19,12 @@ TRANSCRIPT = [
 ]
 
 
-def metadata_answer(prompt: str) -> dict[str, Any]:
+def metadata_answer(prompt: str, title: str = "Python Loops Explained") -> dict[str, Any]:
     """A valid metadata object for the request (as many chapter titles as it asks for)."""
     match = re.search(r"exactly (\d+) short titles", prompt)
     count = int(match.group(1)) if match else 0
     return {
-        "title": "Python Loops Explained",
+        "title": title,
         "description": "A short lesson on for and while loops, with examples you can follow.",
         "tags": ["python", "loops", "tutorial", "programming", "for loop"],
         "keywords": ["python", "loops"],
@@ -55,9 +55,11 @@ def series_answer(prompt: str) -> dict[str, Any]:
     }
 
 
-def chat_answer(prompt: str) -> dict[str, Any]:
-    """The answer for a chat request: the series text or a video's metadata."""
-    return series_answer(prompt) if "text of this series' playlist" in prompt else metadata_answer(prompt)
+def chat_answer(prompt: str, title: str = "Python Loops Explained") -> dict[str, Any]:
+    """The answer for a chat request: the series text or a video's metadata (titled ``title``)."""
+    if "text of this series' playlist" in prompt:
+        return series_answer(prompt)
+    return metadata_answer(prompt, title)
 
 
 class OpenAIStub:
@@ -68,6 +70,8 @@ class OpenAIStub:
         self.transcription_script: deque[str] = deque()
         self.requests: list[dict[str, Any]] = []
         self.slow_s = 3.0
+        #: The title every metadata answer gives.
+        self.title = "Python Loops Explained"
         self.lock = threading.Lock()
         stub = self
 
@@ -144,7 +148,7 @@ class OpenAIStub:
         if action == "slow":
             time.sleep(self.slow_s)
         prompt = "\n".join(m["content"] for m in request["messages"])
-        content = "{not json at all" if action == "malformed" else json.dumps(chat_answer(prompt))
+        content = "{not json at all" if action == "malformed" else json.dumps(chat_answer(prompt, self.title))
         handler._send(
             200,
             {

@@ -16,6 +16,7 @@ from raybatch.errors import RunFailure
 from raybatch.io.layout import Layout
 from raybatch.io.metrics import write_metrics_parquet
 from raybatch.io.storage import is_storage_failure, write_json_atomic
+from raybatch.jobs.html_report import write_html_report
 from raybatch.jobs.records import Outcome
 from raybatch.llm.budget import Spending
 from raybatch.media.quality import spread
@@ -65,12 +66,17 @@ def write_reports(summary: RunSummary) -> str:
     be written is a :class:`RunFailure` (the videos' own outputs are already safe)."""
     layout, config = summary.layout, summary.config
     try:
-        write_json_atomic(layout.summary("error_log.json"), error_log(summary))
+        errors = error_log(summary)
+        write_json_atomic(layout.summary("error_log.json"), errors)
         if config.output.create_summary_reports:
-            write_json_atomic(layout.summary("batch_report.json"), batch_report(summary))
+            report = batch_report(summary)
+            write_json_atomic(layout.summary("batch_report.json"), report)
+            metrics = None
             if config.monitoring.performance_metrics:
-                write_json_atomic(layout.summary("processing_metrics.json"), processing_metrics(summary))
+                metrics = processing_metrics(summary)
+                write_json_atomic(layout.summary("processing_metrics.json"), metrics)
                 write_metrics_parquet(layout.metrics_parquet(summary.run_number), summary.metrics)
+            write_html_report(layout, report, metrics, errors, summary.metrics)
     except Exception as exc:
         if not is_storage_failure(exc):
             raise
