@@ -8,6 +8,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from raybatch.config.model import RaybatchConfig
@@ -167,15 +168,15 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
         progress = Progress(total_videos=len(run.videos))
         stop_on_error = config.batch.error_handling == "stop"
         observer = RunObserver(manifest, progress, stop_on_error=stop_on_error, listener=listener)
+        memory = ProcessTreeMemory()
         if listener:
-            listener(
-                "start", {"job_id": manifest.job_id, "progress": progress, "plan": plan, "videos": run.videos}
-            )
+            start = {"job_id": manifest.job_id, "progress": progress, "plan": plan, "videos": run.videos}
+            listener("start", {**start, "memory_peak": partial(memory_peak, memory, monitor)})
         ledger = open_ledger(
             manifest.job_id, config.metadata.budget_usd, on_ray=cluster.on_ray, secrets=_secrets(config)
         )
         try:
-            with ProcessTreeMemory() as memory, monitoring(monitor, config):
+            with memory, monitoring(monitor, config):
                 outcomes = make_executor(config).run(run.videos, pipeline, observer) if run.videos else []
         except KeyboardInterrupt:
             interrupt_run(manifest)
@@ -184,6 +185,15 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
         close_ledger(manifest.job_id, ledger)
     scheduling = {**scheduling_report(config, pipeline), **monitor.report()}
     return Executed(plan, observer, outcomes, memory.peak_bytes, spending, context.series, scheduling)
+
+
+def memory_peak(memory: ProcessTreeMemory, monitor: ResourceMonitor) -> int:
+    """The run's memory peak so far: the sum of the nodes' peaks on a cluster of several (where
+    the monitor samples them), else this process tree's (the driver, Ray and its workers)."""
+    nodes = monitor.report()["nodes"]
+    if len(nodes) > 1:
+        return sum(node["memory_peak_bytes"] for node in nodes.values())
+    return memory.peak_bytes
 
 
 def monitoring(monitor: ResourceMonitor, config: RaybatchConfig) -> contextlib.AbstractContextManager:

@@ -3,12 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# The HTML report's test opens it in Debian's Chromium (driven by Playwright, a dev dependency).
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "test: installing chromium" >&2
+# The HTML report's test opens it in Debian's Chromium (driven by Playwright, a dev dependency);
+# the live view's test runs the CLI in a real terminal, tmux.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
+  echo "test: installing chromium and tmux" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium tmux >/dev/null
 fi
 .venv/bin/ruff check raybatch tests scripts
 .venv/bin/ruff format --check raybatch tests scripts

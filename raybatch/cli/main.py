@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from rich.console import Console
 
 from raybatch.api import BatchResult, run_batch
 from raybatch.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_code, guarded
@@ -314,7 +316,7 @@ def _run(config: RaybatchConfig, **run_args: Any) -> BatchResult:
 def _run_with_view(config: RaybatchConfig, manifest: JobManifest, run_args: dict[str, Any]) -> BatchResult:
     from raybatch.cli.progress import ProgressView
 
-    view = ProgressView(enabled=config.monitoring.enable_progress_tracking)
+    view = ProgressView(enabled=config.monitoring.enable_progress_tracking, manifest=manifest)
     try:
         result = run_batch(config, listener=view, **run_args)
         for key in result_changed(manifest):
@@ -426,18 +428,38 @@ _view_options = [
 @click.option(
     "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Recent jobs to list."
 )
-def status(job_id: str | None, output: str | None, limit: int) -> None:
+@click.option("--watch", is_flag=True, help="With --job-id: the job's live view until it ends.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable state (one job, or the list).")
+def status(job_id: str | None, output: str | None, limit: int, watch: bool, as_json: bool) -> None:
     """Recent jobs (id, state, done/failed/queued, started, output), or one job in detail."""
+    if watch and not job_id:
+        raise click.UsageError("--watch follows one job: pass --job-id (see raybatch batch status)")
     if job_id:
-        manifest = _find_manifest(job_id, output)
-        shown = {**manifest.to_dict(), "state": shown_state(manifest.output, job_id, manifest.state)}
-        click.echo(render_job(shown))
+        _status_of(job_id, output, watch, as_json)
         return
-    jobs = registered_jobs()[:limit]
-    if not jobs:
+    jobs = list_manifests([(j.get("job_id"), j.get("output")) for j in registered_jobs()[:limit]])
+    if as_json:
+        click.echo(json.dumps(jobs, indent=2, default=str))
+    elif not jobs:
         click.echo("No jobs yet on this machine (registry: " + str(registry_root()) + ").")
-        return
-    click.echo(render_job_list(list_manifests([(j.get("job_id"), j.get("output")) for j in jobs])))
+    else:
+        click.echo(render_job_list(jobs))
+
+
+def _status_of(job_id: str, output: str | None, watch: bool, as_json: bool) -> None:
+    """One job: in detail, as JSON (its manifest and its live state), or watched until it ends."""
+    from raybatch.cli.live import live_state
+    from raybatch.cli.watch import watch_job
+
+    def load() -> dict[str, Any]:
+        manifest = _find_manifest(job_id, output)
+        return {**manifest.to_dict(), "state": shown_state(manifest.output, job_id, manifest.state)}
+
+    job = watch_job(load, Console(stderr=False)) if watch else load()
+    if as_json:
+        click.echo(json.dumps({**job, "live": live_state(job).to_dict()}, indent=2, default=str))
+    elif not watch:
+        click.echo(render_job(job))
 
 
 @batch.command("checkpoint")

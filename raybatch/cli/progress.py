@@ -1,117 +1,133 @@
-"""The live progress view: a rich panel on a terminal, plain lines otherwise."""
+"""The live progress view of a running batch: a panel kept current on a terminal, plain lines
+otherwise (one per state change and a periodic summary), both from ``raybatch.cli.live``.
+
+It is fed by the run's events (rows back from the stages, videos finished) and by a ticker that
+keeps the clocks moving between them; it never polls files. On a terminal, log records print
+above the panel (rich redirects the streams while it is live), so logging never tears it.
+"""
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
-from rich.text import Text
 
+from raybatch.cli import live
+from raybatch.jobs.manifest import JobManifest
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating"
-    seconds = int(seconds)
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+#: Seconds between plain summary lines (and the first one comes within this of the start).
+PLAIN_SUMMARY_S = 10.0
+#: Seconds between redraws of the terminal panel when nothing else happens.
+TICK_S = 1.0
 
 
 class ProgressView:
-    """Listener for :func:`raybatch.run_batch` that shows videos done/failed/total, segments
-    encoded, elapsed time and the estimate of what remains."""
+    """Listener for :func:`raybatch.run_batch`: the guide's progress view of ``manifest``'s run."""
 
-    def __init__(self, enabled: bool = True, stream=None):
+    def __init__(self, enabled: bool = True, stream=None, manifest: JobManifest | None = None):
         self.enabled = enabled
         self.console = Console(file=stream or sys.stderr)
+        self.manifest = manifest
         self.live: Live | None = None
         self.progress = None
-        self.lines: list[str] = []
-        self.last_plain = 0.0
+        self.memory_peak: Callable[[], int] | None = None
+        self.seen: dict[str, str] = {}
+        self.last_summary = 0.0
+        self.lock = threading.RLock()
+        self.stop = threading.Event()
+        self.ticker: threading.Thread | None = None
+        if enabled and manifest is not None:
+            count = sum(1 for v in manifest.videos.values() if v["state"] not in live.FINISHED)
+            self._say(f"🎬 raybatch job {manifest.job_id}: {count} video(s) to process; starting")
 
     def __call__(self, event: str, payload: Any) -> None:
         if not self.enabled:
             return
-        if event == "start":
-            self.progress = payload["progress"]
-            pool = payload["plan"].pool
-            self._say(
-                f"raybatch job {payload['job_id']}: {len(payload['videos'])} videos, "
-                f"{pool.size} encoder(s) x {pool.num_cpus:g} CPU"
-            )
-            if self.console.is_terminal:
-                self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
-                self.live.start()
+        with self.lock:
+            if event == "start":
+                self._start(payload)
+            elif self.manifest is not None:
+                self._show()
+
+    def _start(self, payload: dict[str, Any]) -> None:
+        self.progress = payload["progress"]
+        self.memory_peak = payload.get("memory_peak")
+        pool = payload["plan"].pool
+        self._say(
+            f"raybatch job {payload['job_id']}: {len(payload['videos'])} videos, "
+            f"{pool.size} encoder(s) x {pool.num_cpus:g} CPU"
+        )
+        if self.manifest is None:
             return
-        if event == "video":
-            outcome = payload
-            if outcome.done:
-                line = f"✅ Completed: {outcome.relative_path}"
-            else:
-                error = outcome.error
-                why = f"{error.stage}: {error.message}" if error else outcome.status
-                line = f"❌ Failed: {outcome.relative_path} ({why})"
-            self.lines.append(line)
-            if not self.live:
-                self._say(line + "  " + self._summary())
+        self.seen = {v.name: v.state for v in self.state().videos}
+        if self.console.is_terminal:
+            self.live = Live(self._panel(), console=self.console, refresh_per_second=4, transient=False)
+            self.live.start()
+        else:
+            self._say(live.queued_line(self.state().of("queued")) if self.state().of("queued") else "")
+            self.last_summary = time.monotonic()
+        self.ticker = threading.Thread(target=self._tick, name="raybatch-progress", daemon=True)
+        self.ticker.start()
+
+    def state(self) -> live.LiveState:
+        """The run now, from the manifest the run keeps current."""
+        assert self.manifest is not None
+        progress = self.progress
+        job = {
+            "job_id": self.manifest.job_id,
+            "state": self.manifest.state,
+            "created_at": self.manifest.created_at,
+            "runs": self.manifest.runs,
+            "videos": self.manifest.videos,
+        }
+        return live.live_state(
+            job,
+            memory_peak_bytes=self.memory_peak() if self.memory_peak else None,
+            api_cost_usd=progress.api_cost_usd if progress else 0.0,
+            api_calls=progress.api_calls if progress else 0,
+        )
+
+    def _show(self) -> None:
+        state = self.state()
         if self.live:
-            self.live.update(self._render())
-        elif event == "row" and time.monotonic() - self.last_plain > 10:
-            self.last_plain = time.monotonic()
-            self._say(self._summary())
+            self.live.update(live.render_panel(state))
+            return
+        for line in live.changes(self.seen, state):
+            self._say(line)
+        self.seen = {v.name: v.state for v in state.videos}
 
-    def _summary(self) -> str:
-        p = self.progress
-        elapsed = time.monotonic() - p.started
-        return (
-            f"[{p.done + p.failed}/{p.total_videos} videos, {p.failed} failed; "
-            f"{p.segments_done}/{p.segments_total} segments; elapsed {_clock(elapsed)}; "
-            f"remaining {_clock(p.eta_s())}{self._costs()}]"
-        )
+    def _tick(self) -> None:
+        while not self.stop.wait(TICK_S):
+            with self.lock:
+                if self.live:
+                    self.live.update(self._panel())
+                elif time.monotonic() - self.last_summary >= PLAIN_SUMMARY_S:
+                    self.last_summary = time.monotonic()
+                    self._say(live.summary_line(self.state()))
 
-    def _costs(self) -> str:
-        p = self.progress
-        return f"; API {p.api_calls} calls, ${p.api_cost_usd:.4f}" if p.api_calls else ""
-
-    def _render(self) -> Table:
-        p = self.progress
-        finished = p.done + p.failed
-        table = Table.grid(padding=(0, 1))
-        table.add_row(Text("🎬 Batch Processing Progress", style="bold"))
-        bar = Table.grid(padding=(0, 1))
-        bar.add_row(
-            ProgressBar(total=max(1, p.total_videos), completed=finished, width=40),
-            Text(f"{int(100 * finished / max(1, p.total_videos))}% {finished}/{p.total_videos} videos"),
-        )
-        table.add_row(bar)
-        for line in self.lines[-8:]:
-            table.add_row(Text(line))
-        table.add_row(Text(""))
-        table.add_row(
-            Text(
-                f"📊 segments {p.segments_done}/{p.segments_total} · failed {p.failed} · "
-                f"elapsed {_clock(time.monotonic() - p.started)} · remaining {_clock(p.eta_s())}"
-            )
-        )
-        table.add_row(
-            Text(
-                f"💵 API costs: ${p.api_cost_usd:.4f} total ({p.api_calls} calls)"
-                if p.api_calls
-                else "💵 API costs: $0 (offline metadata)"
-            )
-        )
-        return table
+    def _panel(self):
+        return live.render_panel(self.state())
 
     def _say(self, text: str) -> None:
-        self.console.print(text, highlight=False, soft_wrap=True)
+        if text:
+            self.console.print(text, highlight=False, soft_wrap=True)
 
     def close(self) -> None:
-        if self.live:
-            self.live.update(self._render())
-            self.live.stop()
-            self.live = None
+        self.stop.set()
+        if self.ticker:
+            self.ticker.join(timeout=TICK_S + 1)
+            self.ticker = None
+        with self.lock:
+            if self.live:
+                self.live.update(self._panel())
+                self.live.stop()
+                self.live = None
+            elif self.manifest is not None and self.progress is not None:
+                self._show()
+                self._say(live.summary_line(self.state()))
+                self.progress = None
