@@ -15,19 +15,11 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from raybatch.jobs.units import byte_size, clock
+
 FINISHED = ("done", "failed", "cancelled", "timed_out")
 #: Queued videos named on the queue line before "and N more".
 QUEUE_NAMED = 3
-
-
-def clock(seconds: float | None) -> str:
-    """``1h 02m 03s`` / ``8m 32s``; "estimating" when unknown."""
-    if seconds is None:
-        return "estimating"
-    seconds = int(seconds)
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
 
 
 @dataclass
@@ -130,12 +122,6 @@ def estimate_remaining(videos: list[VideoState], elapsed_s: float) -> float | No
     return max(0.0, (total - done) * elapsed_s / done)
 
 
-def _size(count: int | None) -> str:
-    if not count:
-        return "–"
-    return f"{count / 1024**3:.1f} GiB" if count >= 1024**3 else f"{count / 1024**2:.0f} MiB"
-
-
 def completed_line(video: VideoState) -> str:
     return f"✅ Completed: {video.name} ({clock(video.elapsed_s)})"
 
@@ -168,7 +154,7 @@ def summary_line(state: LiveState) -> str:
     average = clock(state.average_s) if state.average_s is not None else "–"
     return (
         f"📊 {state.finished}/{len(state.videos)} videos · average {average} per video · "
-        f"memory peak {_size(state.memory_peak_bytes)} · API {api} · elapsed {clock(state.elapsed_s)} · "
+        f"memory peak {byte_size(state.memory_peak_bytes)} · API {api} · elapsed {clock(state.elapsed_s)} · "
         f"remaining {clock(state.eta_s)}"
     )
 

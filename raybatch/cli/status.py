@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from raybatch.jobs.units import clock
+
 FINAL = ("done", "failed", "cancelled")
 
 
@@ -66,7 +68,7 @@ def render_job(job: dict[str, Any]) -> str:
     ]
     eta = eta_s(job)
     if eta is not None:
-        lines.append(f"  ETA:     {int(eta // 60)}m {int(eta % 60):02d}s")
+        lines.append(f"  ETA:     {clock(eta)}")
     if job.get("checkpoints"):
         lines.append("  checkpoints: " + ", ".join(job["checkpoints"]))
     lines.append("")

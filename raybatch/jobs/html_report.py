@@ -22,6 +22,7 @@ import jinja2
 from raybatch.io.layout import SUMMARY_DIR, Layout
 from raybatch.io.storage import exists, is_local, read_json, write_bytes_atomic
 from raybatch.jobs import charts
+from raybatch.jobs.units import byte_size, clock
 
 #: What a published file is called on the page.
 FILE_LABELS = {
@@ -129,25 +130,10 @@ def _when(iso: str | None) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """``1h 02m 03s`` / ``2m 05s`` / ``7.5 s``."""
+    """A duration on the page: ``7.5 s`` under a minute, else as the live view's clock."""
     if seconds is None:
         return "–"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
-
-
-def size(count: float | None) -> str:
-    if not count:
-        return "–"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024
-    return ""
+    return f"{seconds:.1f} s" if seconds < 60 else clock(seconds)
 
 
 def summary_cards(report: dict, metrics: dict | None) -> list[dict[str, str]]:
@@ -165,7 +151,7 @@ def summary_cards(report: dict, metrics: dict | None) -> list[dict[str, str]]:
         ("Throughput", _number(metrics.get("throughput_videos_per_hour"), "{:.1f} videos/h")),
         ("API cost", f"${(report.get('api') or {}).get('cost_usd') or 0:.4f}"),
         ("Error rate", _number(metrics.get("error_rate_percent"), "{:.1f} %")),
-        ("Peak memory", size(metrics.get("peak_memory_bytes"))),
+        ("Peak memory", byte_size(metrics.get("peak_memory_bytes"))),
     ]
     consistency = metrics.get("quality_consistency") or {}
     ssim = consistency.get("ssim") or {}
@@ -368,7 +354,7 @@ def node_rows(metrics: dict | None, rows: list[dict[str, Any]]) -> list[tuple[st
             f"{cpu:.1f}",
             _number(usage.get("cpu_mean_percent"), "{:.0f}"),
             _number(usage.get("cpu_peak_percent"), "{:.0f}"),
-            size(usage.get("memory_peak_bytes")),
+            byte_size(usage.get("memory_peak_bytes")),
         )
         for node, (runs, cpu) in sorted(work.items())
     ]

@@ -98,3 +98,10 @@ def test_the_panel_renders_title_bar_and_lines():
     text = console.export_text()
     assert "🎬 Batch Processing Progress" in text and "28% 2/7 videos" in text
     assert "🔄 Processing: video4.mp4" in text and "📊 2/7 videos" in text
+
+
+def test_units_print_as_the_view_and_report_do():
+    from raybatch.jobs.units import byte_size, clock
+
+    assert [clock(512), clock(3723), clock(None)] == ["8m 32s", "1h 02m 03s", "estimating"]
+    assert [byte_size(3 * 1024**3), byte_size(500 * 1024**2), byte_size(0)] == ["3.0 GiB", "500 MiB", "–"]
