@@ -71,7 +71,8 @@ def new_job(
     manifest = JobManifest(
         job_id=job_id,
         output=output_root,
-        input=config.input or FILE_LIST,
+        # Absolute, like every source under it: the job is resumed and inspected from anywhere.
+        input=normalise_root(config.input) if config.input else FILE_LIST,
         input_list=list_file,
         config=config.public_dump(),
     )

@@ -3,6 +3,7 @@ panel in a real terminal (tmux), and ``status --watch`` mirroring it from a seco
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -35,18 +36,11 @@ def batch(tmp_path_factory) -> Path:
 
 def test_plain_progress_lines(batch, tmp_path):
     started = time.monotonic()
-    command = [
-        sys.executable,
-        "-m",
-        "raybatch",
-        "batch",
-        "process",
-        str(batch),
-        "--output",
-        str(tmp_path / "out"),
-    ]
+    out = tmp_path / "out"
+    # The input as a relative path, as users type it: the job records where it really is.
+    command = [sys.executable, "-m", "raybatch", "batch", "process", batch.name, "--output", str(out), *FLAGS]
     run = subprocess.Popen(
-        [*command, *FLAGS], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO
+        command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=batch.parent
     )
     lines: list[tuple[float, str]] = []
     for line in run.stderr:
@@ -66,6 +60,14 @@ def test_plain_progress_lines(batch, tmp_path):
     assert len(failed) == 1 and "see summary/error_log.json" in failed[0]
     summaries = [line for line in text if line.startswith("📊 ")]
     assert summaries and summaries[-1].startswith("📊 4/4 videos · average ")
+
+    job_id = re.search(r"raybatch job (\S+):", first).group(1)
+    status = [sys.executable, "-m", "raybatch", "batch", "status", "--job-id", job_id, "--output", str(out)]
+    shown = subprocess.run([*status, "--json"], capture_output=True, text=True, cwd=REPO)
+    assert shown.returncode == 0, shown.stderr
+    job = json.loads(shown.stdout)
+    assert job["input"] == str(batch) and job["state"] == "completed_with_errors"
+    assert job["live"]["finished"] == 4 and len(job["live"]["videos"]) == 4
 
 
 def _pane(session: str) -> str:
