@@ -159,14 +159,18 @@ def summary_line(state: LiveState) -> str:
     )
 
 
-def state_lines(state: LiveState, limit: int = 8) -> list[str]:
-    """The view's lines under the bar: completed (latest), processing, queued, failed."""
+def state_lines(state: LiveState, limit: int = 5) -> list[str]:
+    """The view's lines under the bar: the latest ``limit`` completed, every video processing,
+    the queue, the latest ``limit`` failed (the panel stays within a terminal's height)."""
     lines = [completed_line(v) for v in state.of("done")][-limit:]
     lines += [processing_line(v) for v in state.of("processing")]
     queued = state.of("queued")
     if queued:
         lines.append(queued_line(queued))
-    lines += [failed_line(v) for v in state.of("failed", "cancelled", "timed_out")]
+    failed = state.of("failed", "cancelled", "timed_out")
+    if len(failed) > limit:
+        lines.append(f"❌ ... and {len(failed) - limit} more failed (see summary/error_log.json)")
+    lines += [failed_line(v) for v in failed[-limit:]]
     return lines
 
 

@@ -21,7 +21,7 @@ from raybatch.config.loader import load_config
 from raybatch.config.model import STRATEGIES, RaybatchConfig
 from raybatch.config.presets import CONTENT_TYPES, MODES, QUALITIES
 from raybatch.errors import JobError
-from raybatch.io.storage import normalise_root, without_redacted
+from raybatch.io.storage import exists, normalise_root, without_redacted
 from raybatch.jobs.discover import read_list_file
 from raybatch.jobs.ids import job_output, register_job, registered_jobs, registry_root
 from raybatch.jobs.lifecycle import new_job
@@ -338,6 +338,9 @@ def _report(result: BatchResult) -> None:
     )
     click.echo(f"Outputs: {result.output}")
     click.echo(f"Report:  {result.report_uri}")
+    page = result.report_uri.rsplit("/", 1)[0] + "/report.html"
+    if exists(page):
+        click.echo(f"Page:    {page}   (open it in a browser)")
     if result.failed:
         click.echo(f"Errors:  {result.output}/summary/error_log.json", err=True)
         for outcome in result.failed:
