@@ -361,25 +361,30 @@ def node_rows(metrics: dict | None, rows: list[dict[str, Any]]) -> list[tuple[st
 
 
 def series_page(document: dict | None, links: dict | None) -> dict[str, Any] | None:
-    """The series' name, branding and episodes in order with their cross-references."""
+    """The series' name, its branding preview, and its episodes in order with the ones each is
+    most related to (``cross_references.json``)."""
     if not document:
         return None
     titles = {e["video"]: e.get("title") or e["video"] for e in document.get("episodes", [])}
     related = {
-        key: [titles.get(r.get("video"), r.get("video", "")) for r in refs if isinstance(r, dict)]
-        for key, refs in ((links or {}).get("episodes") or {}).items()
+        entry["video"]: [
+            f"{r.get('episode') or ''} {titles.get(r.get('video'), r.get('video', ''))}".strip()
+            for r in entry.get("related") or []
+        ]
+        for entry in (links or {}).get("episodes") or []
     }
-    branding = document.get("branding") or {}
+    branding = document.get("branding")
+    preview = _href(f"{branding}/preview.jpg") if isinstance(branding, str) else None
     return {
         "name": (document.get("series") or {}).get("name", ""),
-        "branding": ", ".join(
-            f"{k} {_plain(v)}" for k, v in branding.items() if not isinstance(v, list | dict)
-        ),
+        "preview": preview,
+        "playlist": (document.get("playlist") or {}).get("title"),
         "episodes": [
             {
                 "number": e.get("episode"),
                 "video": e["video"],
                 "title": e.get("title") or "",
+                "status": e.get("status", ""),
                 "links": related.get(e["video"], []),
             }
             for e in document.get("episodes", [])

@@ -84,11 +84,23 @@ def test_the_report_in_chromium(report, tmp_path):
             headings = page.locator("h3").all_inner_texts()
             charts = page.locator("svg.chart").count()
             scripts = page.locator("script").count()
+            # Thumbnails load lazily: scroll the page through so that every one is fetched.
+            for y in range(0, page.evaluate("document.body.scrollHeight"), 600):
+                page.evaluate(f"window.scrollTo(0, {y})")
+                page.wait_for_timeout(30)
+            page.wait_for_load_state("load")
+            page.evaluate("window.scrollTo(0, 0)")
             broken_images = page.evaluate(
                 "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
             )
             images = page.evaluate("document.images.length")
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+            dark = browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme="dark")
+            dark.goto(report.as_uri(), wait_until="load")
+            backgrounds = [
+                p.evaluate("getComputedStyle(document.body).backgroundColor") for p in (page, dark)
+            ]
+            dark.screenshot(path=str(tmp_path / "report-dark.png"), full_page=True)
         finally:
             browser.close()
     print(f"screenshot: {tmp_path / 'report.png'}")
@@ -101,3 +113,4 @@ def test_the_report_in_chromium(report, tmp_path):
     assert charts == 5
     assert images >= 2 and broken_images == []
     assert (tmp_path / "report.png").stat().st_size > 10_000
+    assert backgrounds == ["rgb(251, 251, 253)", "rgb(20, 22, 27)"]  # light, and dark mode

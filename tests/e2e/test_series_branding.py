@@ -164,3 +164,15 @@ def test_a_bad_series_logo_stops_the_run_before_any_work(tmp_path):
     assert "series_logo" in result.stderr and "./assets/series_logo.png" in result.stderr
     assert "no such file" in result.stderr
     assert not (out / "series_coordination").exists()
+
+
+def test_the_report_page_shows_the_series(series_run):
+    out, document = series_run
+    page = (out / "summary" / "report.html").read_text()
+    assert "Series: Python Basics" in page
+    assert 'src="../series_coordination/unified_branding/preview.jpg"' in page
+    links = json.loads((out / "series_coordination" / "cross_references.json").read_text())
+    for episode in document["episodes"]:
+        assert f"<td>{episode['video']}</td>" in page
+    related = links["episodes"][0]["related"][0]
+    assert f"{related['episode']} " in page
