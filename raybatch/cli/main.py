@@ -16,7 +16,12 @@ from rich.console import Console
 from raybatch.api import BatchResult, run_batch
 from raybatch.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_code, guarded
 from raybatch.cli.status import render_job, render_job_list
-from raybatch.cli.terminal import StderrHandler, native_log_path, native_stderr_to
+from raybatch.cli.terminal import (
+    StderrHandler,
+    native_log_path,
+    native_stderr_through_python,
+    native_stderr_to,
+)
 from raybatch.config.loader import load_config
 from raybatch.config.model import STRATEGIES, RaybatchConfig
 from raybatch.config.presets import CONTENT_TYPES, MODES, QUALITIES
@@ -308,8 +313,12 @@ def _load(ctx: click.Context, config_path: str | None, overrides: dict[str, Any]
 def _run(config: RaybatchConfig, **run_args: Any) -> BatchResult:
     """Run with the progress view; Ctrl-C exits 130 with how to resume."""
     manifest = run_args["manifest"]
-    quiet = config.batch.executor == "ray" and config.monitoring.log_level != "DEBUG"
-    with native_stderr_to(native_log_path(manifest.job_id) if quiet else None):
+    if config.monitoring.log_level == "DEBUG":
+        native = native_stderr_through_python()
+    else:
+        ray = config.batch.executor == "ray"
+        native = native_stderr_to(native_log_path(manifest.job_id) if ray else None)
+    with native:
         return _run_with_view(config, manifest, run_args)
 
 

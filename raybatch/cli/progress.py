@@ -8,6 +8,7 @@ above the panel (rich redirects the streams while it is live), so logging never 
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -41,6 +42,7 @@ class ProgressView:
         self.lock = threading.RLock()
         self.stop = threading.Event()
         self.ticker: threading.Thread | None = None
+        self.rebound: list[tuple[logging.StreamHandler, Any]] = []
         if enabled and manifest is not None:
             count = sum(1 for v in manifest.videos.values() if v["state"] not in live.FINISHED)
             self._say(f"🎬 raybatch job {manifest.job_id}: {count} video(s) to process; starting")
@@ -68,6 +70,9 @@ class ProgressView:
         if self.console.is_terminal:
             self.live = Live(self._panel(), console=self.console, refresh_per_second=4, transient=False)
             self.live.start()
+            # Live redirects sys.stderr to print above the panel; handlers that hold the terminal
+            # itself (Ray's, set up when it started) are pointed there too.
+            self.rebound = rebind_stream_handlers(self.console.file, sys.stderr)
         else:
             self._say(live.queued_line(self.state().of("queued")) if self.state().of("queued") else "")
             self.last_summary = time.monotonic()
@@ -125,9 +130,23 @@ class ProgressView:
         with self.lock:
             if self.live:
                 self.live.update(self._panel())
+                for handler, stream in self.rebound:
+                    handler.setStream(stream)
                 self.live.stop()
                 self.live = None
             elif self.manifest is not None and self.progress is not None:
                 self._show()
                 self._say(live.summary_line(self.state()))
                 self.progress = None
+
+
+def rebind_stream_handlers(old: Any, new: Any) -> list[tuple[logging.StreamHandler, Any]]:
+    """Point every logging stream handler that writes to ``old`` at ``new``; returns what to
+    restore (handler, its stream before)."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    rebound = []
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and handler.stream is old:
+                rebound.append((handler, handler.setStream(new)))
+    return rebound

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +69,34 @@ def _is_process_stderr(stream) -> bool:
         return stream.fileno() == 2
     except (AttributeError, OSError, ValueError):
         return False
+
+
+@contextlib.contextmanager
+def native_stderr_through_python() -> Iterator[None]:
+    """Pass what native code writes to standard error through Python's ``sys.stderr``, line by
+    line (``--verbose``: Ray's own diagnostics stay on the terminal, printed above the live view
+    instead of tearing it)."""
+    if not _is_process_stderr(sys.stderr):
+        yield
+        return
+    sys.stderr.flush()
+    terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    previous, sys.stderr = sys.stderr, terminal
+    relay = threading.Thread(target=_relay_lines, args=(read_end,), name="raybatch-stderr", daemon=True)
+    relay.start()
+    try:
+        yield
+    finally:
+        os.dup2(terminal.fileno(), 2)  # closes the pipe's last write end: the relay ends
+        relay.join(timeout=2)
+        terminal.flush()
+        sys.stderr = previous
+
+
+def _relay_lines(read_end: int) -> None:
+    with os.fdopen(read_end, "r", encoding="utf-8", errors="backslashreplace") as pipe:
+        for line in pipe:
+            sys.stderr.write(line)

@@ -70,9 +70,11 @@ def test_plain_progress_lines(batch, tmp_path):
     assert job["live"]["finished"] == 4 and len(job["live"]["videos"]) == 4
 
 
-def _pane(session: str) -> str:
+def _pane(session: str, history: bool = False) -> str:
+    """The pane's screen (with ``history``, its scrollback too)."""
+    since = ["-S", "-2000"] if history else []
     return subprocess.run(
-        ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True, check=True
+        ["tmux", "capture-pane", "-p", *since, "-t", session], capture_output=True, text=True, check=True
     ).stdout
 
 
@@ -91,7 +93,9 @@ def _wait_for(session: str, pattern: str, timeout: float) -> str:
 def test_live_view_in_a_terminal_and_status_watch(batch, tmp_path):
     out, run_session, watch_session = tmp_path / "out", f"rb-run-{id(tmp_path)}", f"rb-watch-{id(tmp_path)}"
     raybatch = f"{sys.executable} -m raybatch"
-    command = f"cd {REPO} && {raybatch} batch process {batch} --output {out} {' '.join(FLAGS)}; sleep 600"
+    # On Ray, with every log line (Ray's own included) printed while the panel is live.
+    flags = "--quality low --mode fast --verbose"
+    command = f"cd {REPO} && {raybatch} batch process {batch} --output {out} {flags}; sleep 600"
     size = ["-x", "150", "-y", "40"]
     subprocess.run(["tmux", "new-session", "-d", "-s", run_session, *size, command], check=True)
     try:
@@ -110,6 +114,9 @@ def test_live_view_in_a_terminal_and_status_watch(batch, tmp_path):
             "100% 4/4 videos",
         ):
             assert line in end, end
+        scrollback = _pane(run_session, history=True)
+        assert " DEBUG raybatch." in scrollback and " INFO " in scrollback  # the logs, above the panel
+        assert scrollback.count("🎬 Batch Processing Progress") == 1  # never torn into copies
         final = _wait_for(watch_session, r"100% 4/4 videos", 30)  # the watch saw the end too
         assert "❌ Failed: broken.mp4" in final
     finally:
