@@ -155,6 +155,8 @@ def test_process_list_retry_and_status(tmp_path, media):
     assert "missing.mp4" in errors["missing"]["file"] and errors["missing"]["hint"]
     job_id = job_id_of(out)
     assert f"raybatch batch retry --job-id {job_id}" in result.stderr
+    page = out / "summary" / "report.html"
+    assert page.read_text().count('<article class="video failed"') == 2
 
     # The broken file is fixed meanwhile; the missing one appears: retry picks both up.
     make_video_only(broken, duration=1.0)
@@ -167,6 +169,8 @@ def test_process_list_retry_and_status(tmp_path, media):
     assert manifest["videos"]["broken"]["attempts"] == 2
     assert manifest["videos"]["first clip"]["attempts"] == 1
     assert [r["kind"] for r in manifest["runs"]] == ["process", "retry"]
+    refreshed = page.read_text()  # the page is rewritten by the retry
+    assert refreshed.count('<article class="video done"') == 4 and 'class="video failed"' not in refreshed
 
     listed = raybatch("batch", "status")
     line = next(line for line in listed.stdout.splitlines() if line.startswith(job_id))
