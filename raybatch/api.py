@@ -167,11 +167,14 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
         pipeline = build_pipeline(types, context, plan, gate=monitor.gate)
         progress = Progress(total_videos=len(run.videos))
         stop_on_error = config.batch.error_handling == "stop"
-        observer = RunObserver(manifest, progress, stop_on_error=stop_on_error, listener=listener)
         memory = ProcessTreeMemory()
+        peak = partial(memory_peak, memory, monitor)
+        observer = RunObserver(
+            manifest, progress, stop_on_error=stop_on_error, listener=listener, memory_peak=peak
+        )
         if listener:
             start = {"job_id": manifest.job_id, "progress": progress, "plan": plan, "videos": run.videos}
-            listener("start", {**start, "memory_peak": partial(memory_peak, memory, monitor)})
+            listener("start", {**start, "memory_peak": peak})
         ledger = open_ledger(
             manifest.job_id, config.metadata.budget_usd, on_ray=cluster.on_ray, secrets=_secrets(config)
         )

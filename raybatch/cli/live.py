@@ -79,6 +79,8 @@ def live_state(job: dict[str, Any], now: datetime | None = None, **extra: Any) -
     started = _parse(runs[-1].get("started_at")) if runs else _parse(job.get("created_at"))
     videos = [_video_state(key, job["videos"][key], now) for key in keys if key in job["videos"]]
     elapsed = (now - started).total_seconds() if started else 0.0
+    if runs and "memory_peak_bytes" not in extra:  # as the running job last recorded it
+        extra["memory_peak_bytes"] = runs[-1].get("memory_peak_bytes")
     return LiveState(job["job_id"], job.get("state", "running"), videos, max(0.0, elapsed), **extra)
 
 

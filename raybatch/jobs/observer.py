@@ -46,17 +46,27 @@ class RunObserver:
     stages' log records, and forwards every event to a display."""
 
     def __init__(
-        self, manifest: JobManifest, progress: Progress, *, stop_on_error: bool, listener: Listener | None
+        self,
+        manifest: JobManifest,
+        progress: Progress,
+        *,
+        stop_on_error: bool,
+        listener: Listener | None,
+        memory_peak: Callable[[], int] | None = None,
     ):
         self.manifest = manifest
         self.progress = progress
         self.stop_on_error = stop_on_error
         self.listener = listener
         self.stopped = False
+        #: The run's memory peak so far, recorded in the manifest's run entry for ``status --watch``.
+        self.memory_peak = memory_peak
 
     def on_row(self, row: Any) -> None:
         """A row came back from its stages."""
         key = row.video.key
+        if self.memory_peak and self.manifest.runs:
+            self.manifest.runs[-1]["memory_peak_bytes"] = self.memory_peak()
         self.manifest.start_video(key)
         # A segment is done once encoded; it is also seen on its way to the encoders.
         segment_id = row.segment_id if getattr(row, "encoded", False) else ""

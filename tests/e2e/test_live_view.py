@@ -68,6 +68,7 @@ def test_plain_progress_lines(batch, tmp_path):
     job = json.loads(shown.stdout)
     assert job["input"] == str(batch) and job["state"] == "completed_with_errors"
     assert job["live"]["finished"] == 4 and len(job["live"]["videos"]) == 4
+    assert job["live"]["memory_peak_bytes"] > 100 * 1024**2  # recorded by the run for --watch
 
 
 def _pane(session: str, history: bool = False) -> str:

@@ -105,3 +105,10 @@ def test_units_print_as_the_view_and_report_do():
 
     assert [clock(512), clock(3723), clock(None)] == ["8m 32s", "1h 02m 03s", "estimating"]
     assert [byte_size(3 * 1024**3), byte_size(500 * 1024**2), byte_size(0)] == ["3.0 GiB", "500 MiB", "–"]
+
+
+def test_the_memory_peak_comes_from_the_run_when_the_caller_has_none():
+    job = _job()
+    job["runs"][-1]["memory_peak_bytes"] = 2 * 1024**3
+    assert live.live_state(job, NOW).memory_peak_bytes == 2 * 1024**3
+    assert live.live_state(job, NOW, memory_peak_bytes=5).memory_peak_bytes == 5
