@@ -20,9 +20,10 @@ from typing import Any
 import jinja2
 
 from raybatch.io.layout import SUMMARY_DIR, Layout
-from raybatch.io.storage import exists, is_local, read_json, write_bytes_atomic
+from raybatch.io.storage import exists, is_local, is_storage_failure, join, read_json, write_bytes_atomic
 from raybatch.jobs import charts
 from raybatch.jobs.units import byte_size, clock
+from raybatch.series.step import series_dir
 
 #: What a published file is called on the page.
 FILE_LABELS = {
@@ -38,7 +39,6 @@ FILE_LABELS = {
 THUMBNAILS = ("clean.jpg", "title.jpg", "closeup.jpg")
 #: Enhancement values that change nothing (``raybatch.analysis.enhance.Enhancement``); others are 0.
 NEUTRAL: dict[str, Any] = {"contrast": 1.0, "saturation": 1.0, "gamma": 1.0, "voice_denoise": False}
-SERIES_DIR = "series_coordination"
 
 
 @dataclass
@@ -55,8 +55,9 @@ def write_html_report(
 ) -> None:
     """Render the page from the run's reports (and its stage metric rows) and write it atomically."""
     published = {v["video"]: read_published(layout, v) for v in report["videos"]}
-    series = _read_optional(posixpath.join(layout.root, SERIES_DIR, "series_metadata.json"))
-    links = _read_optional(posixpath.join(layout.root, SERIES_DIR, "cross_references.json"))
+    folder = series_dir(layout.root)
+    series = _read_optional(join(folder, "series_metadata.json"))
+    links = _read_optional(join(folder, "cross_references.json"))
     page = render_report(report, metrics, errors, published, series_page(series, links), metric_rows)
     write_bytes_atomic(layout.summary("report.html"), page.encode())
 
@@ -82,8 +83,10 @@ def _read_optional(uri: str) -> Any:
     less; it never fails the run)."""
     try:
         return read_json(uri) if exists(uri) else None
-    except (OSError, ValueError):
-        return None
+    except Exception as exc:
+        if isinstance(exc, ValueError) or is_storage_failure(exc):
+            return None
+        raise
 
 
 def render_report(
