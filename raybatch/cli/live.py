@@ -32,6 +32,8 @@ class VideoState:
     stage: str | None = None
     segments_done: int = 0
     segments_total: int = 0
+    #: The stage that last took a row of it (``stage`` is the last one a row came back from).
+    working_on: str | None = None
     error: dict[str, Any] | None = None
     size_bytes: int = 0
 
@@ -103,6 +105,7 @@ def _video_state(key: str, video: dict[str, Any], now: datetime) -> VideoState:
         stage=video.get("stage"),
         segments_done=len(video.get("segments_done") or []),
         segments_total=video.get("segments_total") or 0,
+        working_on=video.get("working_on"),
         error=video.get("error"),
         size_bytes=video.get("size_bytes") or 0,
     )
@@ -137,6 +140,8 @@ def failed_line(video: VideoState) -> str:
 def processing_line(video: VideoState) -> str:
     if video.segments_total and video.segments_done < video.segments_total:
         work = f" — encoding {video.segments_done}/{video.segments_total} segments"
+    elif video.working_on and video.working_on != video.stage:
+        work = f" — {video.working_on}"
     elif video.stage:
         work = f" — {video.stage} done"  # the last stage its rows came back from
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from raybatch.executors.base import Observer, Pipeline, Router
+from raybatch.jobs.events import set_sink
 from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.stages.base import Stage
 from raybatch.stages.rows import Row
@@ -20,6 +21,15 @@ class LocalExecutor:
         router = Router(pipeline, len(videos))
         pending = list(reversed(router.start(videos)))
         outcomes: list[Outcome] = []
+        set_sink(observer.on_stage_started)  # the stages run here: they tell the observer
+        try:
+            self._drain(pending, router, observer, outcomes)
+        finally:
+            set_sink(None)
+        return outcomes
+
+    @staticmethod
+    def _drain(pending: list, router: Router, observer: Observer, outcomes: list[Outcome]) -> None:
         while pending and not observer.should_stop():
             delivery = pending.pop()
             for row in run_branch(router.branches[delivery.branch].stages, delivery.row):
@@ -29,7 +39,6 @@ class LocalExecutor:
                 for outcome in ended:
                     outcomes.append(outcome)
                     observer.on_video(outcome)
-        return outcomes
 
 
 def run_branch(stages: list[Stage], row: Row) -> list[Row]:

@@ -29,6 +29,8 @@ class Mailbox:
         self.queues: dict[str, asyncio.Queue] = {name: asyncio.Queue() for name in branches}
         self.applied: dict[str, int] = {name: 0 for name in branches}
         self.early: dict[str, dict[int, list[dict[str, Any] | None]]] = {name: {} for name in branches}
+        #: Stage starts the workers told (``raybatch.jobs.events``), until the driver drains them.
+        self.started: list[tuple[str, str]] = []
 
     async def post(self, branch: str, number: int, rows: list[dict[str, Any] | None]) -> None:
         """Post number ``number`` (from 0) to ``branch``: its rows are queued once every
@@ -39,6 +41,14 @@ class Mailbox:
             for row in early.pop(self.applied[branch]):
                 self.queues[branch].put_nowait(row)
             self.applied[branch] += 1
+
+    async def note_started(self, video_key: str, stage: str) -> None:
+        self.started.append((video_key, stage))
+
+    async def drain_started(self) -> list[tuple[str, str]]:
+        """The stage starts told since the last drain, in order."""
+        started, self.started = self.started, []
+        return started
 
     async def take(self, branch: str) -> list[dict[str, Any] | None]:
         """Every row waiting for ``branch``; waits for at least one."""

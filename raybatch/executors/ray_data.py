@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from raybatch.executors.base import Branch, Delivery, Observer, Pipeline, Router
 from raybatch.executors.mailbox import END, Mailbox, Outbox, pull_from
+from raybatch.jobs.events import events_actor_name, quiet_worker
 from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.stages.base import Stage
 from raybatch.stages.rows import from_row
@@ -34,6 +36,7 @@ class _StageActor:
 
     def __init__(self, stage: Stage):
         self.stage = stage
+        quiet_worker(stage.context.job_id)
         stage.ensure_ready()
 
     def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -53,9 +56,10 @@ class RayExecutor:
         # node, off the cores of the nodes that encode.
         beside_driver = {"ray.io/node-id": ray.get_runtime_context().get_node_id()}
         mailbox = ray.remote(num_cpus=0, label_selector=beside_driver)(Mailbox)
-        mailbox = mailbox.remote([b.name for b in router.branches])
+        name = events_actor_name(pipeline.stages[0].context.job_id)
+        mailbox = mailbox.options(name=name).remote([b.name for b in router.branches])
         try:
-            with _data_settings(), _task_reserve(pipeline) as in_reserve:
+            with _data_settings(), _task_reserve(pipeline) as in_reserve, _stage_starts(mailbox, observer):
                 outbox = Outbox(mailbox)
                 _post(outbox, router.branches, router.start(videos))
                 stream = self._stream(ray, mailbox, router.branches, in_reserve, beside_driver)
@@ -140,6 +144,33 @@ class RayExecutor:
             with contextlib.suppress(Exception):
                 stream.close()
         return outcomes
+
+
+@contextlib.contextmanager
+def _stage_starts(mailbox: Any, observer: Observer, interval_s: float = 1.0) -> Iterator[None]:
+    """While the run lasts, drain the stage starts the workers told the mailbox into the
+    observer, every ``interval_s``."""
+    import ray
+
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.wait(interval_s):
+            try:
+                started = ray.get(mailbox.drain_started.remote(), timeout=10)
+            except Exception as exc:  # a busy or ending cluster: the next round tries again
+                log.debug("stage starts not drained: %s", exc)
+                continue
+            for video_key, stage in started:
+                observer.on_stage_started(video_key, stage)
+
+    thread = threading.Thread(target=drain, name="raybatch-stage-starts", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=interval_s + 11)
 
 
 def _preference(nodes: tuple[str, ...], spread: bool = False) -> dict[str, Any]:

@@ -172,10 +172,10 @@ class JobManifest:
     def queue_video(self, key: str) -> None:
         """A run takes the video on: one more attempt."""
         video = self.videos[key]
-        video.update(state="queued", attempts=video["attempts"] + 1, error=None)
+        video.update(state="queued", attempts=video["attempts"] + 1, error=None, working_on=None)
 
     def start_video(self, key: str) -> None:
-        """The video's first row is back: it is being worked on."""
+        """A stage took the video, or its first row is back: it is being worked on."""
         video = self.videos.get(key)
         if video is not None and video["state"] == "queued":
             video.update(state="running", started_at=_now())
@@ -185,6 +185,13 @@ class JobManifest:
         self.videos[key].update(
             fingerprint=fingerprint, size_bytes=size_bytes, segments_done=[], changed_since_start=True
         )
+
+    def note_stage_started(self, key: str, stage: str) -> None:
+        """A stage took a row of the video (shown as what it is working on)."""
+        video = self.videos.get(key)
+        if video is not None and video["state"] == "running":
+            video["working_on"] = stage
+            self.save(force=False)
 
     def note_row(self, key: str, kind: str, segment_id: str, stage: str, segments: int, ok: bool) -> None:
         """A row of the video came back from its stages (``segments``: how many it was split into;

@@ -4,6 +4,7 @@ per-video state, the error policy, and the log records stages made in worker pro
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,9 +62,23 @@ class RunObserver:
         self.stopped = False
         #: The run's memory peak so far, recorded in the manifest's run entry for ``status --watch``.
         self.memory_peak = memory_peak
+        #: Rows and outcomes come on the executor's thread, stage starts on another.
+        self.lock = threading.RLock()
+
+    def on_stage_started(self, video_key: str, stage: str) -> None:
+        """A stage took a row of the video (``raybatch.jobs.events``): it is being worked on."""
+        with self.lock:
+            self.manifest.start_video(video_key)
+            self.manifest.note_stage_started(video_key, stage)
+            if self.listener:
+                self.listener("stage", (video_key, stage))
 
     def on_row(self, row: Any) -> None:
         """A row came back from its stages."""
+        with self.lock:
+            self._on_row(row)
+
+    def _on_row(self, row: Any) -> None:
         key = row.video.key
         if self.memory_peak and self.manifest.runs:
             self.manifest.runs[-1]["memory_peak_bytes"] = self.memory_peak()
@@ -92,6 +107,10 @@ class RunObserver:
 
     def on_video(self, outcome: Outcome) -> None:
         """A video's attempt ended."""
+        with self.lock:
+            self._on_video(outcome)
+
+    def _on_video(self, outcome: Outcome) -> None:
         self.manifest.finish_video(outcome)
         usage = (outcome.package or {}).get("usage") or {}
         self.progress.api_cost_usd += usage.get("cost_usd", 0.0)

@@ -28,6 +28,7 @@ from raybatch.io.cache import AnalysisCache, content_fingerprint
 from raybatch.io.layout import Layout, analysis_cache_dir
 from raybatch.io.naming import OutputNames
 from raybatch.io.storage import configure_storage, scratch_root
+from raybatch.jobs.events import connect_worker, stage_started
 from raybatch.jobs.records import ErrorRecord, VideoRef
 from raybatch.media.runner import VIDEO_DEADLINE, CommandResult
 from raybatch.series.plan import SeriesPlan
@@ -129,6 +130,8 @@ class RunContext:
         """Make this process use the run's storage options and log level."""
         configure_storage(self.config.storage.options)
         logging.getLogger("raybatch").setLevel(self.config.monitoring.log_level)
+        if self.forward_logs:  # a worker process: its stage starts go to the driver
+            connect_worker(self.job_id)
 
 
 @dataclass
@@ -211,6 +214,7 @@ class Stage(Generic[R]):
         if row.error is not None or not isinstance(row, self.handles):
             return [row]
         self.ensure_ready()
+        stage_started(row.video.key, self.name)
         row = with_deadline(row, self.settings.batch.video_timeout_s)
         measure = StageMeasure()
         started, cpu_before = time.time(), own_cpu_s()

@@ -24,10 +24,26 @@ def config_for(batch_dir, out, executor, **processing):
     return batch_config(batch_dir, out, executor, segment_seconds=5, min_segment_seconds=2, **processing)
 
 
+#: What the run's listener heard: (event, payload), in order.
+HEARD: list[tuple[str, object]] = []
+
+
 @pytest.fixture(scope="module")
 def ray_run(ray_session, batch_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("ray_out")
-    return run_batch(config_for(batch_dir, out, "ray")), out
+    listener = lambda event, payload: HEARD.append((event, payload))  # noqa: E731
+    return run_batch(config_for(batch_dir, out, "ray"), listener=listener), out
+
+
+def test_workers_tell_the_driver_when_a_stage_takes_a_video(ray_run):
+    result, _ = ray_run
+    started = [payload for event, payload in HEARD if event == "stage"]
+    ended = [payload.video for event, payload in HEARD if event == "video"]
+    assert sorted(ended) == sorted(o.video for o in result.outcomes)
+    for video in ended:
+        stages = [stage for key, stage in started if key == video]
+        assert stages[:1] == ["probe"], stages  # the first task of the video, seen as it began
+        assert "analyse_video" in stages
 
 
 def test_ray_pipeline_verifies_every_output(ray_run):

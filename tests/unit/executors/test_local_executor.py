@@ -48,6 +48,10 @@ class Publish(Stage[AssemblyRow]):
 class Recorder:
     def __init__(self, stop_on_error: bool = False):
         self.events, self.stop_on_error, self.stopped = [], stop_on_error, False
+        self.started: list[tuple[str, str]] = []
+
+    def on_stage_started(self, video_key: str, stage: str) -> None:
+        self.started.append((video_key, stage))
 
     def on_row(self, row: Row) -> None:
         self.events.append((row.video.key, row.last_stage))
@@ -81,3 +85,10 @@ def test_each_video_goes_through_its_parts_and_finishes_before_the_next(tmp_path
 def test_error_handling_stop_leaves_the_rest_unreached(tmp_path):
     outcomes = run(tmp_path, ["broken", "a"], Recorder(stop_on_error=True))
     assert [o.video for o in outcomes] == ["broken"]
+
+
+def test_every_stage_tells_when_it_takes_a_video(tmp_path):
+    observer = Recorder()
+    run(tmp_path, ["a"], observer)
+    names = [Split.name, Encode.name, Encode.name, Publish.name]  # two segments encoded
+    assert observer.started == [("a", name) for name in names]
