@@ -101,7 +101,8 @@ def test_live_view_in_a_terminal_and_status_watch(batch, tmp_path):
     subprocess.run(["tmux", "new-session", "-d", "-s", run_session, *size, command], check=True)
     try:
         mid = _wait_for(run_session, r"🔄 Processing: \w\.mp4", 120)
-        job_id = re.search(r"raybatch job (batch_\d+_\d+)", mid).group(1)
+        # The first line may have scrolled off under the log lines: read the scrollback too.
+        job_id = re.search(r"raybatch job (batch_\d+_\d+)", _pane(run_session, history=True)).group(1)
         watch = f"cd {REPO} && {raybatch} batch status --job-id {job_id} --output {out} --watch; sleep 600"
         subprocess.run(["tmux", "new-session", "-d", "-s", watch_session, *size, watch], check=True)
         assert "🎬 Batch Processing Progress" in mid and "⏳ Queued: " in mid
