@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass
 from typing import Any
 
 from raybatch.jobs.manifest import JobManifest
@@ -25,21 +23,8 @@ class Progress:
     total_videos: int = 0
     done: int = 0
     failed: int = 0
-    segments_total: int = 0
-    segments_done: int = 0
-    seconds_total: float = 0.0
-    seconds_encoded: float = 0.0
     api_cost_usd: float = 0.0
     api_calls: int = 0
-    started: float = field(default_factory=time.monotonic)
-    planned_videos: set[str] = field(default_factory=set)
-
-    def eta_s(self) -> float | None:
-        """Remaining time at the pace of the encoding so far."""
-        elapsed = time.monotonic() - self.started
-        if self.seconds_encoded <= 0 or self.seconds_total <= 0:
-            return None
-        return max(0.0, elapsed * (self.seconds_total / self.seconds_encoded - 1))
 
 
 class RunObserver:
@@ -89,21 +74,10 @@ class RunObserver:
         self.manifest.note_row(
             key, row.kind, segment_id, row.last_stage or row.kind, segments, row.error is None
         )
-        self._count(row)
         replay_logs(row.logs)
         row.logs = []
         if self.listener:
             self.listener("row", row)
-
-    def _count(self, row: Any) -> None:
-        progress = self.progress
-        if row.kind in ("segment", "audio") and row.video.key not in progress.planned_videos:
-            progress.planned_videos.add(row.video.key)
-            progress.segments_total += row.segments
-            progress.seconds_total += row.media.duration_s
-        if row.kind == "segment" and row.error is None and row.encoded:
-            progress.segments_done += 1
-            progress.seconds_encoded += float(row.frame_count / Fraction(row.media.video.fps))
 
     def on_video(self, outcome: Outcome) -> None:
         """A video's attempt ended."""
