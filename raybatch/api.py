@@ -18,6 +18,7 @@ from raybatch.executors.base import Pipeline
 from raybatch.executors.cluster import connect
 from raybatch.executors.memory import ProcessTreeMemory
 from raybatch.executors.monitor import ResourceMonitor
+from raybatch.executors.placement import check_toolchains
 from raybatch.executors.plan import RunPlan, plan_run
 from raybatch.io.naming import OutputNames, plan_names
 from raybatch.jobs.lifecycle import Run, begin_run, clean_up, end_run, interrupt_run, new_job
@@ -158,6 +159,7 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
     types = stage_types(config)
     with connect(config.batch, verbose=config.monitoring.log_level == "DEBUG") as cluster:
         plan = plan_run(config, cluster, types)
+        check_toolchains(cluster.nodes, plan.encoder, cluster.on_ray)
         for warning in plan.warnings:
             log.warning(warning)
         context = run_context(config, manifest, plan)

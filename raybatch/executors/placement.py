@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from raybatch.errors import ClusterError
 from raybatch.media.commands import NVENC_ENCODERS
 from raybatch.media.runner import MediaError, run_command
+from raybatch.media.toolchain import FIX_HINT, check_here, failure_message
 
 NVENC_RESOURCE = "nvenc"
 #: NVENC sessions an embedded Ray advertises on a workstation whose GPU encodes (consumer
@@ -107,3 +109,40 @@ def probe_on_cluster(encoder: str, timeout_s: float = 120.0) -> str | None:
         ray.cancel(ref, force=True)
         return f"no answer from an {NVENC_RESOURCE} node within {timeout_s:g} s"
     return ray.get(ref)
+
+
+def node_video_encoder(node: dict[str, Any], encoder: EncoderChoice) -> str | None:
+    """The video encoder ``node`` must have: NVENC runs encode on the nodes that advertise it;
+    x264 runs encode anywhere."""
+    if not encoder.hardware:
+        return encoder.encoder
+    return encoder.encoder if node["resources"].get(NVENC_RESOURCE) else None
+
+
+def check_toolchains(nodes: list[dict[str, Any]], encoder: EncoderChoice, on_ray: bool) -> None:
+    """Check the ffmpeg of this machine (the driver probes and stages inputs) and, on Ray, of
+    every node, once, before any work; raise :class:`ClusterError` naming each node that lacks
+    something and how to fix it."""
+    reports = [check_here(encoder.encoder if not on_ray else None)]
+    if on_ray:
+        reports += _check_nodes(nodes, encoder)
+    message = failure_message(reports)
+    if message:
+        raise ClusterError(message, hint=FIX_HINT)
+
+
+def _check_nodes(nodes: list[dict[str, Any]], encoder: EncoderChoice) -> list[dict[str, Any]]:
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    remote = ray.remote(num_cpus=0, max_retries=1)(check_here)
+    refs = [
+        remote.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["id"], soft=False)).remote(
+            node_video_encoder(node, encoder)
+        )
+        for node in nodes
+    ]
+    reports = ray.get(refs, timeout=180)
+    for node, report in zip(nodes, reports, strict=True):
+        report["node"] = f"node {node['address']} ({report['node']})"
+    return reports

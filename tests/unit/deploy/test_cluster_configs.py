@@ -8,6 +8,7 @@ or a wrongly typed field fails here rather than at `kubectl apply`."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -54,13 +55,22 @@ def test_launcher_config_has_cpu_and_gpu_workers_and_installs_what_raybatch_need
     gpu = [spec for spec in workers.values() if spec["resources"].get("nvenc")]
     cpu = [spec for spec in workers.values() if not spec["resources"].get("nvenc")]
     assert gpu and cpu
-    setup = " ".join(config["setup_commands"])
-    assert "apt-get install" in setup and "ffmpeg" in setup
-    installs = [*config["head_setup_commands"], *config["worker_setup_commands"]]
-    installs += [c for spec in gpu for c in spec.get("worker_setup_commands", [])]
-    for command in installs:
-        # torch pinned in the same pip command as raybatch, or pip would pull other CUDA wheels.
-        assert "torch==2.13.0" in command and "-e ~/raybatch" in command, command
+    setup = config["setup_commands"]
+    # Not apt's ffmpeg (4.4 on these images): the static build, on every node.
+    assert not any(re.search(r"apt-get install[^&]*\bffmpeg\b", c) for c in setup), setup
+    assert any("cluster/install_ffmpeg.sh" in c for c in setup), setup
+    lists = [config["head_setup_commands"], config["worker_setup_commands"]]
+    lists += [spec["worker_setup_commands"] for spec in gpu]
+    for commands in lists:
+        installs = [c for c in commands if "pip install" in c]
+        assert installs, commands
+        for command in installs:
+            # torch pinned in the same pip command as raybatch, or pip would pull other CUDA wheels.
+            assert "torch==2.13.0" in command and "-e ~/raybatch" in command, command
+        # Then the ffmpeg gate, on every node, with NVENC where the node encodes with it.
+        gate = commands[commands.index(installs[-1]) + 1]
+        assert gate.startswith("python3 -m raybatch.media.toolchain"), commands
+        assert gate.endswith("h264_nvenc") == (commands in [spec["worker_setup_commands"] for spec in gpu])
     assert config["file_mounts"]["~/raybatch"] == "."
 
 
