@@ -2,7 +2,7 @@
 # Set everything up, then run the lint and the whole test suite (slowest tests listed at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --dev
 # The HTML report's test opens it in Debian's Chromium (driven by Playwright, a dev dependency);
 # the live view's test runs the CLI in a real terminal, tmux.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then

@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from raybatch.api import BatchResult, run_batch
+from raybatch.cli.config_commands import config_group
 from raybatch.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, exit_code, guarded
 from raybatch.cli.status import render_job, render_job_list
 from raybatch.cli.terminal import (
@@ -49,6 +50,9 @@ def cli() -> None:
 def batch(ctx: click.Context, group_config: str | None) -> None:
     """Process many videos: batch process, ..."""
     ctx.obj = {"config": group_config}
+
+
+batch.add_command(config_group)
 
 
 def _with(options: list[Callable]) -> Callable:
