@@ -2,7 +2,11 @@
 
 Entries are small JSON files in a folder (by default inside the output, configurable to a shared
 location), so re-running a batch, or another batch over the same files, does not analyse again.
-The folder is kept under a size bound by evicting the least recently used entries.
+The folder is kept under a size bound by evicting the least recently used entries. The size is
+tallied per process (:class:`SizeTally`): the folder is listed when a process first writes to
+it and again only when its tally passes the bound, not on every write (a LIST request each on
+object stores). Writers on other nodes are seen at the next listing, so the bound is soft by at
+most what they wrote since.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from raybatch.io.storage import get_fs, is_local, join, write_json_atomic
+from raybatch.io.storage import get_fs, is_local, join, json_text, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,28 @@ def cache_key(fingerprint: str, part: str, settings: dict[str, Any]) -> str:
         {"v": ANALYSIS_VERSION, "fp": fingerprint, "part": part, "s": settings}, sort_keys=True
     )
     return f"{part}-{hashlib.sha256(payload.encode()).hexdigest()[:24]}.json"
+
+
+class SizeTally:
+    """What this process believes each cache folder holds: bytes listed plus bytes written since."""
+
+    def __init__(self) -> None:
+        self._bytes: dict[str, int] = {}
+
+    def known(self, root: str) -> bool:
+        return root in self._bytes
+
+    def set(self, root: str, size: int) -> None:
+        self._bytes[root] = size
+
+    def add(self, root: str, size: int) -> int:
+        """Count ``size`` more bytes under a listed ``root``; the new tally."""
+        self._bytes[root] += size
+        return self._bytes[root]
+
+
+#: One tally per worker process, shared by every cache object over the same folder.
+SIZES = SizeTally()
 
 
 class AnalysisCache:
@@ -91,13 +117,18 @@ class AnalysisCache:
         return result
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        write_json_atomic(join(self.root, key), value)
-        self.evict()
+        data = (json_text(value) + "\n").encode("utf-8")
+        write_bytes_atomic(join(self.root, key), data)
+        if not SIZES.known(self.root) or SIZES.add(self.root, len(data)) > self.max_bytes:
+            self.evict()
 
     def evict(self) -> None:
-        """Remove the least recently used entries until the folder fits ``max_bytes``."""
+        """List the folder, remove the least recently used entries until it fits ``max_bytes``,
+        and start this process's tally from what is left."""
         fs, root = get_fs(self.root)
         try:
+            # Listed fresh: another process may have written since this one last listed.
+            fs.invalidate_cache(root)
             entries = [
                 e for e in fs.ls(root, detail=True) if e.get("type") == "file" and e["name"].endswith(".json")
             ]
@@ -112,3 +143,4 @@ class AnalysisCache:
                 total -= int(entry.get("size") or 0)
             except FileNotFoundError:
                 continue
+        SIZES.set(self.root, total)

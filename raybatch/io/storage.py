@@ -2,8 +2,10 @@
 
 ffmpeg reads and writes local files only, so remote media is staged: inputs are downloaded once
 per node into a scratch cache, outputs are produced locally and committed. Every commit is
-atomic: the data goes to a temporary name beside the target and is then moved into place, so a
-crash never leaves a truncated file under a final name.
+atomic, so a crash never leaves a truncated file under a final name: on local disks (and stores
+without atomic objects) the data goes to a temporary name beside the target and is moved into
+place; on object stores an upload becomes visible only once it completes (a PUT, or a multipart
+upload's completion), so the data goes straight to its final key, once.
 """
 
 from __future__ import annotations
@@ -225,9 +227,25 @@ def commit_file(local_source: str, uri: str) -> None:
     _into_place(fs, path, lambda temp: fs.put_file(local_source, temp))
 
 
+#: Stores whose objects appear whole or not at all (S3 and S3-compatible services, GCS, Azure
+#: blobs, fsspec's in-memory store). A killed S3 multipart upload stays invisible; a bucket
+#: lifecycle rule (AbortIncompleteMultipartUpload) reclaims its parts.
+WHOLE_OBJECT_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "abfs", "az", "abfss", "memory"})
+
+
+def writes_whole_objects(fs: fsspec.AbstractFileSystem) -> bool:
+    """Whether a write to ``fs`` is never visible half-done (no temporary name needed)."""
+    protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+    return bool(WHOLE_OBJECT_PROTOCOLS.intersection(protocols))
+
+
 def _into_place(fs: fsspec.AbstractFileSystem, path: str, write: Callable[[str], Any]) -> None:
-    """``write(temp)`` to a temporary name beside ``path`` on an object store, then move it
-    there (each step retried on hiccups); the temporary name never outlives a failure."""
+    """``write(path)`` on a store of whole objects; elsewhere ``write(temp)`` to a temporary
+    name beside ``path`` and a move there, the temporary name never outliving a failure. Each
+    step is retried on hiccups."""
+    if writes_whole_objects(fs):
+        with_retries(lambda: write(path))
+        return
     temp = _temp_name(path)
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
     try:
@@ -248,7 +266,7 @@ def _cross_device(source: str, target: str) -> bool:
 
 def publish_file(source_uri: str, target_uri: str) -> None:
     """Move a finished file from the work folder to its published name atomically: a rename on
-    local storage, a server-side copy to a temporary name and a move on object stores."""
+    local storage, a server-side copy on object stores."""
     fs, source = get_fs(source_uri)
     target_fs, target = get_fs(target_uri)
     if isinstance(fs, LocalFileSystem) and isinstance(target_fs, LocalFileSystem):

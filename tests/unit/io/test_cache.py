@@ -61,3 +61,22 @@ def test_an_entry_that_fails_its_check_is_analysed_again_and_replaced(tmp_path, 
     assert cache.get("sound-x.json", check_sound) == fresh  # replaced with the fresh result
     (tmp_path / "sound-x.json").write_text("[1, 2]")
     assert cache.get("sound-x.json") is None  # not an object: a miss even unchecked
+
+
+def test_writes_list_the_folder_once_then_only_when_the_tally_passes_the_bound(tmp_path, monkeypatch):
+    from fsspec.implementations.local import LocalFileSystem
+
+    listings = []
+    real_ls = LocalFileSystem.ls
+    monkeypatch.setattr(
+        LocalFileSystem, "ls", lambda self, path, **kw: listings.append(path) or real_ls(self, path, **kw)
+    )
+    cache = AnalysisCache(str(tmp_path), 20_000)
+    for index in range(15):
+        cache.put(f"entry{index}.json", {"data": "x" * 1000})
+    assert len(listings) == 1  # the first write; then the tally: 15 KB is under the bound
+    for index in range(15, 30):
+        cache.put(f"entry{index}.json", {"data": "x" * 1000})
+    total = sum(p.stat().st_size for p in tmp_path.glob("*.json"))
+    assert total <= 20_000 + 1100  # within one entry of the bound
+    assert 1 < len(listings) < 15  # a listing each time the tally passed it, not one per write
