@@ -7,9 +7,9 @@ from typing import Any
 
 from raybatch.config.model import RaybatchConfig
 from raybatch.io.storage import normalise_root, scratch_root, stage_input
-from raybatch.jobs.discover import discover_inputs
+from raybatch.jobs.discover import DiscoveredVideo, discover_inputs
 from raybatch.llm.estimate import estimate_series, estimate_video, writer_uses_llm
-from raybatch.media.probe import probe_media
+from raybatch.media.probe import MediaInfo, probe_media
 from raybatch.media.runner import MediaError
 from raybatch.series.plan import series_name
 
@@ -17,22 +17,39 @@ from raybatch.series.plan import series_name
 def estimate_batch(config: RaybatchConfig) -> dict[str, Any]:
     """Probe every input and estimate its metadata calls; inputs that do not probe are listed
     with their error (they would fail in the run and cost nothing)."""
-    settings = config.metadata.model_dump()
     found = discover_inputs(
         config.input or "",
         pattern=config.batch.pattern,
         recursive=config.batch.recursive,
         exclude=(normalise_root(config.output.directory),),
     )
+    probed, skipped = probe_inputs(config, found)
+    return api_estimate(
+        config, [(video.relative_path, media.duration_s or 0.0) for video, media in probed], skipped
+    )
+
+
+def probe_inputs(
+    config: RaybatchConfig, found: list[DiscoveredVideo]
+) -> tuple[list[tuple[DiscoveredVideo, MediaInfo]], list[dict[str, str]]]:
+    """Each input probed (remote ones staged into the node's scratch first), and those that do
+    not probe with their error."""
     scratch = scratch_root(config.output.scratch_dir)
-    videos, skipped = [], []
+    probed, skipped = [], []
     for video in found:
         try:
-            media = probe_media(stage_input(video.uri, scratch), size_bytes=video.size_bytes)
+            probed.append((video, probe_media(stage_input(video.uri, scratch), size_bytes=video.size_bytes)))
         except (MediaError, OSError) as exc:
             skipped.append({"video": video.relative_path, "error": getattr(exc, "message", str(exc))})
-            continue
-        videos.append(estimate_video(video.relative_path, media.duration_s or 0.0, settings))
+    return probed, skipped
+
+
+def api_estimate(
+    config: RaybatchConfig, durations: list[tuple[str, float]], skipped: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The metadata calls, tokens and cost of videos of these (name, duration) pairs."""
+    settings = config.metadata.model_dump()
+    videos = [estimate_video(name, duration, settings) for name, duration in durations]
     series_text = config.series_coordinated and settings["playlist_optimization"]
     if videos and series_text and writer_uses_llm(settings):
         # The series step's one call: the playlist and every episode's neighbour description.

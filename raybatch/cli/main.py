@@ -229,7 +229,13 @@ _BATCH_OPTIONS = [
     click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view."),
     *_METADATA_OPTIONS,
 ]
-batch_options = _with(_BATCH_OPTIONS)
+_DRY_RUN = click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (files found and skipped, output paths, segments, encoder, pools, estimated "
+    "time and API cost) and stop: nothing is processed or written.",
+)
+batch_options = _with([*_BATCH_OPTIONS, _DRY_RUN])
 
 
 def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
@@ -373,7 +379,11 @@ def _report(result: BatchResult) -> None:
 @click.pass_context
 def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
     """Process every video in INPUT (a folder, a file, or an fsspec URL such as s3://bucket/in)."""
+    dry_run = flags.pop("dry_run")
     config = _load(ctx, flags.pop("config"), _overrides(input_path, flags))
+    if dry_run:
+        _print_plan(config)
+        return
     _report(_run(config, manifest=new_job(config)))
 
 
@@ -385,11 +395,21 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
     """Process the videos named in FILE: one path or URL per line (relative paths are relative
     to FILE's folder); blank lines and # comments are skipped; a missing entry is reported as
     that video's error and the rest go on."""
+    dry_run = flags.pop("dry_run")
     config = _load(ctx, flags.pop("config"), _overrides(None, flags))
     sources = read_list_file(list_file)
     if not sources:
         raise JobError(f"{list_file} names no videos", hint="one path or URL per line")
+    if dry_run:
+        _print_plan(config, sources)
+        return
     _report(_run(config, manifest=new_job(config, sources, list_file=os.path.abspath(list_file))))
+
+
+def _print_plan(config: RaybatchConfig, sources: list[str] | None = None) -> None:
+    from raybatch.cli.dry_run import plan_batch, render_plan
+
+    click.echo(render_plan(plan_batch(config, sources)))
 
 
 @batch.command("estimate")

@@ -111,7 +111,12 @@ class BatchSettings(_Section):
         with another strategy)."""
         return self.strategy == "smart" or self.queue_management == "smart"
 
-    @field_validator("error_handling", mode="before")
+    # The schema (`raybatch batch config schema`) offers the guide's spellings too.
+    @field_validator(
+        "error_handling",
+        mode="before",
+        json_schema_input_type=Literal["continue", "stop", "continue_on_error", "stop_on_error"],
+    )
     @classmethod
     def _accept_guide_spelling(cls, value: Any) -> Any:
         # The guide's YAML says continue_on_error / stop_on_error; the CLI says continue / stop.

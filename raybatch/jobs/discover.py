@@ -48,21 +48,30 @@ def discover_inputs(
     pattern: str | None = None,
     recursive: bool = False,
     exclude: tuple[str, ...] = (),
+    skipped: list[tuple[str, str]] | None = None,
 ) -> list[DiscoveredVideo]:
     """List the videos under ``input_uri`` (a folder, a single file, or a URL), naturally sorted.
 
     Hidden files, raybatch's own temporary files and anything under ``exclude`` (the output
-    folder, when it lies inside the input) are skipped.
+    folder, when it lies inside the input) are skipped; ``skipped`` (when given) collects each
+    with why.
     """
     try:
-        return _discover(input_uri, pattern=pattern, recursive=recursive, exclude=exclude)
+        return _discover(input_uri, pattern=pattern, recursive=recursive, exclude=exclude, skipped=skipped)
     except Exception as exc:
         if not is_storage_failure(exc):
             raise
         raise explain_storage_error(input_uri, exc) from None
 
 
-def _discover(input_uri: str, *, pattern: str | None, recursive: bool, exclude: tuple[str, ...]):
+def _discover(
+    input_uri: str,
+    *,
+    pattern: str | None,
+    recursive: bool,
+    exclude: tuple[str, ...],
+    skipped: list[tuple[str, str]] | None = None,
+):
     fs, root = get_fs(input_uri)
     protocol = input_uri.split("://", 1)[0] + "://" if "://" in input_uri else ""
     if not fs.exists(root):
@@ -86,16 +95,13 @@ def _discover(input_uri: str, *, pattern: str | None, recursive: bool, exclude: 
         ]
     entries = fs.find(root, detail=True) if recursive else {e["name"]: e for e in fs.ls(root, detail=True)}
     excluded = tuple(normalise_root(e).rstrip("/") for e in exclude)
-    base = root.rstrip("/")
     videos = []
     for path, info in entries.items():
-        relative = path[len(base) :].lstrip("/") if path.startswith(base) else posixpath.basename(path)
-        uri = to_uri(path)
-        if _is_input(fs, path, info, relative, pattern) and not any(
-            uri == e or uri.startswith(e + "/") for e in excluded
-        ):
-            size, modified = int(info.get("size") or 0), str(info.get("mtime", info.get("LastModified", "")))
-            videos.append(DiscoveredVideo(uri, relative, size, modified))
+        video, reason = _entry(fs, root, path, info, to_uri(path), pattern, excluded)
+        if video:
+            videos.append(video)
+        elif skipped is not None and reason:
+            skipped.append(reason)
     if not videos:
         what = f"matching {pattern!r}" if pattern else "with a video or audio extension"
         hint = "" if recursive else "; add --recursive if they are in subfolders"
@@ -104,15 +110,37 @@ def _discover(input_uri: str, *, pattern: str | None, recursive: bool, exclude: 
     return videos
 
 
-def _is_input(fs, path: str, info: dict, relative: str, pattern: str | None) -> bool:
-    """A file (or a link to one) that is not hidden and matches the pattern."""
+def _entry(
+    fs, root: str, path: str, info: dict, uri: str, pattern: str | None, excluded: tuple[str, ...]
+) -> tuple[DiscoveredVideo | None, tuple[str, str] | None]:
+    """One listed entry: the input it is, or (its relative path, why it is skipped)."""
+    base = root.rstrip("/")
+    relative = path[len(base) :].lstrip("/") if path.startswith(base) else posixpath.basename(path)
+    reason = _skip_reason(fs, path, info, relative, pattern)
+    if reason is None and any(uri == e or uri.startswith(e + "/") for e in excluded):
+        reason = "inside the output folder"
+    if reason is None:
+        size, modified = int(info.get("size") or 0), str(info.get("mtime", info.get("LastModified", "")))
+        return DiscoveredVideo(uri, relative, size, modified), None
+    return None, ((relative, reason) if relative else None)
+
+
+def _skip_reason(fs, path: str, info: dict, relative: str, pattern: str | None) -> str | None:
+    """Why an entry is not an input (``None``: it is one): a folder, a hidden file, or a name
+    that is not a video's or does not match the pattern. A file or a link to one is an input."""
     # fsspec reports a symlink as type "other"; a link to a file is an input like any other,
     # and a dangling one is kept so that it fails with its own clear error.
     linked_file = info.get("islink") and (fs.isfile(path) or not fs.exists(path))
+    if info.get("type") == "directory":
+        return "a folder (add --recursive to look inside)"
     if info.get("type") != "file" and not linked_file:
-        return False
+        return "not a regular file"
     parts = relative.split("/")
-    return not any(p.startswith(".") for p in parts) and _matches(parts[-1], pattern)
+    if any(p.startswith(".") for p in parts):
+        return "hidden"
+    if not _matches(parts[-1], pattern):
+        return f"does not match --pattern {pattern}" if pattern else "not a video or audio file name"
+    return None
 
 
 def _clean(name: str) -> str:

@@ -60,3 +60,30 @@ def test_discovery_of_nothing_says_what_to_change(tmp_path):
         discover_inputs(str(tmp_path))
     with pytest.raises(InputError, match=r"matching '\*\.avi'"):
         discover_inputs(str(tmp_path), pattern="*.avi", recursive=True)
+
+
+def test_skipped_entries_say_why(tmp_path):
+    (tmp_path / "talk.mp4").write_bytes(b"x")
+    (tmp_path / ".draft.mp4").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "more").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "enhanced.mp4").write_bytes(b"x")
+    skipped: list[tuple[str, str]] = []
+    found = discover_inputs(str(tmp_path), skipped=skipped)
+    assert [v.relative_path for v in found] == ["talk.mp4"]
+    assert dict(skipped) == {
+        ".draft.mp4": "hidden",
+        "notes.txt": "not a video or audio file name",
+        "more": "a folder (add --recursive to look inside)",
+        "out": "a folder (add --recursive to look inside)",
+    }
+    skipped.clear()
+    discover_inputs(
+        str(tmp_path), recursive=True, exclude=(str(tmp_path / "out"),), skipped=skipped, pattern="*.mp4"
+    )
+    assert dict(skipped) == {
+        ".draft.mp4": "hidden",
+        "notes.txt": "does not match --pattern *.mp4",
+        "out/enhanced.mp4": "inside the output folder",
+    }
