@@ -172,15 +172,7 @@ def _install(prefix: Path, archive: Path, digest: str) -> subprocess.CompletedPr
 def test_install_script_puts_a_passing_ffmpeg_first_on_path(tmp_path):
     archive, digest = _static_build(tmp_path)
     prefix = tmp_path / "prefix"
-    env = {
-        **os.environ,
-        "PREFIX": str(prefix),
-        "RAYBATCH_FFMPEG_URL": archive.as_uri(),
-        "RAYBATCH_FFMPEG_SHA256": digest,
-    }
-    done = subprocess.run(
-        ["bash", ROOT / "cluster" / "install_ffmpeg.sh"], env=env, capture_output=True, text=True
-    )
+    done = _install(prefix, archive, digest)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ffmpeg version")
     assert sorted(p.name for p in (prefix / "bin").iterdir()) == ["ffmpeg", "ffprobe"]
@@ -196,15 +188,7 @@ def test_install_script_puts_a_passing_ffmpeg_first_on_path(tmp_path):
 def test_install_script_refuses_an_archive_with_the_wrong_digest(tmp_path):
     archive, _ = _static_build(tmp_path)
     prefix = tmp_path / "prefix"
-    env = {
-        **os.environ,
-        "PREFIX": str(prefix),
-        "RAYBATCH_FFMPEG_URL": archive.as_uri(),
-        "RAYBATCH_FFMPEG_SHA256": "0" * 64,
-    }
-    done = subprocess.run(
-        ["bash", ROOT / "cluster" / "install_ffmpeg.sh"], env=env, capture_output=True, text=True
-    )
+    done = _install(prefix, archive, "0" * 64)
     assert done.returncode != 0 and "FAILED" in done.stderr
     assert not (prefix / "bin").exists()
 
