@@ -159,7 +159,9 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
     types = stage_types(config)
     with connect(config.batch, verbose=config.monitoring.log_level == "DEBUG") as cluster:
         plan = plan_run(config, cluster, types)
-        check_toolchains(cluster.nodes, plan.encoder, cluster.on_ray)
+        check_toolchains(
+            cluster.nodes, plan.encoder, remote_nodes=cluster.on_ray and not cluster.started_here
+        )
         for warning in plan.warnings:
             log.warning(warning)
         context = run_context(config, manifest, plan)

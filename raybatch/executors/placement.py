@@ -119,12 +119,13 @@ def node_video_encoder(node: dict[str, Any], encoder: EncoderChoice) -> str | No
     return encoder.encoder if node["resources"].get(NVENC_RESOURCE) else None
 
 
-def check_toolchains(nodes: list[dict[str, Any]], encoder: EncoderChoice, on_ray: bool) -> None:
-    """Check the ffmpeg of this machine (the driver probes and stages inputs) and, on Ray, of
-    every node, once, before any work; raise :class:`ClusterError` naming each node that lacks
-    something and how to fix it."""
-    reports = [check_here(encoder.encoder if not on_ray else None)]
-    if on_ray:
+def check_toolchains(nodes: list[dict[str, Any]], encoder: EncoderChoice, remote_nodes: bool) -> None:
+    """Check the ffmpeg of this machine (the driver probes and stages inputs) and, when the run's
+    nodes are other machines (``remote_nodes``: a cluster joined, not an embedded Ray, whose one
+    node is this machine), of every node, once, before any work; raise :class:`ClusterError`
+    naming each node that lacks something and how to fix it."""
+    reports = [check_here(None if remote_nodes else encoder.encoder)]
+    if remote_nodes:
         reports += _check_nodes(nodes, encoder)
     message = failure_message(reports)
     if message:

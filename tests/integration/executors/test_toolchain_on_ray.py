@@ -12,7 +12,7 @@ from raybatch.executors.placement import EncoderChoice, check_toolchains
 def test_every_node_is_checked_and_passes(ray_session):
     nodes = cluster_nodes()
     # No exception: this machine's ffmpeg and the node's (the same) pass.
-    check_toolchains(nodes, EncoderChoice("libx264", "requested"), on_ray=True)
+    check_toolchains(nodes, EncoderChoice("libx264", "requested"), remote_nodes=True)
 
 
 def test_a_failing_node_is_named_with_its_address(ray_session):
@@ -20,7 +20,7 @@ def test_a_failing_node_is_named_with_its_address(ray_session):
     # The run's encoder is one no ffmpeg has: the nodes (which encode) lack it, the driver
     # (which does not, on Ray) is fine.
     with pytest.raises(ClusterError) as raised:
-        check_toolchains(nodes, EncoderChoice("libno_such_encoder", "requested"), on_ray=True)
+        check_toolchains(nodes, EncoderChoice("libno_such_encoder", "requested"), remote_nodes=True)
     message = raised.value.message
     assert message.startswith(f"ffmpeg cannot run this job on {len(nodes)} machine")
     assert f"node {nodes[0]['address']} (" in message and "encoders missing: libno_such_encoder" in message
