@@ -19,7 +19,15 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
+
+
+def _signal():
+    """scipy.signal, imported when a meter first needs it: its import takes ~0.8 s, which every
+    Ray worker that loads the stages (and every CLI start) would pay otherwise."""
+    from scipy import signal
+
+    return signal
+
 
 #: Sub-blocks per second: every gating and short-term block is a whole number of these.
 SUBBLOCKS_PER_S = 10
@@ -59,7 +67,7 @@ def k_weighting(rate: int) -> np.ndarray:
 
 def true_peak_filter() -> np.ndarray:
     """The interpolation filter of the 4x oversampler (gain 4: upsampling inserts zeros)."""
-    return OVERSAMPLE * signal.firwin(_TRUE_PEAK_TAPS, 1 / OVERSAMPLE, window=("kaiser", 6.0))
+    return OVERSAMPLE * _signal().firwin(_TRUE_PEAK_TAPS, 1 / OVERSAMPLE, window=("kaiser", 6.0))
 
 
 def energy_to_lufs(energy: float | np.ndarray) -> float | np.ndarray:
@@ -185,7 +193,7 @@ class LoudnessMeter:
     def feed(self, samples: np.ndarray) -> None:
         """Add ``samples`` (frames x channels, or interleaved 1-D)."""
         samples = np.asarray(samples, dtype=np.float64).reshape(-1, self.channels)
-        weighted, self._state = signal.sosfilt(self._sos, samples, axis=0, zi=self._state)
+        weighted, self._state = _signal().sosfilt(self._sos, samples, axis=0, zi=self._state)
         skip = min(self.preroll, len(samples))
         self.preroll -= skip
         if skip:
@@ -210,7 +218,7 @@ class LoudnessMeter:
         candidates = np.flatnonzero(reach * self._phase_gain > self._peak)
         for first, last in _runs(candidates):
             stretch = extended[first * _PEAK_WINDOW : history + min((last + 1) * _PEAK_WINDOW, len(samples))]
-            upsampled = signal.upfirdn(self._taps, stretch, up=OVERSAMPLE, axis=0)
+            upsampled = _signal().upfirdn(self._taps, stretch, up=OVERSAMPLE, axis=0)
             exact = upsampled[OVERSAMPLE * history : OVERSAMPLE * len(stretch)]
             self._peak = max(self._peak, float(np.abs(exact).max()))
 
