@@ -47,7 +47,8 @@ class BatchResult:
     output: str
     outcomes: list[Outcome]
     stopped: bool
-    report_uri: str
+    #: ``None`` when summary reports are off (``output.create_summary_reports: false``).
+    report_uri: str | None
 
     @property
     def failed(self) -> list[Outcome]:

@@ -356,12 +356,20 @@ def _report(result: BatchResult) -> None:
         f"Job {result.job_id}: {done} done, {len(result.failed)} failed of {len(result.outcomes)} videos."
     )
     click.echo(f"Outputs: {result.output}")
-    click.echo(f"Report:  {result.report_uri}")
-    page = result.report_uri.rsplit("/", 1)[0] + "/report.html"
-    if exists(page):
-        click.echo(f"Page:    {page}   (open it in a browser)")
+    reports = result.report_uri is not None
+    if reports:
+        click.echo(f"Report:  {result.report_uri}")
+        page = result.report_uri.rsplit("/", 1)[0] + "/report.html"
+        if exists(page):
+            click.echo(f"Page:    {page}   (open it in a browser)")
+    else:
+        click.echo(
+            "Report:  none (output.create_summary_reports is false); every video's state: "
+            f"raybatch batch status --job-id {result.job_id}"
+        )
     if result.failed:
-        click.echo(f"Errors:  {result.output}/summary/error_log.json", err=True)
+        if reports:
+            click.echo(f"Errors:  {result.output}/summary/error_log.json", err=True)
         for outcome in result.failed:
             error = outcome.error
             click.echo(

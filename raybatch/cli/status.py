@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from raybatch.cli.live import FINISHED
 from raybatch.jobs.units import clock
 
-FINAL = ("done", "failed", "cancelled")
+#: The states of a video that did not get done: each is what `retry` takes again.
+NOT_DONE = ("failed", "cancelled", "timed_out")
 
 
 def _when(stamp: str | None) -> str:
@@ -17,7 +19,7 @@ def _when(stamp: str | None) -> str:
 
 
 def _counts(counts: dict[str, int]) -> str:
-    done, failed = counts.get("done", 0), counts.get("failed", 0) + counts.get("cancelled", 0)
+    done, failed = counts.get("done", 0), sum(counts.get(state, 0) for state in NOT_DONE)
     queued = counts.get("queued", 0) + counts.get("running", 0)
     return f"{done}/{failed}/{queued}"
 
@@ -48,8 +50,9 @@ def eta_s(job: dict[str, Any], now: datetime | None = None) -> float | None:
     if job.get("state") != "running" or not runs:
         return None
     run = runs[-1]
-    finished = [v for k, v in job["videos"].items() if k in run.get("videos", []) and v["state"] in FINAL]
-    left = sum(1 for k, v in job["videos"].items() if k in run.get("videos", []) and v["state"] not in FINAL)
+    in_run = [v for k, v in job["videos"].items() if k in run.get("videos", [])]
+    finished = [v for v in in_run if v["state"] in FINISHED]
+    left = len(in_run) - len(finished)
     if not finished or not left:
         return None
     elapsed = ((now or datetime.now(UTC)) - datetime.fromisoformat(run["started_at"])).total_seconds()
@@ -83,7 +86,7 @@ def render_job(job: dict[str, Any]) -> str:
             lines.append(f"            [{error.get('stage')}] {error.get('message')}")
             if error.get("hint"):
                 lines.append(f"            fix: {error['hint']}")
-    if counts.get("failed") or counts.get("cancelled"):
+    if any(counts.get(state) for state in NOT_DONE):
         lines.append(f"\nRetry the failed ones: raybatch batch retry --job-id {job['job_id']}")
     unfinished = counts.get("queued") or counts.get("running")
     if job["state"] in ("interrupted", "running", "stopped") and unfinished:

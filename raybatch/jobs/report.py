@@ -61,22 +61,26 @@ class RunSummary:
         return [{**m, "job_id": self.layout.job_id} for o in self.outcomes for m in o.metrics]
 
 
-def write_reports(summary: RunSummary) -> str:
-    """Write the run's reports; returns the URI of ``batch_report.json``. A report that cannot
-    be written is a :class:`RunFailure` (the videos' own outputs are already safe)."""
+def write_reports(summary: RunSummary) -> str | None:
+    """Write the run's reports; returns the URI of ``batch_report.json`` (``None`` when
+    ``output.create_summary_reports`` is off: then nothing is written under ``summary/``, and
+    the job's manifest, read by ``raybatch batch status``, holds every video's state and error).
+    A report that cannot be written is a :class:`RunFailure` (the videos' own outputs are
+    already safe)."""
     layout, config = summary.layout, summary.config
+    if not config.output.create_summary_reports:
+        return None
     try:
         errors = error_log(summary)
         write_json_atomic(layout.summary("error_log.json"), errors)
-        if config.output.create_summary_reports:
-            report = batch_report(summary)
-            write_json_atomic(layout.summary("batch_report.json"), report)
-            metrics = None
-            if config.monitoring.performance_metrics:
-                metrics = processing_metrics(summary)
-                write_json_atomic(layout.summary("processing_metrics.json"), metrics)
-                write_metrics_parquet(layout.metrics_parquet(summary.run_number), summary.metrics)
-            write_html_report(layout, report, metrics, errors, summary.metrics)
+        report = batch_report(summary)
+        write_json_atomic(layout.summary("batch_report.json"), report)
+        metrics = None
+        if config.monitoring.performance_metrics:
+            metrics = processing_metrics(summary)
+            write_json_atomic(layout.summary("processing_metrics.json"), metrics)
+            write_metrics_parquet(layout.metrics_parquet(summary.run_number), summary.metrics)
+        write_html_report(layout, report, metrics, errors, summary.metrics)
     except Exception as exc:
         if not is_storage_failure(exc):
             raise

@@ -264,3 +264,22 @@ def test_bad_cache_size_is_a_usage_error(tmp_path, media):
     result = raybatch("batch", "process", str(media["av"]), "--output", str(tmp_path), "--cache-size", "lots")
     assert result.returncode == 2
     assert "cache_size" in result.stderr
+
+
+def test_summary_reports_off_writes_no_summary_and_says_where_the_state_is(tmp_path):
+    (tmp_path / "in").mkdir()
+    make_av(tmp_path / "in" / "talk.mp4", duration=2.0)
+    (tmp_path / "in" / "broken.mp4").write_text("not a video\n")
+    config = tmp_path / "quiet.yaml"
+    config.write_text("output:\n  create_summary_reports: false\n")
+    out = tmp_path / "out"
+    result = raybatch(
+        "batch", "process", str(tmp_path / "in"), "--output", str(out), "--config", str(config),
+        "--executor", "local", "--quality", "low", "--mode", "fast", "--no-progress-bar",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert not (out / "summary").exists()
+    assert "Report:  none (output.create_summary_reports is false)" in result.stdout
+    assert "error_log.json" not in result.stdout + result.stderr
+    assert "broken.mp4: [probe]" in result.stderr
+    assert list(out.rglob("enhanced_talk.mp4"))
