@@ -226,6 +226,12 @@ _BATCH_OPTIONS = [
         "--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False)
     ),
     click.option("--verbose", "-v", is_flag=True, help="Log every step (same as --log-level DEBUG)."),
+    click.option(
+        "--log-errors",
+        type=click.Choice(["basic", "detailed"]),
+        help="Error records: basic (the message and the fix) or detailed (default: also ffmpeg's own "
+        "words, its command line with secrets redacted, and what the stage was working on).",
+    ),
     click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view."),
     *_METADATA_OPTIONS,
 ]
@@ -307,6 +313,7 @@ def _monitoring(flags: dict[str, Any]) -> dict[str, Any]:
         "log_level": "DEBUG" if flags.get("verbose") else (flags.get("log_level") or "").upper() or None,
         "enable_progress_tracking": flags.get("progress_bar"),
         "resource_monitoring": flags.get("resource_monitoring"),
+        "error_logging": flags.get("log_errors"),
     }
 
 

@@ -70,6 +70,21 @@ def redact_options(options: dict[str, Any]) -> dict[str, Any]:
     return redacted
 
 
+#: Credentials inside a URL (``scheme://user:password@host``) or a query (``?token=...``).
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+_QUERY_SECRET = re.compile(
+    r"(?P<name>[?&](?:[\w-]*(?:signature|token|secret|password|credential)[\w-]*|key))=[^&\s\"']+",
+    re.IGNORECASE,
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a command line, a URL) with URL credentials and secret-looking query values
+    replaced: what an error record may show anyone reading the output."""
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{REDACTED}@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m['name']}={REDACTED}", text)
+
+
 def without_redacted(options: dict[str, Any]) -> dict[str, Any]:
     """``options`` minus the values :func:`redact_options` hid (a resumed job takes its
     secrets from the environment again)."""

@@ -48,12 +48,15 @@ class ErrorRecord:
     hint: str = ""
     #: "timeout" when the video ran out of its --timeout; empty otherwise.
     kind: str = ""
-    detail: str = ""  # the last lines ffmpeg printed (monitoring.error_logging: detailed)
+    # With monitoring.error_logging: detailed (--log-errors detailed): the last lines ffmpeg
+    # printed, its command line (secrets redacted) and what the stage was working on.
+    detail: str = ""
     command: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = {"file": self.file, "stage": self.stage, "message": self.message, "hint": self.hint}
-        data.update({k: v for k in ("kind", "detail", "command") if (v := getattr(self, k))})
+        data.update({k: v for k in ("kind", "detail", "command", "inputs") if (v := getattr(self, k))})
         return data
 
     @classmethod

@@ -8,6 +8,7 @@ tested without running ffprobe.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -281,17 +282,9 @@ def _audio_stream(audio: dict[str, Any], format_start: float) -> AudioStream:
 
 def ffprobe_json(path: str, *, timeout_s: float = 120) -> dict[str, Any]:
     """Run ffprobe on a local path and return its JSON (streams and format)."""
+    args = ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path]
     result = run_command(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-            path,
-        ],
+        args,
         timeout_s=timeout_s,
         capture_stdout=True,
         check=False,
@@ -303,6 +296,7 @@ def ffprobe_json(path: str, *, timeout_s: float = 120) -> dict[str, Any]:
             f"ffprobe cannot read the file: {reason}",
             hint="the file is not a video ffmpeg understands, or it is truncated or damaged",
             stderr_tail=result.stderr[-2000:],
+            command=shlex.join(args),
         )
     return json.loads(result.stdout or b"{}")
 

@@ -27,7 +27,7 @@ from raybatch.errors import StageFailure, VideoFailure
 from raybatch.io.cache import AnalysisCache, content_fingerprint
 from raybatch.io.layout import Layout, analysis_cache_dir
 from raybatch.io.naming import OutputNames
-from raybatch.io.storage import configure_storage, scratch_root
+from raybatch.io.storage import configure_storage, redact_text, scratch_root
 from raybatch.jobs.events import connect_worker, stage_started
 from raybatch.jobs.records import ErrorRecord, VideoRef
 from raybatch.media.runner import VIDEO_DEADLINE, CommandResult
@@ -256,14 +256,19 @@ class Stage(Generic[R]):
                 f"(--timeout); its work was cancelled at {self.name}",
                 hint="raise --timeout, or split the video; the rest of the batch went on",
             )
-        detailed = self.settings.monitoring.error_logging == "detailed"
+        details: dict[str, Any] = {}
+        if self.settings.monitoring.error_logging == "detailed":
+            details = {
+                "detail": getattr(exc, "stderr_tail", "") or getattr(exc, "detail", ""),
+                "command": redact_text(getattr(exc, "command", "")),
+                "inputs": stage_inputs(row),
+            }
         return ErrorRecord(
             file=row.video.source_uri,
             stage=self.name,
             message=getattr(exc, "message", None) or str(exc),
             hint=getattr(exc, "hint", "") or hint_for(exc),
-            detail=(getattr(exc, "stderr_tail", "") or getattr(exc, "detail", "")) if detailed else "",
-            command=getattr(exc, "command", "") if detailed else "",
+            **details,
         )
 
     @contextlib.contextmanager
@@ -357,6 +362,21 @@ def worker_identity() -> tuple[str, str]:
         if ray.is_initialized():
             node = ray.get_runtime_context().get_node_id()[:12]
     return node, f"pid-{os.getpid()}"
+
+
+#: The fields of a row that say which piece of a video a stage was working on.
+_INPUT_FIELDS = ("index", "segment_id", "frame_count", "source_ranges", "output_uri", "parts", "segments")
+
+
+def stage_inputs(row: Row) -> dict[str, Any]:
+    """What a stage was given, for a detailed error record: the row's kind, the video's source
+    (secrets redacted) and the fields that place the row within its video."""
+    inputs: dict[str, Any] = {"row": row.kind, "source": redact_text(row.video.source_uri)}
+    for name in _INPUT_FIELDS:
+        value = getattr(row, name, None)
+        if value is not None:
+            inputs[name] = redact_text(value) if isinstance(value, str) else value
+    return inputs
 
 
 def hint_for(exc: Exception) -> str:

@@ -283,3 +283,22 @@ def test_summary_reports_off_writes_no_summary_and_says_where_the_state_is(tmp_p
     assert "error_log.json" not in result.stdout + result.stderr
     assert "broken.mp4: [probe]" in result.stderr
     assert list(out.rglob("enhanced_talk.mp4"))
+
+
+@pytest.mark.parametrize("level", ["basic", "detailed"])
+def test_log_errors_sets_how_much_each_error_record_says(tmp_path, level):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "broken.mp4").write_text("not a video\n")
+    out = tmp_path / "out"
+    result = raybatch(
+        "batch", "process", str(tmp_path / "in"), "--output", str(out), "--executor", "local",
+        "--error-handling", "continue", "--log-errors", level, "--no-progress-bar",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    (record,) = json.loads((out / "summary" / "error_log.json").read_text())["errors"]
+    assert record["stage"] == "probe" and "broken.mp4" in record["file"] and record["hint"]
+    if level == "basic":
+        assert set(record) == {"video", "file", "stage", "message", "hint", "attempt"}
+    else:
+        assert "Invalid data found" in record["detail"] and record["command"].startswith("ffprobe ")
+        assert record["inputs"] == {"row": "video", "source": record["file"]}

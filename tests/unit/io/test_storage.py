@@ -86,3 +86,15 @@ def test_names_are_shown_escaped_and_bounded_in_bytes():
     long_a, long_b = "é" * 150 + "a", "é" * 150 + "b"  # 301 bytes each, same start
     assert len(bounded(long_a).encode()) <= MAX_STEM_BYTES and bounded(long_a) != bounded(long_b)
     assert bounded("short") == "short"
+
+
+def test_redact_text_hides_url_credentials_and_secret_query_values():
+    from raybatch.io.storage import redact_text
+
+    assert redact_text("s3://bucket/in.mp4") == "s3://bucket/in.mp4"
+    assert redact_text("https://me:pw@host/a.mp4") == "https://***@host/a.mp4"
+    assert (
+        redact_text("ffmpeg -i 'https://h/a.mp4?X-Amz-Credential=AK%2F1&X-Amz-Signature=ff&n=1' out.mp4")
+        == "ffmpeg -i 'https://h/a.mp4?X-Amz-Credential=***&X-Amz-Signature=***&n=1' out.mp4"
+    )
+    assert redact_text("http://h/v?token=abc&key=k1&page=2") == "http://h/v?token=***&key=***&page=2"

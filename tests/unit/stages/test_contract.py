@@ -4,6 +4,7 @@ leaves one metrics row, setup runs once, and a worker's log records travel on th
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -78,6 +79,24 @@ def test_a_video_failure_becomes_the_rows_error_with_a_hint(tmp_path, failure):
     assert row.metrics[-1]["status"] == "error"
     if isinstance(failure, MediaError):
         assert row.error.detail == "[error] x" and row.error.command == "ffmpeg -i"
+
+
+def test_detailed_error_records_carry_ffmpegs_words_the_redacted_command_and_the_inputs(tmp_path):
+    command = "ffmpeg -i https://me:hunter2@cdn.example/in.mp4?X-Amz-Signature=abc123&v=2 -f null -"
+    failure = MediaError("ffmpeg failed", stderr_tail="[error] x", command=command)
+
+    def fail(row):
+        raise failure
+
+    (row,) = Probe(context(tmp_path), fail).run(video())
+    assert row.error.detail == "[error] x"
+    assert row.error.command == "ffmpeg -i https://***@cdn.example/in.mp4?X-Amz-Signature=***&v=2 -f null -"
+    assert row.error.inputs == {"row": "video", "source": "/in/talk.mp4"}
+    assert "hunter2" not in json.dumps(row.error.to_dict())
+    basic = context(tmp_path)
+    basic.config.monitoring.error_logging = "basic"
+    (row,) = Probe(basic, fail).run(video())
+    assert set(row.error.to_dict()) == {"file", "stage", "message", "hint"}
 
 
 def test_a_bug_is_not_turned_into_a_videos_error(tmp_path):
