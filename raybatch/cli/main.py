@@ -235,13 +235,30 @@ _BATCH_OPTIONS = [
     click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view."),
     *_METADATA_OPTIONS,
 ]
+_RETRY_OPTIONS = [
+    click.option(
+        "--retry-count",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Retries, within this command, of each video that failed for a reason worth retrying "
+        "(a timeout, a lost worker, a storage or API hiccup); a bad input is not retried.",
+    ),
+    click.option(
+        "--backoff",
+        type=click.FloatRange(min=0),
+        default=5.0,
+        show_default=True,
+        help="Seconds before the first retry, doubling after each.",
+    ),
+]
 _DRY_RUN = click.option(
     "--dry-run",
     is_flag=True,
     help="Print the plan (files found and skipped, output paths, segments, encoder, pools, estimated "
     "time and API cost) and stop: nothing is processed or written.",
 )
-batch_options = _with([*_BATCH_OPTIONS, _DRY_RUN])
+batch_options = _with([*_BATCH_OPTIONS, *_RETRY_OPTIONS, _DRY_RUN])
 
 
 def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
@@ -394,12 +411,12 @@ def _report(result: BatchResult) -> None:
 @click.pass_context
 def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
     """Process every video in INPUT (a folder, a file, or an fsspec URL such as s3://bucket/in)."""
-    dry_run = flags.pop("dry_run")
+    dry_run, retries = flags.pop("dry_run"), (flags.pop("retry_count"), flags.pop("backoff"))
     config = _load(ctx, flags.pop("config"), _overrides(input_path, flags))
     if dry_run:
         _print_plan(config)
         return
-    _report(_run(config, manifest=new_job(config)))
+    _report(_run_with_retries(config, new_job(config), *retries))
 
 
 @batch.command("process-list")
@@ -410,7 +427,7 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
     """Process the videos named in FILE: one path or URL per line (relative paths are relative
     to FILE's folder); blank lines and # comments are skipped; a missing entry is reported as
     that video's error and the rest go on."""
-    dry_run = flags.pop("dry_run")
+    dry_run, retries = flags.pop("dry_run"), (flags.pop("retry_count"), flags.pop("backoff"))
     config = _load(ctx, flags.pop("config"), _overrides(None, flags))
     sources = read_list_file(list_file)
     if not sources:
@@ -418,7 +435,43 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
     if dry_run:
         _print_plan(config, sources)
         return
-    _report(_run(config, manifest=new_job(config, sources, list_file=os.path.abspath(list_file))))
+    manifest = new_job(config, sources, list_file=os.path.abspath(list_file))
+    _report(_run_with_retries(config, manifest, *retries))
+
+
+def _run_with_retries(
+    config: RaybatchConfig, manifest: JobManifest, retries: int, backoff: float
+) -> BatchResult:
+    """The job's first run, then up to ``retries`` runs of what failed for a reason worth
+    retrying (videos cancelled by --error-handling stop stay cancelled)."""
+    result = _run(config, manifest=manifest)
+    return _retry_transient(config, manifest, result, retries=retries, backoff=backoff)
+
+
+def _retry_transient(
+    config: RaybatchConfig,
+    manifest: JobManifest,
+    result: BatchResult,
+    *,
+    retries: int,
+    backoff: float,
+    states: tuple[str, ...] = ("failed", "timed_out"),
+    total: int | None = None,
+) -> BatchResult:
+    """Run the job's videos in ``states`` whose failure was not their input's own (not a video,
+    unreadable: that stays so) again, up to ``retries`` times, waiting ``backoff`` seconds
+    before the first and twice as long before each next; attempts are counted of ``total``."""
+    total = total or retries + 1
+    for attempt in range(retries):
+        failed = [key for key in manifest.keys_in(*states) if not manifest.is_permanent_failure(key)]
+        if not failed:
+            break
+        delay = backoff * 2**attempt
+        attempt_number = total - retries + attempt + 1
+        click.echo(f"{len(failed)} still failing; attempt {attempt_number}/{total} in {delay:.0f} s.")
+        time.sleep(delay)
+        result = _run(config, manifest=manifest, only=failed, run_kind="retry")
+    return result
 
 
 def _print_plan(config: RaybatchConfig, sources: list[str] | None = None) -> None:
@@ -593,20 +646,21 @@ def retry(
     Failures of the input itself (not a video, unreadable) are not retried."""
     manifest = _find_manifest(job_id, output)
     config = _load(ctx, None, _job_config(manifest, flags))
-    result = None
-    for attempt in range(retry_count):
-        failed = manifest.keys_in("failed", "cancelled", "timed_out")
-        if attempt:
-            # After one more try, a bad input (not a video, unreadable) stays bad: only
-            # transient failures are worth waiting for.
-            failed = [k for k in failed if not manifest.is_permanent_failure(k)]
-        if not failed:
-            break
-        if attempt:
-            delay = backoff * 2 ** (attempt - 1)
-            click.echo(f"{len(failed)} still failing; attempt {attempt + 1}/{retry_count} in {delay:.0f} s.")
-            time.sleep(delay)
-        result = _run(config, manifest=manifest, only=failed, run_kind="retry")
+    states = ("failed", "cancelled", "timed_out")
+    failed = manifest.keys_in(*states)
+    result = _run(config, manifest=manifest, only=failed, run_kind="retry") if failed else None
+    if result is not None:
+        # After one more try, a bad input (not a video, unreadable) stays bad: only transient
+        # failures are worth waiting for.
+        result = _retry_transient(
+            config,
+            manifest,
+            result,
+            retries=retry_count - 1,
+            backoff=backoff,
+            states=states,
+            total=retry_count,
+        )
     for key in manifest.keys_in("failed"):
         if manifest.is_permanent_failure(key) and retry_count > 1:
             video = manifest.videos[key]

@@ -231,6 +231,31 @@ def test_timeout_cancels_one_video_and_the_batch_goes_on(long_batch, tmp_path):
     assert manifest_of(out)["videos"]["long"]["state"] == "timed_out"
 
 
+def test_process_retries_what_is_worth_retrying_within_the_command(long_batch, tmp_path):
+    videos, _ = long_batch
+    mixed = tmp_path / "in"
+    mixed.mkdir()
+    (mixed / "long.mp4").symlink_to(videos / "one.mp4")
+    make_video_only(mixed / "short.mp4", duration=1.0)
+    (mixed / "broken.mp4").write_text("not a video\n")
+    out = tmp_path / "out"
+    result = raybatch(
+        "batch", "process", str(mixed), "-o", str(out), "--timeout", "3", "--retry-count", "2",
+        "--backoff", "0", *FAST,
+    )  # fmt: skip
+    assert result.returncode == 1
+    # The timeout is retried twice; the broken input, a failure of the input itself, is not.
+    assert "1 still failing; attempt 2/3 in 0 s." in result.stdout
+    assert "1 still failing; attempt 3/3 in 0 s." in result.stdout
+    manifest = manifest_of(out)
+    attempts = {key: video["attempts"] for key, video in manifest["videos"].items()}
+    assert attempts == {"broken": 1, "long": 3, "short": 1}
+    assert [run["kind"] for run in manifest["runs"]] == ["process", "retry", "retry"]
+    entries = {e["video"]: e for e in json.loads((out / "summary" / "error_log.json").read_text())["errors"]}
+    assert entries["long"]["attempt"] == 3 and entries["long"]["kind"] == "timeout"
+    assert entries["broken"]["attempt"] == 1
+
+
 def test_strict_mode_turns_warnings_into_failures(tmp_path):
     videos = tmp_path / "in"
     videos.mkdir()
