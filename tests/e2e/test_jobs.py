@@ -213,12 +213,18 @@ def test_resume_reports_a_changed_input(tmp_path):
     )
 
 
-def test_timeout_cancels_one_video_and_the_batch_goes_on(long_batch, tmp_path):
+def long_and_short(long_batch, tmp_path) -> Path:
+    """A folder with a 40 s video (a --timeout of 3 s stops it) and a 1 s one."""
     videos, _ = long_batch
     mixed = tmp_path / "in"
     mixed.mkdir()
     (mixed / "long.mp4").symlink_to(videos / "one.mp4")
     make_video_only(mixed / "short.mp4", duration=1.0)
+    return mixed
+
+
+def test_timeout_cancels_one_video_and_the_batch_goes_on(long_batch, tmp_path):
+    mixed = long_and_short(long_batch, tmp_path)
     out = tmp_path / "out"
     result = raybatch("batch", "process", str(mixed), "-o", str(out), "--timeout", "3", *FAST)
     assert result.returncode == 1
@@ -232,11 +238,7 @@ def test_timeout_cancels_one_video_and_the_batch_goes_on(long_batch, tmp_path):
 
 
 def test_process_retries_what_is_worth_retrying_within_the_command(long_batch, tmp_path):
-    videos, _ = long_batch
-    mixed = tmp_path / "in"
-    mixed.mkdir()
-    (mixed / "long.mp4").symlink_to(videos / "one.mp4")
-    make_video_only(mixed / "short.mp4", duration=1.0)
+    mixed = long_and_short(long_batch, tmp_path)
     (mixed / "broken.mp4").write_text("not a video\n")
     out = tmp_path / "out"
     result = raybatch(
