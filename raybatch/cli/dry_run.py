@@ -8,6 +8,7 @@ are made in memory, and the time and API cost are forecast (:mod:`raybatch.execu
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from raybatch.analysis.segments import segment_count
@@ -19,7 +20,7 @@ from raybatch.executors.plan import RunPlan, plan_run
 from raybatch.executors.timing import VideoLoad, calibrated_wall_s, modelled_wall_s
 from raybatch.io.layout import Layout
 from raybatch.io.naming import OutputNames
-from raybatch.io.storage import configure_storage, exists, normalise_root, read_json
+from raybatch.io.storage import configure_storage, normalise_root, read_json
 from raybatch.jobs.discover import DiscoveredVideo, assign_video_keys, discover_inputs, input_from_uri
 from raybatch.jobs.manifest import JobManifest
 from raybatch.media.commands import output_dimensions
@@ -143,8 +144,10 @@ def _forecast(
 ) -> dict[str, Any]:
     seconds = sum(v["duration_s"] for v in videos)
     earlier_uri = Layout(output, DRY_RUN_JOB).summary("processing_metrics.json")
-    earlier = read_json(earlier_uri) if exists(earlier_uri) else None
-    calibrated = calibrated_wall_s(seconds, len(videos), earlier) if earlier else None
+    calibrated = None
+    with contextlib.suppress(OSError, ValueError):  # none yet, or not JSON: the model instead
+        earlier = read_json(earlier_uri)
+        calibrated = calibrated_wall_s(seconds, len(videos), earlier) if isinstance(earlier, dict) else None
     if calibrated is not None:
         return {
             "wall_s": round(calibrated, 1),

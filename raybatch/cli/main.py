@@ -235,6 +235,13 @@ _BATCH_OPTIONS = [
     click.option("--progress-bar/--no-progress-bar", default=None, help="Show the live progress view."),
     *_METADATA_OPTIONS,
 ]
+_BACKOFF = click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds before the first retry, doubling after each.",
+)
 _RETRY_OPTIONS = [
     click.option(
         "--retry-count",
@@ -244,13 +251,7 @@ _RETRY_OPTIONS = [
         help="Retries, within this command, of each video that failed for a reason worth retrying "
         "(a timeout, a lost worker, a storage or API hiccup); a bad input is not retried.",
     ),
-    click.option(
-        "--backoff",
-        type=click.FloatRange(min=0),
-        default=5.0,
-        show_default=True,
-        help="Seconds before the first retry, doubling after each.",
-    ),
+    _BACKOFF,
 ]
 _DRY_RUN = click.option(
     "--dry-run",
@@ -629,13 +630,7 @@ def resume(
     show_default=True,
     help="Attempts per failed video, this command's included.",
 )
-@click.option(
-    "--backoff",
-    type=click.FloatRange(min=0),
-    default=5.0,
-    show_default=True,
-    help="Seconds before the second attempt, doubling after each.",
-)
+@_BACKOFF
 @_job_output_option
 @_with(_view_options)
 @click.pass_context

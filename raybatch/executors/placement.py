@@ -132,7 +132,9 @@ def check_toolchains(nodes: list[dict[str, Any]], encoder: EncoderChoice, remote
         raise ClusterError(message, hint=FIX_HINT)
 
 
-def _check_nodes(nodes: list[dict[str, Any]], encoder: EncoderChoice) -> list[dict[str, Any]]:
+def _check_nodes(
+    nodes: list[dict[str, Any]], encoder: EncoderChoice, timeout_s: float = 180.0
+) -> list[dict[str, Any]]:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -143,7 +145,13 @@ def _check_nodes(nodes: list[dict[str, Any]], encoder: EncoderChoice) -> list[di
         )
         for node in nodes
     ]
-    reports = ray.get(refs, timeout=180)
+    try:
+        reports = ray.get(refs, timeout=timeout_s)
+    except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as exc:
+        raise ClusterError(
+            f"the ffmpeg check got no answer from every node within {timeout_s:g} s ({type(exc).__name__})",
+            hint="check that every node is alive (ray status) and can start workers, then run again",
+        ) from None
     for node, report in zip(nodes, reports, strict=True):
         report["node"] = f"node {node['address']} ({report['node']})"
     return reports

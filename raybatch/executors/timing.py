@@ -13,6 +13,7 @@ replaces the model once there is one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 #: CPU-seconds every video costs whatever its length.
 FIXED_CPU_S = 7.0
@@ -49,17 +50,15 @@ def modelled_wall_s(loads: list[VideoLoad], mode: str, cpus: float, analysis: bo
     return START_S + total / (max(cpus, 1.0) * CPU_USE)
 
 
-def calibrated_wall_s(input_seconds: float, videos: int, earlier: dict) -> float | None:
+def calibrated_wall_s(input_seconds: float, videos: int, earlier: dict[str, Any]) -> float | None:
     """The batch's wall time at the pace of an earlier run (its ``processing_metrics.json``):
-    its seconds of input per wall second, its time per video for the fixed part; ``None`` when
-    it processed nothing to learn from."""
-    wall, seconds, done = (
-        earlier.get("wall_time_s"),
-        earlier.get("video_seconds_processed"),
-        earlier.get("videos_done"),
-    )
-    if not wall or not seconds or not done:
+    its seconds of input per wall second after the start; ``None`` when it processed nothing to
+    learn from, or the file does not hold positive numbers (it lies in the output, where anyone
+    may have edited it)."""
+    figures = [earlier.get(k) for k in ("wall_time_s", "video_seconds_processed", "videos_done")]
+    if not all(isinstance(f, (int, float)) and not isinstance(f, bool) and f > 0 for f in figures):
         return None
+    wall, seconds, _ = figures
     fixed = min(START_S, wall)
     pace = seconds / max(wall - fixed, 1e-6)
     return fixed + input_seconds / pace if videos else fixed

@@ -3,7 +3,7 @@
 Entries are small JSON files in a folder (by default inside the output, configurable to a shared
 location), so re-running a batch, or another batch over the same files, does not analyse again.
 The folder is kept under a size bound by evicting the least recently used entries. The size is
-tallied per process (:class:`SizeTally`): the folder is listed when a process first writes to
+tallied per process (:data:`SIZES`): the folder is listed when a process first writes to
 it and again only when its tally passes the bound, not on every write (a LIST request each on
 object stores). Writers on other nodes are seen at the next listing, so the bound is soft by at
 most what they wrote since.
@@ -52,26 +52,9 @@ def cache_key(fingerprint: str, part: str, settings: dict[str, Any]) -> str:
     return f"{part}-{hashlib.sha256(payload.encode()).hexdigest()[:24]}.json"
 
 
-class SizeTally:
-    """What this process believes each cache folder holds: bytes listed plus bytes written since."""
-
-    def __init__(self) -> None:
-        self._bytes: dict[str, int] = {}
-
-    def known(self, root: str) -> bool:
-        return root in self._bytes
-
-    def set(self, root: str, size: int) -> None:
-        self._bytes[root] = size
-
-    def add(self, root: str, size: int) -> int:
-        """Count ``size`` more bytes under a listed ``root``; the new tally."""
-        self._bytes[root] += size
-        return self._bytes[root]
-
-
-#: One tally per worker process, shared by every cache object over the same folder.
-SIZES = SizeTally()
+#: Per worker process, for every cache folder it wrote to: the bytes listed there plus the
+#: bytes this process wrote since.
+SIZES: dict[str, int] = {}
 
 
 class AnalysisCache:
@@ -119,7 +102,9 @@ class AnalysisCache:
     def put(self, key: str, value: dict[str, Any]) -> None:
         data = (json_text(value) + "\n").encode("utf-8")
         write_bytes_atomic(join(self.root, key), data)
-        if not SIZES.known(self.root) or SIZES.add(self.root, len(data)) > self.max_bytes:
+        if self.root in SIZES:
+            SIZES[self.root] += len(data)
+        if SIZES.get(self.root, self.max_bytes + 1) > self.max_bytes:
             self.evict()
 
     def evict(self) -> None:
@@ -143,4 +128,4 @@ class AnalysisCache:
                 total -= int(entry.get("size") or 0)
             except FileNotFoundError:
                 continue
-        SIZES.set(self.root, total)
+        SIZES[self.root] = total

@@ -24,11 +24,11 @@ MINIMUM_VERSION = (5, 1)
 #: Encoders every node needs besides the run's video encoder: the AAC sound, the float WAV
 #: of the edited sound, and the PNG frames thumbnails are picked from.
 BASE_ENCODERS = ("aac", "pcm_f32le", "png")
-#: Every filter raybatch's commands name.
+#: Every filter raybatch's commands name (tests/unit/media/test_toolchain.py keeps it complete).
 FILTERS = (
-    "afftdn", "alimiter", "apad", "aresample", "atrim", "concat", "ebur128", "eq", "fade", "format",
-    "fps", "highpass", "hqdn3d", "loudnorm", "psnr", "scale", "select", "setpts", "setsar", "ssim",
-    "tpad", "unsharp", "volume",
+    "acompressor", "afftdn", "alimiter", "apad", "aresample", "asplit", "atrim", "eq", "format", "fps",
+    "highpass", "hqdn3d", "psnr", "scale", "select", "setpts", "setsar", "split", "ssim", "tpad",
+    "unsharp", "volume",
 )  # fmt: skip
 FIX_HINT = (
     "install ffmpeg >= 5.1 with libx264 (Debian 12+, Ubuntu 24.04+: apt-get install ffmpeg; any Linux: "

@@ -39,3 +39,5 @@ def test_an_earlier_runs_pace_scales_to_this_batchs_seconds():
     # 200 s of input in 100 s after the start: 2 s a second.
     assert calibrated_wall_s(400.0, 8, earlier) == pytest.approx(START_S + 200.0)
     assert calibrated_wall_s(400.0, 8, {"wall_time_s": 30.0, "video_seconds_processed": 0}) is None
+    edited = {"wall_time_s": "fast", "video_seconds_processed": 200.0, "videos_done": True}
+    assert calibrated_wall_s(400.0, 8, edited) is None

@@ -76,8 +76,8 @@ def test_problems_name_what_is_missing():
     ]
     # A node that encodes no video needs no video encoder.
     assert problems(_complete(encoders=set(BASE_ENCODERS)), None) == []
-    assert problems(_complete(filters=set(FILTERS) - {"loudnorm"}), "libx264") == [
-        "filters missing: loudnorm"
+    assert problems(_complete(filters=set(FILTERS) - {"alimiter"}), "libx264") == [
+        "filters missing: alimiter"
     ]
     assert problems(Toolchain(None, "/usr/bin/ffprobe"), "libx264") == ["ffmpeg not found on PATH"]
 
@@ -105,3 +105,14 @@ def test_nvenc_runs_need_nvenc_only_where_nodes_advertise_it():
     assert node_video_encoder(gpu_node, nvenc) == "h264_nvenc"
     assert node_video_encoder(cpu_node, nvenc) is None
     assert node_video_encoder(cpu_node, x264) == node_video_encoder(gpu_node, x264) == "libx264"
+
+
+def test_the_filter_list_names_every_filter_the_commands_use():
+    import re
+    from pathlib import Path
+
+    source = "\n".join(p.read_text() for p in (Path(__file__).parents[3] / "raybatch").rglob("*.py"))
+    named = set(re.findall(r'(?:Filter|filter|filter_multi_output)\(\s*"([a-z0-9_]+)"', source))
+    # The quality check's filtergraph is a string (media/quality.py).
+    in_graphs = {"psnr", "ssim"}
+    assert named | in_graphs == set(FILTERS)
