@@ -49,6 +49,8 @@ class LiveState:
     memory_peak_bytes: int | None = None
     api_cost_usd: float = 0.0
     api_calls: int = 0
+    #: Where a failed video's error is written out (``None``: summary reports are off).
+    error_log: str | None = "summary/error_log.json"
     eta_s: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -83,6 +85,8 @@ def live_state(job: dict[str, Any], now: datetime | None = None, **extra: Any) -
     elapsed = (now - started).total_seconds() if started else 0.0
     if runs and "memory_peak_bytes" not in extra:  # as the running job last recorded it
         extra["memory_peak_bytes"] = runs[-1].get("memory_peak_bytes")
+    if not ((job.get("config") or {}).get("output") or {}).get("create_summary_reports", True):
+        extra["error_log"] = None
     return LiveState(job["job_id"], job.get("state", "running"), videos, max(0.0, elapsed), **extra)
 
 
@@ -131,10 +135,15 @@ def completed_line(video: VideoState) -> str:
     return f"✅ Completed: {video.name} ({clock(video.elapsed_s)})"
 
 
-def failed_line(video: VideoState) -> str:
+def failed_line(video: VideoState, where: str) -> str:
     error = video.error or {}
     why = error.get("message") or video.state
-    return f"❌ Failed: {video.name} — {why} (see summary/error_log.json)"
+    return f"❌ Failed: {video.name} — {why} (see {where})"
+
+
+def errors_at(state: LiveState) -> str:
+    """Where the view sends the user for a failure's details."""
+    return state.error_log or f"raybatch batch status --job-id {state.job_id}"
 
 
 def processing_line(video: VideoState) -> str:
@@ -176,8 +185,8 @@ def state_lines(state: LiveState, limit: int = 5) -> list[str]:
         lines.append(queued_line(queued))
     failed = state.of("failed", "cancelled", "timed_out")
     if len(failed) > limit:
-        lines.append(f"❌ ... and {len(failed) - limit} more failed (see summary/error_log.json)")
-    lines += [failed_line(v) for v in failed[-limit:]]
+        lines.append(f"❌ ... and {len(failed) - limit} more failed (see {errors_at(state)})")
+    lines += [failed_line(v, errors_at(state)) for v in failed[-limit:]]
     return lines
 
 
@@ -204,7 +213,7 @@ def changes(before: dict[str, str], state: LiveState) -> list[str]:
         elif video.state == "done":
             lines.append(completed_line(video))
         elif video.state in FINISHED:
-            lines.append(failed_line(video))
+            lines.append(failed_line(video, errors_at(state)))
     return lines
 
 

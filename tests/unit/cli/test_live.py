@@ -112,3 +112,9 @@ def test_the_memory_peak_comes_from_the_run_when_the_caller_has_none():
     job["runs"][-1]["memory_peak_bytes"] = 2 * 1024**3
     assert live.live_state(job, NOW).memory_peak_bytes == 2 * 1024**3
     assert live.live_state(job, NOW, memory_peak_bytes=5).memory_peak_bytes == 5
+
+
+def test_without_summary_reports_a_failure_points_at_batch_status():
+    job = {**_job(), "config": {"output": {"create_summary_reports": False}}}
+    lines = live.state_lines(live.live_state(job, NOW))
+    assert lines[-1] == "❌ Failed: broken.mp4 — no video stream (see raybatch batch status --job-id batch_1)"
