@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -25,7 +25,7 @@ from raybatch.jobs.lifecycle import Run, begin_run, clean_up, end_run, interrupt
 from raybatch.jobs.lock import held
 from raybatch.jobs.manifest import JobManifest
 from raybatch.jobs.observer import Listener, Progress, RunObserver
-from raybatch.jobs.records import Outcome
+from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.jobs.report import RunSummary, write_reports
 from raybatch.llm.budget import BudgetLedger, Spending, close_ledger, open_ledger
 from raybatch.pipeline import build_pipeline, stage_types
@@ -131,6 +131,7 @@ def _run_job(
         spending=spending,
         series_usage=series_usage,
         scheduling=executed.scheduling,
+        duplicates=executed.duplicates,
         **executed.plan.report(),
     )
     report_uri = write_reports(summary)
@@ -152,6 +153,8 @@ class Executed:
     series: SeriesPlan | None = None
     #: The strategy, the admission limit, per-node usage and the adaptations made.
     scheduling: dict[str, Any] | None = None
+    #: Videos with the same content as an earlier one (``batch_optimized``): key -> its key.
+    duplicates: dict[str, str] = field(default_factory=dict)
 
 
 def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: Listener | None) -> Executed:
@@ -185,14 +188,48 @@ def execute(config: RaybatchConfig, manifest: JobManifest, run: Run, listener: L
         )
         try:
             with memory, monitoring(monitor, config):
-                outcomes = make_executor(config).run(run.videos, pipeline, observer) if run.videos else []
+                outcomes = [
+                    outcome
+                    for wave in content_waves(run.videos, config.output.cache_strategy)
+                    for outcome in make_executor(config).run(wave, pipeline, observer)
+                ]
         except KeyboardInterrupt:
             interrupt_run(manifest)
             raise
         spending = ledger.totals()
         close_ledger(manifest.job_id, ledger)
     scheduling = {**scheduling_report(config, pipeline), **monitor.report()}
-    return Executed(plan, observer, outcomes, memory.peak_bytes, spending, context.series, scheduling)
+    duplicates = same_content(run.videos) if config.output.cache_strategy == "batch_optimized" else {}
+    return Executed(
+        plan, observer, outcomes, memory.peak_bytes, spending, context.series, scheduling, duplicates
+    )
+
+
+def same_content(videos: list[VideoRef]) -> dict[str, str]:
+    """Each video whose content an earlier one of ``videos`` has (the same fingerprint under
+    another name), by key, with that first video's key."""
+    first: dict[str, str] = {}
+    twins: dict[str, str] = {}
+    for video in videos:
+        if not video.fingerprint:
+            continue
+        if video.fingerprint in first:
+            twins[video.key] = first[video.fingerprint]
+        else:
+            first[video.fingerprint] = video.key
+    return twins
+
+
+def content_waves(videos: list[VideoRef], strategy: str) -> list[list[VideoRef]]:
+    """The videos in the order the executor takes them: all at once; or, with the
+    ``batch_optimized`` cache strategy, every content once first and its copies under other
+    names after, so that a copy finds all the expensive work (probe, analysis, encoded
+    segments, audio, thumbnail frames) in the caches instead of doing it alongside."""
+    if strategy != "batch_optimized":
+        return [videos] if videos else []
+    twins = same_content(videos)
+    waves = [[v for v in videos if v.key not in twins], [v for v in videos if v.key in twins]]
+    return [wave for wave in waves if wave]
 
 
 def memory_peak(memory: ProcessTreeMemory, monitor: ResourceMonitor) -> int:

@@ -131,9 +131,25 @@ _BATCH_OPTIONS = [
         default=None,
         help="Analyse and edit (default), or only transcode, enhance and normalise.",
     ),
-    click.option("--cache-size", help="Bound on the analysis cache, e.g. 2GB or 500MB [default: 2GB]."),
+    click.option("--cache-size", help="Bound on all the caches together, e.g. 2GB or 500MB [default: 2GB]."),
     click.option(
-        "--cache-dir", help="Analysis cache folder or URL [default: OUTPUT/.raybatch/cache/analysis]."
+        "--cache-dir",
+        help="Cache folder or URL; share one between jobs to reuse their work "
+        "[default: OUTPUT/.raybatch/cache].",
+    ),
+    click.option(
+        "--cache-strategy",
+        type=click.Choice(["conservative", "batch_optimized", "off"]),
+        help="conservative: cache the analysis; batch_optimized: also the media work, and inputs with "
+        "the same content are processed once; off: cache nothing [default: conservative].",
+    ),
+    click.option(
+        "--enable-aggressive-caching",
+        "aggressive_caching",
+        is_flag=True,
+        default=None,
+        help="Also cache the media work by content and settings: probe results, the audio pass, "
+        "encoded segments, thumbnail frames.",
     ),
     click.option(
         "--parallel/--sequential",
@@ -301,6 +317,8 @@ def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
             "directory": flags["output"],
             "cache_size": flags["cache_size"],
             "cache_dir": flags["cache_dir"],
+            "cache_strategy": flags["cache_strategy"],
+            "aggressive_caching": flags["aggressive_caching"],
         },
         "monitoring": _monitoring(flags),
         **_metadata_overrides(flags),

@@ -200,14 +200,38 @@ class OutputSettings(_Section):
     create_summary_reports: bool = True
     keep_work_files: bool = False
     scratch_dir: str | None = None
+    #: Where the caches live (any fsspec URL; share one between jobs); inside the output by default.
     cache_dir: str | None = None
+    #: The bound on all the caches together (the least recently used entries go first).
     cache_size: str = "2GB"
+    #: ``conservative``: only the analysis is cached. ``batch_optimized``: also the media work
+    #: (probe, audio pass, encoded segments, thumbnail frames), and inputs with the same content
+    #: under different names are processed once per batch. ``off``: nothing is cached.
+    cache_strategy: Literal["conservative", "batch_optimized", "off"] = "conservative"
+    #: Cache the media work too (``--enable-aggressive-caching``), whatever the strategy.
+    aggressive_caching: bool = False
+
+    @property
+    def media_caches(self) -> bool:
+        """Whether probe results, the audio pass, encoded segments and thumbnail frames are cached."""
+        return self.cache_strategy == "batch_optimized" or (
+            self.aggressive_caching and self.cache_strategy != "off"
+        )
 
     @field_validator("cache_size")
     @classmethod
     def _parse_size(cls, value: str) -> str:
         parse_size(value)
         return value
+
+    @model_validator(mode="after")
+    def _caching_agrees(self) -> OutputSettings:
+        if self.aggressive_caching and self.cache_strategy == "off":
+            raise ValueError(
+                "aggressive caching and cache strategy 'off' contradict each other: drop one "
+                "(--enable-aggressive-caching or --cache-strategy off)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _patterns_need_custom(self) -> OutputSettings:

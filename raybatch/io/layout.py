@@ -117,9 +117,9 @@ def jobs_dir(root: str) -> str:
     return join(root, STATE_DIR, "jobs")
 
 
-def analysis_cache_dir(root: str) -> str:
-    """The default analysis cache of an output location."""
-    return join(root, STATE_DIR, "cache", "analysis")
+def default_cache_root(root: str) -> str:
+    """Where an output location keeps its caches (one folder each) unless ``--cache-dir`` says."""
+    return join(root, STATE_DIR, "cache")
 
 
 def write_check_path(root: str, token: str) -> str:

@@ -10,6 +10,16 @@ import pyarrow.parquet as pq
 
 from raybatch.io.storage import write_bytes_atomic
 
+CACHE_COUNTS = pa.struct(
+    [
+        ("cache", pa.string()),
+        ("hits", pa.int64()),
+        ("misses", pa.int64()),
+        ("bytes_read", pa.int64()),
+        ("bytes_stored", pa.int64()),
+    ]
+)
+
 #: The schema of ``summary/metrics/*.parquet`` (documented in the README).
 STAGE_METRICS_SCHEMA = pa.schema(
     [
@@ -32,6 +42,8 @@ STAGE_METRICS_SCHEMA = pa.schema(
         ("fps", pa.float64()),  # frames per wall second (0 for stages without frames)
         ("ssim", pa.float64()),  # verify: the output's SSIM against its source (null elsewhere)
         ("psnr_db", pa.float64()),  # verify: its PSNR in dB
+        # per cache the stage used: hits, misses, bytes read on hits, bytes stored
+        ("caches", pa.list_(CACHE_COUNTS)),
     ]
 )
 
@@ -42,6 +54,8 @@ def metrics_table(rows: list[dict[str, Any]]) -> pa.Table:
     for row in rows:
         for name in STAGE_METRICS_SCHEMA.names:
             value = row.get(name)
+            if name == "caches":
+                value = value or []
             if name in ("start", "end"):
                 value = int(round(float(value) * 1000)) if value is not None else None
             columns[name].append(value)

@@ -272,6 +272,23 @@ def _into_place(fs: fsspec.AbstractFileSystem, path: str, write: Callable[[str],
                 fs.rm(temp)
 
 
+def copy_file_atomic(local_source: str, uri: str) -> None:
+    """Copy a local file to ``uri`` atomically, keeping the source (unlike :func:`commit_file`)."""
+    fs, path = get_fs(uri)
+    if isinstance(fs, LocalFileSystem):
+        target = os.path.abspath(path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        temp = _temp_name(target)
+        try:
+            shutil.copyfile(local_source, temp)
+            os.replace(temp, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temp)
+        return
+    _into_place(fs, path, lambda temp: fs.put_file(local_source, temp))
+
+
 def _cross_device(source: str, target: str) -> bool:
     try:
         return os.stat(source).st_dev != os.stat(os.path.dirname(target)).st_dev

@@ -46,6 +46,8 @@ class RunSummary:
     series_usage: dict[str, Any] | None = None
     #: How videos were scheduled, per-node CPU and memory, and the adaptations made.
     scheduling: dict[str, Any] | None = None
+    #: Videos with the same content as an earlier one, processed from its cached work.
+    duplicates: dict[str, str] = field(default_factory=dict)
     finished_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -131,6 +133,10 @@ def batch_report(summary: RunSummary) -> dict[str, Any]:
             "output_bytes": sum(o.output_size_bytes or 0 for o in done),
         },
         "content_types": content_types(done),
+        "caches": {
+            **cache_totals(summary.metrics, summary.config.output.cache_strategy),
+            "same_content_as": summary.duplicates,
+        },
         "api": api_totals(
             outcomes, summary.config.metadata.budget_usd, summary.spending, summary.series_usage
         ),
@@ -157,6 +163,7 @@ def processing_metrics(summary: RunSummary) -> dict[str, Any]:
         "peak_memory_bytes": summary.peak_memory_bytes if monitored else None,
         "peak_ffmpeg_rss_bytes": max((m["max_rss_bytes"] for m in metrics), default=0),
         "stage_totals": stage_totals(metrics),
+        "caches": cache_totals(metrics, summary.config.output.cache_strategy),
         "pool": summary.pool,
         "resource_efficiency": resource_efficiency(summary.scheduling) if monitored else None,
         "quality_consistency": quality_consistency(done),
@@ -198,6 +205,20 @@ def stage_totals(metrics: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         entry["wall_s"] = round(entry["wall_s"] + m["wall_s"], 3)
         entry["cpu_s"] = round(entry["cpu_s"] + m["cpu_s"], 3)
     return totals
+
+
+def cache_totals(metrics: list[dict[str, Any]], strategy: str) -> dict[str, Any]:
+    """The strategy, and per cache: hits, misses, the bytes its hits read and the bytes stored
+    in it this run."""
+    caches: dict[str, dict[str, int]] = {}
+    for m in metrics:
+        for counts in m.get("caches") or []:
+            entry = caches.setdefault(
+                counts["cache"], {"hits": 0, "misses": 0, "bytes_read": 0, "bytes_stored": 0}
+            )
+            for name in entry:
+                entry[name] += int(counts[name])
+    return {"strategy": strategy, "by_cache": dict(sorted(caches.items()))}
 
 
 def loudness_summary(measured: dict[str, float] | None) -> dict[str, float | None] | None:

@@ -67,7 +67,7 @@ class PictureAnalysisStage(Stage[VideoRow]):
         return config.processing.analysis
 
     def process(self, row: VideoRow, measure: StageMeasure) -> list[Row]:
-        cache = self.context.analysis_cache()
+        cache = self.context.cache("analysis", measure)
         fingerprint = fingerprint_of(row)
         picture_key = cache_key(fingerprint, "picture", PICTURE_SETTINGS)
         if cache.has(cache_key(fingerprint, "shots", SHOT_SETTINGS), check_shots):
@@ -77,7 +77,7 @@ class PictureAnalysisStage(Stage[VideoRow]):
         else:
             # The shot model needs the frames: decode even when the picture analysis is cached.
             row.picture_analysis = self.analyse(row, measure, keep_frames=True)
-            cache.put(picture_key, row.picture_analysis)
+            cache.counted_put(picture_key, row.picture_analysis)
         return [row]
 
     def analyse(self, row: VideoRow, measure: StageMeasure, keep_frames: bool) -> dict[str, Any]:

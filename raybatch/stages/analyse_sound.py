@@ -56,7 +56,7 @@ class SoundAnalysisStage(Stage[VideoRow]):
 
     def process(self, row: VideoRow, measure: StageMeasure) -> list[Row]:
         key = cache_key(fingerprint_of(row), "sound", SOUND_SETTINGS)
-        row.sound_analysis = self.context.analysis_cache().get_or_compute(
+        row.sound_analysis = self.context.cache("analysis", measure).get_or_compute(
             key, lambda: self.analyse(row, measure), check_sound
         )
         return [row]

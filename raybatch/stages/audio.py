@@ -6,13 +6,54 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
-from raybatch.io.storage import local_copy, local_output, stage_input
+from raybatch.config.presets import Preset
+from raybatch.io.cache import ContentCache, cache_key
+from raybatch.io.storage import commit_file, local_copy, local_output, stage_input
 from raybatch.media.audio import normalise_audio
 from raybatch.media.loudness import audio_stream_hash
-from raybatch.stages.base import Stage, StageMeasure
+from raybatch.stages.base import Stage, StageMeasure, fingerprint_of
 from raybatch.stages.rows import AudioRow, Row
+
+
+def audio_cache_keys(row: AudioRow, preset: Preset) -> tuple[str, str]:
+    """The audio cache's entries for this video's finished sound: the track, and what the
+    pass reported about it. They hash the input's content, the edit's keep-ranges and every
+    setting the sound depends on."""
+    settings: dict[str, Any] = {
+        "keep": row.keep,
+        "edit": dataclasses.asdict(row.edit),
+        "preset": dataclasses.asdict(preset),
+    }
+    fingerprint = fingerprint_of(row)
+    return cache_key(fingerprint, "audio", settings, ".m4a"), cache_key(fingerprint, "audio", settings)
+
+
+def restore_cached_audio(row: AudioRow, preset: Preset, cache: ContentCache, scratch: str) -> bool:
+    """Put the cached finished sound at the row's output and its report on the row; whether
+    the cache had both."""
+    track_key, report_key = audio_cache_keys(row, preset)
+    entry = cache.get(
+        report_key, lambda e: None if isinstance(e.get("result"), dict) else "no result", count=False
+    )
+    if entry is None:
+        cache.missed()
+        return False
+    os.makedirs(scratch, exist_ok=True)
+    fetched = os.path.join(scratch, f"cached-audio-{uuid.uuid4().hex}.m4a")
+    if not cache.fetch_file(track_key, fetched, lambda path: os.path.getsize(path) > 0):
+        return False
+    commit_file(fetched, row.output_uri)
+    row.result, row.edited, row.voice_cleanup = entry["result"], entry["edited"], entry["voice_cleanup"]
+    return True
+
+
+def audio_preset(row: AudioRow, run_preset: Preset) -> Preset:
+    """The preset the video's sound is made with: the run's, at the edit's loudness target."""
+    return dataclasses.replace(run_preset, loudness_target_lufs=row.edit.loudness_target_lufs)
 
 
 class AudioPassStage(Stage[AudioRow]):
@@ -22,9 +63,12 @@ class AudioPassStage(Stage[AudioRow]):
     handles = AudioRow
 
     def process(self, row: AudioRow, measure: StageMeasure) -> list[Row]:
-        preset = dataclasses.replace(
-            self.context.preset_for(row.video), loudness_target_lufs=row.edit.loudness_target_lufs
-        )
+        if row.result is not None:  # the audio cache had it (``edit_audio`` restored it)
+            measure.status = "cached"
+            return [row]
+        preset = audio_preset(row, self.context.preset_for(row.video))
+        cache = self.context.cache("audio", measure)
+        track_key, report_key = audio_cache_keys(row, preset)
         sound = row.sound
         with (
             self.local_sound(row) as sound_path,
@@ -48,6 +92,7 @@ class AudioPassStage(Stage[AudioRow]):
             if outcome.output_loudness is not None:
                 stream_hash, run = audio_stream_hash(out_path, self.context.command_timeout_s)
                 measure.add_run(run)
+            cache.store_file(track_key, out_path)
         row.result = {
             "input_loudness": outcome.input_loudness,
             "output_loudness": outcome.output_loudness,
@@ -63,6 +108,9 @@ class AudioPassStage(Stage[AudioRow]):
             "voice_cleanup": row.voice_cleanup,
             "stream_hash": stream_hash,
         }
+        cache.put(
+            report_key, {"result": row.result, "edited": row.edited, "voice_cleanup": row.voice_cleanup}
+        )
         return [row]
 
     @contextlib.contextmanager

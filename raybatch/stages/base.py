@@ -24,10 +24,10 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 from raybatch.config.model import RaybatchConfig, parse_size
 from raybatch.config.presets import Preset, cheaper
 from raybatch.errors import StageFailure, VideoFailure
-from raybatch.io.cache import AnalysisCache, content_fingerprint
-from raybatch.io.layout import Layout, analysis_cache_dir
+from raybatch.io.cache import CACHE_SHARES, ContentCache, content_fingerprint
+from raybatch.io.layout import Layout, default_cache_root
 from raybatch.io.naming import OutputNames
-from raybatch.io.storage import configure_storage, redact_text, scratch_root
+from raybatch.io.storage import configure_storage, join, redact_text, scratch_root
 from raybatch.jobs.events import connect_worker, stage_started
 from raybatch.jobs.records import ErrorRecord, VideoRef
 from raybatch.media.runner import VIDEO_DEADLINE, CommandResult
@@ -119,11 +119,20 @@ class RunContext:
     def command_timeout_s(self) -> float:
         return self.config.processing.command_timeout_s
 
-    def analysis_cache(self) -> AnalysisCache:
-        """The run's analysis cache (in the output unless configured elsewhere)."""
+    def cache(self, name: str, measure: StageMeasure | None = None) -> ContentCache:
+        """One of the run's caches (``analysis``, ``probe``, ``audio``, ``segments``,
+        ``thumbnails``: see :data:`~raybatch.io.cache.CACHE_SHARES`), under ``--cache-dir`` or
+        in the output; its lookups are counted in ``measure``. The media caches are enabled
+        only with aggressive caching or the ``batch_optimized`` strategy, none with ``off``."""
         output = self.config.output
-        return AnalysisCache(
-            output.cache_dir or analysis_cache_dir(self.layout.root), parse_size(output.cache_size)
+        media = output.media_caches
+        share = CACHE_SHARES[name] if media else 1.0
+        return ContentCache(
+            join(output.cache_dir or default_cache_root(self.layout.root), name),
+            int(parse_size(output.cache_size) * share),
+            name=name,
+            enabled=output.cache_strategy != "off" and (name == "analysis" or media),
+            on_lookup=measure.note_cache if measure is not None else None,
         )
 
     def prepare_worker(self) -> None:
@@ -147,6 +156,19 @@ class StageMeasure:
     status: str = "ok"
     #: The output's SSIM and PSNR against its source (``verify``).
     quality: dict[str, Any] | None = None
+    #: Per cache used: hits, misses, bytes read on hits and bytes stored.
+    caches: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def note_cache(self, name: str, event: str, nbytes: int) -> None:
+        """Count one cache event (see :data:`~raybatch.io.cache.LookupListener`)."""
+        counts = self.caches.setdefault(name, {"hits": 0, "misses": 0, "bytes_read": 0, "bytes_stored": 0})
+        if event == "hit":
+            counts["hits"] += 1
+            counts["bytes_read"] += nbytes
+        elif event == "miss":
+            counts["misses"] += 1
+        else:
+            counts["bytes_stored"] += nbytes
 
     def add_run(self, run: CommandResult) -> None:
         self.cpu_s += run.cpu_s
@@ -350,6 +372,7 @@ def stage_metric(
         "fps": measure.frames / wall if wall > 0 and measure.frames else 0.0,
         "ssim": (measure.quality or {}).get("ssim"),
         "psnr_db": (measure.quality or {}).get("psnr_db"),
+        "caches": [{"cache": name, **counts} for name, counts in sorted(measure.caches.items())],
     }
 
 

@@ -40,7 +40,7 @@ class ShotDetectionStage(Stage[ShotsRow]):
 
     def process(self, row: ShotsRow, measure: StageMeasure) -> list[Row]:
         key = cache_key(fingerprint_of(row), "shots", SHOT_SETTINGS)
-        row.result = self.context.analysis_cache().get_or_compute(
+        row.result = self.context.cache("analysis", measure).get_or_compute(
             key, lambda: self.detect(row, measure), check_shots
         )
         return [row]

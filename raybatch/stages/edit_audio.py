@@ -5,13 +5,13 @@ source, and with it the loudness analysis already measured."""
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 
 from raybatch.analysis.segments import total_frames
 from raybatch.io.storage import local_output, stage_input
 from raybatch.media.audio_edit import edit_sound
 from raybatch.media.commands import voice_cleanup_filters
+from raybatch.stages.audio import audio_preset, restore_cached_audio
 from raybatch.stages.base import Stage, StageMeasure
 from raybatch.stages.rows import AudioRow, Row, SoundRef
 
@@ -23,6 +23,10 @@ class EditAudioStage(Stage[AudioRow]):
     handles = AudioRow
 
     def process(self, row: AudioRow, measure: StageMeasure) -> list[Row]:
+        preset = audio_preset(row, self.context.preset_for(row.video))
+        if restore_cached_audio(row, preset, self.context.cache("audio", measure), self.context.scratch):
+            measure.status = "cached"  # the finished sound: the audio pass has nothing to do
+            return [row]
         media = row.media
         enhancement = row.edit.enhancement or {}
         cleanup = voice_cleanup_filters(
@@ -33,9 +37,6 @@ class EditAudioStage(Stage[AudioRow]):
         if not (cut or cleanup):
             return [row]
         scratch, uri = self.context.scratch, self.context.layout.edited_sound(row.video.key)
-        preset = dataclasses.replace(
-            self.context.preset_for(row.video), loudness_target_lufs=row.edit.loudness_target_lufs
-        )
         local = stage_input(row.video.source_uri, scratch)
         with local_output(uri, scratch) as out_path, tempfile.TemporaryDirectory(dir=scratch) as work:
             edited, run = edit_sound(

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from raybatch.io.cache import cache_key
 from raybatch.io.storage import commit_file, exists, join, json_text, local_copy, read_json, stage_input
 from raybatch.llm.budget import Spending, find_ledger
 from raybatch.llm.client import BudgetExceeded, Caller, LlmUnavailable, chat_endpoint, transcription_endpoint
@@ -42,7 +43,7 @@ from raybatch.package.thumbnail_set import (
 )
 from raybatch.package.writers import LlmWriter, MetadataDraft, OfflineWriter, VideoFacts, numbered_title
 from raybatch.series.links import episode_text
-from raybatch.stages.base import Stage, StageMeasure
+from raybatch.stages.base import Stage, StageMeasure, fingerprint_of
 from raybatch.stages.embed_text import EPISODE_TEXT, EmbedTextStage
 from raybatch.stages.rows import AssemblyRow, Row
 
@@ -275,21 +276,40 @@ class PackageStage(Stage[AssemblyRow]):
 
     def extract(self, row: AssemblyRow, candidates: list, measure: StageMeasure) -> list[Frame]:
         """The candidates' frames from the source at full display resolution (one ffmpeg
-        process, one accurate seek per frame)."""
-        source = stage_input(row.video.source_uri, self.context.scratch)
+        process, one accurate seek per frame), each kept in the thumbnail cache."""
+        cache = self.context.cache("thumbnails", measure)
+        fingerprint = fingerprint_of(row)
+        keys = [cache_key(fingerprint, "frame", {"t": round(c.time_s, 3)}, ".png") for c in candidates]
         with tempfile.TemporaryDirectory(prefix="raybatch-frames-") as grab_dir:
             paths = [os.path.join(grab_dir, f"frame_{i:02d}.png") for i in range(len(candidates))]
-            run = run_command(
-                frame_grab_args(source, row.media.video, [c.time_s for c in candidates], paths),
-                timeout_s=self.context.command_timeout_s,
-                what="thumbnail frame extraction",
-            )
-            measure.add_run(run)
+            missing = [i for i, key in enumerate(keys) if not cache.fetch_file(key, paths[i], _is_image)]
+            if missing:
+                source = stage_input(row.video.source_uri, self.context.scratch)
+                times, targets = [candidates[i].time_s for i in missing], [paths[i] for i in missing]
+                run = run_command(
+                    frame_grab_args(source, row.media.video, times, targets),
+                    timeout_s=self.context.command_timeout_s,
+                    what="thumbnail frame extraction",
+                )
+                measure.add_run(run)
+                for i in missing:
+                    if os.path.exists(paths[i]):
+                        cache.store_file(keys[i], paths[i])
             return [
                 (candidate, np.asarray(render.Image.open(path).convert("RGB")))
                 for candidate, path in zip(candidates, paths, strict=True)
                 if os.path.exists(path)
             ]
+
+
+def _is_image(path: str) -> bool:
+    """Whether ``path`` opens as a picture (a cached frame anyone may have edited)."""
+    try:
+        with render.Image.open(path) as image:
+            image.verify()
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _write_text(staging: str, relative: str, text: str) -> str:

@@ -4,13 +4,27 @@ that video's error."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from raybatch.errors import StageFailure
+from raybatch.io.cache import cache_key
 from raybatch.io.names import printable
 from raybatch.io.storage import exists, size, stage_input
-from raybatch.media.probe import probe_media
-from raybatch.stages.base import Demand, Stage, StageMeasure
+from raybatch.media.probe import MediaInfo, probe_media
+from raybatch.stages.base import Demand, Stage, StageMeasure, fingerprint_of
 from raybatch.stages.rows import Row, VideoRow
+
+#: Bumped when what the probe reports changes.
+PROBE_SETTINGS = {"probe": 1}
+
+
+def check_media(entry: dict[str, Any]) -> str | None:
+    """What is wrong with a cached probe result (``None``: nothing)."""
+    try:
+        MediaInfo.from_dict(entry)
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"not a probe result ({exc})"
+    return None
 
 
 class ProbeStage(Stage[VideoRow]):
@@ -36,8 +50,14 @@ class ProbeStage(Stage[VideoRow]):
             )
         if not os.access(local, os.R_OK):
             raise PermissionError(f"cannot read {source}")
-        row.media = probe_media(
-            local, size_bytes=row.video.size_bytes, timeout_s=self.context.command_timeout_s
+        cache = self.context.cache("probe", measure)
+        entry = cache.get_or_compute(
+            cache_key(fingerprint_of(row), "probe", PROBE_SETTINGS),
+            lambda: probe_media(
+                local, size_bytes=row.video.size_bytes, timeout_s=self.context.command_timeout_s
+            ).to_dict(),
+            check_media,
         )
+        row.media = MediaInfo.from_dict(entry)
         measure.bytes_in = row.media.size_bytes
         return [row]

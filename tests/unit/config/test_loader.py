@@ -132,3 +132,15 @@ def test_huge_binary_and_non_utf8_configs_are_config_errors(tmp_path):
 def test_infinite_numbers_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="video_timeout_s"):
         load_config(None, {"batch": {"video_timeout_s": float("inf")}})
+
+
+def test_cache_strategies_decide_which_caches_are_on():
+    def output(**values):
+        return load_config(None, {"input": "/in", "output": values}).output
+
+    assert not output().media_caches
+    assert output(aggressive_caching=True).media_caches
+    assert output(cache_strategy="batch_optimized").media_caches
+    assert not output(cache_strategy="off").media_caches
+    with pytest.raises(ConfigError, match="contradict each other"):
+        output(cache_strategy="off", aggressive_caching=True)

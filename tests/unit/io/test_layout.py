@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from raybatch.io.layout import Layout, analysis_cache_dir
+from raybatch.io.layout import Layout, default_cache_root
 
 
 def test_the_job_state_work_files_and_published_files_of_a_local_output():
@@ -14,7 +14,7 @@ def test_the_job_state_work_files_and_published_files_of_a_local_output():
     assert layout.file("music/talk/video/enhanced_talk.mp4") == "/out/music/talk/video/enhanced_talk.mp4"
     assert layout.metrics_parquet(1).endswith("summary/metrics/batch_1.parquet")
     assert layout.metrics_parquet(2).endswith("summary/metrics/batch_1.run2.parquet")
-    assert analysis_cache_dir("/out") == "/out/.raybatch/cache/analysis"
+    assert default_cache_root("/out") == "/out/.raybatch/cache"
 
 
 def test_urls_keep_their_protocol_and_types_add_a_level():

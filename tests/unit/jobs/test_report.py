@@ -93,3 +93,20 @@ def test_write_reports_writes_every_file_of_the_run(tmp_path):
     assert (tmp_path / "summary" / "processing_metrics.json").exists()
     rows = pq.read_table(tmp_path / "summary" / "metrics" / "batch_1.run2.parquet").to_pylist()
     assert rows[0]["job_id"] == "batch_1" and rows[0]["stage"] == "encode"
+
+
+def test_the_reports_give_hits_misses_and_bytes_per_cache(tmp_path):
+    hit = {"cache": "segments", "hits": 1, "misses": 0, "bytes_read": 700, "bytes_stored": 0}
+    miss = {"cache": "segments", "hits": 0, "misses": 1, "bytes_read": 0, "bytes_stored": 900}
+    probe = {"cache": "probe", "hits": 1, "misses": 0, "bytes_read": 50, "bytes_stored": 0}
+    cached = done("talk")
+    cached.metrics = [{**METRIC, "status": "cached", "caches": [hit, probe]}, {**METRIC, "caches": [miss]}]
+    run = summary(tmp_path, [cached], duplicates={"talk_copy": "talk"})
+    by_cache = processing_metrics(run)["caches"]["by_cache"]
+    assert by_cache["segments"] == {"hits": 1, "misses": 1, "bytes_read": 700, "bytes_stored": 900}
+    assert list(by_cache) == ["probe", "segments"]
+    caches = batch_report(run)["caches"]
+    assert caches["strategy"] == "conservative" and caches["same_content_as"] == {"talk_copy": "talk"}
+    write_reports(run)
+    rows = pq.read_table(tmp_path / "summary" / "metrics" / "batch_1.run2.parquet").to_pylist()
+    assert rows[0]["caches"] == [hit, probe] and rows[1]["caches"] == [miss]
