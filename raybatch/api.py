@@ -28,6 +28,7 @@ from raybatch.jobs.observer import Listener, Progress, RunObserver
 from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.jobs.report import RunSummary, write_reports
 from raybatch.llm.budget import BudgetLedger, Spending, close_ledger, open_ledger
+from raybatch.package.batched import complete_batched_metadata
 from raybatch.pipeline import build_pipeline, stage_types
 from raybatch.series.branding import check_logo
 from raybatch.series.plan import SeriesPlan, plan_series
@@ -111,10 +112,15 @@ def _run_job(
         manifest, run, executed.outcomes, stopped=stopped, group_by_type=config.batch.group_by_type
     )
     spending, series_usage, series_failure = dict(executed.spending), None, None
+    if config.metadata.llm.batch_api_calls:
+        ledger = driver_ledger(config, spending)
+        batched = complete_batched_metadata(config, outcomes, manifest.layout, ledger)
+        if batched:
+            spending = {**Spending.total([spending, batched]), "budget_usd": spending.get("budget_usd")}
     if executed.series:
         try:
             series_usage = write_series(
-                config, executed.series, outcomes, manifest.layout, logo, series_ledger(config, spending)
+                config, executed.series, outcomes, manifest.layout, logo, driver_ledger(config, spending)
             )
             spending = {**Spending.total([spending, series_usage]), "budget_usd": spending.get("budget_usd")}
         except RunFailure as exc:
@@ -274,8 +280,9 @@ def run_context(config: RaybatchConfig, manifest: JobManifest, plan: RunPlan) ->
     )
 
 
-def series_ledger(config: RaybatchConfig, spent: dict[str, Any]) -> BudgetLedger:
-    """The series step's ledger, in the driver: what the run's budget has left."""
+def driver_ledger(config: RaybatchConfig, spent: dict[str, Any]) -> BudgetLedger:
+    """A ledger for the driver's own calls (the series text, batched metadata): what the run's
+    budget has left."""
     budget = config.metadata.budget_usd
     left = None if budget is None else max(0.0, budget - (spent.get("cost_usd") or 0.0))
     return BudgetLedger(left, _secrets(config))

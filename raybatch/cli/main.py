@@ -86,6 +86,28 @@ _METADATA_OPTIONS = [
         help="Transcribe the kept speech (captions.srt/.vtt, chapters by topic) via audio.transcriptions.",
     ),
     click.option("--thumbnails/--no-thumbnails", default=None, help="Render thumbnails (default on)."),
+    click.option(
+        "--batch-api-calls",
+        is_flag=True,
+        default=None,
+        help="Send the batch's metadata requests together: as one Batch API job where the server offers "
+        "it (cheaper, but it can take long: the run waits up to metadata.llm.batch_wait_s), else as "
+        "combined calls of several videos each.",
+    ),
+    click.option(
+        "--optimize-requests",
+        is_flag=True,
+        default=None,
+        help="Send only what the writer needs (each transcript excerpt once, trimmed; compact facts), "
+        "ask only for what the config leaves open, and cap the answer's tokens.",
+    ),
+    click.option(
+        "--cache-similar-content",
+        is_flag=True,
+        default=None,
+        help="Reuse an earlier answer for a near-duplicate request (a re-upload, a re-cut): sentence "
+        "embeddings, metadata.llm.similarity_threshold.",
+    ),
 ]
 
 #: The options of every command that starts a run (process, process-list).
@@ -226,7 +248,7 @@ _BATCH_OPTIONS = [
     click.option(
         "--executor",
         type=click.Choice(["ray", "local"]),
-        help="ray (default) or local (in-process, no Ray).",
+        help="ray (default; $RAYBATCH_EXECUTOR changes it) or local (in-process, no Ray).",
     ),
     click.option(
         "--encoder",
@@ -275,7 +297,13 @@ _DRY_RUN = click.option(
     help="Print the plan (files found and skipped, output paths, segments, encoder, pools, estimated "
     "time and API cost) and stop: nothing is processed or written.",
 )
-batch_options = _with([*_BATCH_OPTIONS, *_RETRY_OPTIONS, _DRY_RUN])
+_JOB_ID = click.option(
+    "--job-id",
+    "job_id",
+    help="Name the new job yourself (letters, digits, '_', '-', '.'), e.g. to script status, "
+    "retry and resume; it must be new on this machine [default: batch_YYYYMMDD_HHMMSS].",
+)
+batch_options = _with([*_BATCH_OPTIONS, *_RETRY_OPTIONS, _DRY_RUN, _JOB_ID])
 
 
 def _overrides(input_path: str | None, flags: dict[str, Any]) -> dict[str, Any]:
@@ -337,7 +365,13 @@ def _metadata_overrides(flags: dict[str, Any]) -> dict[str, Any]:
         "metadata": {
             "budget_usd": flags.get("budget"),
             "writer": flags.get("metadata_writer"),
-            "llm": {"model": flags.get("llm_model"), "base_url": flags.get("llm_base_url")},
+            "llm": {
+                "model": flags.get("llm_model"),
+                "base_url": flags.get("llm_base_url"),
+                "batch_api_calls": flags.get("batch_api_calls"),
+                "optimize_requests": flags.get("optimize_requests"),
+                "cache_similar_content": flags.get("cache_similar_content"),
+            },
             "transcript": {"enabled": flags.get("transcribe")},
         },
         "thumbnails": {"enabled": flags.get("thumbnails")},
@@ -431,11 +465,12 @@ def _report(result: BatchResult) -> None:
 def process(ctx: click.Context, input_path: str, **flags: Any) -> None:
     """Process every video in INPUT (a folder, a file, or an fsspec URL such as s3://bucket/in)."""
     dry_run, retries = flags.pop("dry_run"), (flags.pop("retry_count"), flags.pop("backoff"))
+    job_id = flags.pop("job_id")
     config = _load(ctx, flags.pop("config"), _overrides(input_path, flags))
     if dry_run:
         _print_plan(config)
         return
-    _report(_run_with_retries(config, new_job(config), *retries))
+    _report(_run_with_retries(config, new_job(config, job_id=job_id), *retries))
 
 
 @batch.command("process-list")
@@ -447,6 +482,7 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
     to FILE's folder); blank lines and # comments are skipped; a missing entry is reported as
     that video's error and the rest go on."""
     dry_run, retries = flags.pop("dry_run"), (flags.pop("retry_count"), flags.pop("backoff"))
+    job_id = flags.pop("job_id")
     config = _load(ctx, flags.pop("config"), _overrides(None, flags))
     sources = read_list_file(list_file)
     if not sources:
@@ -454,7 +490,7 @@ def process_list(ctx: click.Context, list_file: str, **flags: Any) -> None:
     if dry_run:
         _print_plan(config, sources)
         return
-    manifest = new_job(config, sources, list_file=os.path.abspath(list_file))
+    manifest = new_job(config, sources, list_file=os.path.abspath(list_file), job_id=job_id)
     _report(_run_with_retries(config, manifest, *retries))
 
 
@@ -616,14 +652,14 @@ def resume(
     """Go on with a stopped, interrupted or crashed job: finished videos and finished segments
     are kept, the rest is processed; inputs that changed since the job began are reported."""
     manifest = _find_manifest(job_id, output)
-    if from_checkpoint:
-        name = from_checkpoint
-        if name == LATEST:
-            if not manifest.checkpoints:
-                raise JobError(
-                    f"job {job_id} has no checkpoints", hint="make one with raybatch batch checkpoint"
-                )
-            name = manifest.checkpoints[-1]
+    if from_checkpoint == LATEST and not manifest.checkpoints:
+        # Its latest state is then the best there is: said, and carried on from.
+        click.echo(
+            f"Job {job_id} has no checkpoints (raybatch batch checkpoint makes one): "
+            "going on from where it stopped."
+        )
+    elif from_checkpoint:
+        name = manifest.checkpoints[-1] if from_checkpoint == LATEST else from_checkpoint
         runs = manifest.runs
         manifest = _find_manifest(job_id, manifest.output, name)
         manifest.runs = runs

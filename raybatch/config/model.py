@@ -6,11 +6,13 @@ Sections mirror the published guide's ``batch_config.yaml`` (``batch``, ``proces
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from raybatch.config.presets import Preset, resolve_preset
+from raybatch.errors import ConfigError
 from raybatch.io.naming import Patterns, check_pattern
 
 #: Audio extensions: also picked up by default so an audio file dropped into a video folder is
@@ -60,6 +62,14 @@ STRATEGIES: tuple[str, ...] = ("sequential", "fixed", "adaptive", "smart")
 Strategy = Literal["sequential", "fixed", "adaptive", "smart"]
 
 
+def default_executor() -> str:
+    """``$RAYBATCH_EXECUTOR`` when set (``ray`` or ``local``), else ``ray``."""
+    value = os.environ.get("RAYBATCH_EXECUTOR") or "ray"
+    if value not in ("ray", "local"):
+        raise ConfigError(f"RAYBATCH_EXECUTOR is {value!r}", hint="set it to ray or local, or unset it")
+    return value
+
+
 class BatchSettings(_Section):
     """How the batch is scheduled."""
 
@@ -84,7 +94,9 @@ class BatchSettings(_Section):
     #: With ``group_by_type``: within a type, videos of one resolution run together.
     optimize_batches: bool = False
     error_handling: Literal["continue", "stop"] = "continue"
-    executor: Literal["ray", "local"] = "ray"
+    #: ``ray`` (embedded or joined) unless ``$RAYBATCH_EXECUTOR`` says ``local`` (one process,
+    #: no Ray: the quickest start for a few small files).
+    executor: Literal["ray", "local"] = Field(default_factory=lambda: default_executor())
     ray_address: str | None = None
     pattern: str | None = None
     recursive: bool = False
@@ -332,6 +344,25 @@ class LlmSettings(_Section):
         }
     )
     default_price: dict[str, float] = Field(default_factory=lambda: {"input": 0.0, "output": 0.0})
+    #: ``--batch-api-calls``: the batch's metadata requests go together, as one Batch API job
+    #: (``/v1/files`` + ``/v1/batches``: cheaper, but it can take hours) where the server has
+    #: it, else as combined chat calls of several videos each.
+    batch_api_calls: bool = False
+    #: The longest the run waits for a Batch API job; past it the job is cancelled and the
+    #: videos keep the offline metadata they were given meanwhile.
+    batch_wait_s: float = Field(default=3600.0, gt=0)
+    batch_poll_s: float = Field(default=10.0, gt=0)
+    #: The Batch API's price as a fraction of the normal one (OpenAI's: half).
+    batch_price_factor: float = Field(default=0.5, ge=0, le=1)
+    #: The model's context, in tokens: bounds how many videos one combined call carries.
+    context_tokens: int = Field(default=16000, ge=2000)
+    #: ``--optimize-requests``: send only what the writer needs (each transcript excerpt once,
+    #: trimmed; compact facts), ask only for what the config leaves open, cap the answer's tokens.
+    optimize_requests: bool = False
+    #: ``--cache-similar-content``: a request close enough to an earlier one (cosine similarity of
+    #: their sentence embeddings at least ``similarity_threshold``) reuses its answer.
+    cache_similar_content: bool = False
+    similarity_threshold: float = Field(default=0.9, gt=0, le=1)
 
 
 class TranscriptSettings(_Section):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,22 +31,46 @@ def registry_root() -> Path:
     return root
 
 
-def claim_job_id(output_root: str, now: datetime | None = None) -> str:
+#: What a job id chosen with ``--job-id`` may look like (it names files and folders).
+JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def claim_job_id(output_root: str, now: datetime | None = None, requested: str | None = None) -> str:
     """A new job id, unique on this machine even for jobs started in the same second: the
-    registry entry is created exclusively, and a taken id gets a ``_2``, ``_3``... suffix."""
+    registry entry is created exclusively, and a taken id gets a ``_2``, ``_3``... suffix.
+    A ``requested`` id is used as it is, or refused when it is malformed or taken."""
+    if requested is not None:
+        if not JOB_ID_PATTERN.fullmatch(requested):
+            raise JobError(
+                f"--job-id {requested!r} is not a usable job id",
+                hint="use letters, digits, '_', '-' and '.', starting with a letter or digit",
+            )
+        if not _register_new(requested, output_root):
+            raise JobError(
+                f"job id {requested} is taken on this machine ({registry_root() / requested}.json)",
+                hint="choose another --job-id, or leave it out for a new one",
+            )
+        return requested
     base = new_job_id(now)
-    root = registry_root()
     for n in range(1, 1000):
         job_id = base if n == 1 else f"{base}_{n}"
-        try:
-            fd = os.open(root / f"{job_id}.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            continue
-        entry = {"job_id": job_id, "output": output_root, "registered_at": datetime.now(UTC).isoformat()}
-        with os.fdopen(fd, "w") as handle:
-            json.dump(entry, handle)
-        return job_id
-    raise JobError(f"no free job id for {base} in {root}", hint="remove old entries from that folder")
+        if _register_new(job_id, output_root):
+            return job_id
+    raise JobError(
+        f"no free job id for {base} in {registry_root()}", hint="remove old entries from that folder"
+    )
+
+
+def _register_new(job_id: str, output_root: str) -> bool:
+    """Create the registry entry of ``job_id`` exclusively; whether it was free."""
+    try:
+        fd = os.open(registry_root() / f"{job_id}.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return False
+    entry = {"job_id": job_id, "output": output_root, "registered_at": datetime.now(UTC).isoformat()}
+    with os.fdopen(fd, "w") as handle:
+        json.dump(entry, handle)
+    return True
 
 
 def register_job(job_id: str, output_root: str) -> None:

@@ -42,11 +42,15 @@ log = logging.getLogger(__name__)
 
 
 def new_job(
-    config: RaybatchConfig, sources: list[str] | None = None, *, list_file: str | None = None
+    config: RaybatchConfig,
+    sources: list[str] | None = None,
+    *,
+    list_file: str | None = None,
+    job_id: str | None = None,
 ) -> JobManifest:
     """Discover the inputs (``config.input``, or an explicit list of paths/URLs, read from
-    ``list_file`` when given) and start a job: a unique id, and a manifest with every input's
-    content fingerprint."""
+    ``list_file`` when given) and start a job: a unique id (``job_id`` when given, if it is
+    free), and a manifest with every input's content fingerprint."""
     if not config.input and sources is None:
         raise InputError("no input given: set `input` in the config or pass INPUT on the command line")
     configure_storage(config.storage.options)
@@ -65,7 +69,7 @@ def new_job(
         [v.relative_path for v in found],
         preserve_directory_structure=config.output.preserve_directory_structure,
     )
-    job_id = claim_job_id(output_root)
+    job_id = claim_job_id(output_root, requested=job_id)
     # Taken before the manifest is written: a second job into this output stops here.
     lock.acquire(output_root, job_id)
     manifest = JobManifest(

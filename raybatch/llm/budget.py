@@ -18,6 +18,8 @@ class Spending:
 
     calls: int = 0
     cached_calls: int = 0
+    #: Of the cached calls, those answered from a near-duplicate request's answer.
+    similar_hits: int = 0
     failed_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0

@@ -85,11 +85,15 @@ class CallRecord:
     audio_minutes: float = 0.0
     cost_usd: float = 0.0
     error: str | None = None
+    #: Answered from a near-duplicate request's answer (``--cache-similar-content``).
+    similar: bool = False
+    similarity: float | None = None
 
     def usage(self) -> dict[str, Any]:
         return {
             "calls": 0 if self.cached else self.attempts,
             "cached_calls": 1 if self.cached else 0,
+            "similar_hits": 1 if self.similar else 0,
             "failed_calls": 1 if self.error else 0,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
@@ -173,6 +177,16 @@ def transcription_endpoint(settings: dict[str, Any], ledger: Any = None) -> Endp
     )
 
 
+def similar_requests(endpoint: Endpoint, llm: Any) -> Any:
+    """The near-duplicate index beside ``endpoint``'s response cache when the LLM settings
+    (``metadata.llm``) turn similar-content caching on; else ``None``."""
+    if not llm.cache_similar_content:
+        return None
+    from raybatch.llm.similar import SimilarRequests
+
+    return SimilarRequests(endpoint.cache_dir or default_cache_dir(), llm.similarity_threshold)
+
+
 def _retry_after(exc: Exception) -> float | None:
     response = getattr(exc, "response", None)
     value = response.headers.get("retry-after") if response is not None else None
@@ -190,12 +204,40 @@ def _is_transient(exc: Exception) -> bool:
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
 
-class Caller:
-    """Makes budgeted, cached, retried calls to one endpoint; keeps a record of each."""
+def chat_request(
+    endpoint: Endpoint,
+    purpose: str,
+    messages: list[dict[str, str]],
+    schema: type[BaseModel],
+    max_tokens: int | None = None,
+) -> dict[str, Any]:
+    """The chat-completions request body (also what the response cache is keyed by)."""
+    return {
+        "model": endpoint.model,
+        "messages": messages,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": purpose, "schema": schema.model_json_schema(), "strict": False},
+        },
+        "max_tokens": max_tokens or endpoint.max_output_tokens,
+        "temperature": endpoint.temperature,
+    }
 
-    def __init__(self, endpoint: Endpoint, ledger: Any, sleep: Callable[[float], None] = time.sleep):
+
+class Caller:
+    """Makes budgeted, cached, retried calls to one endpoint; keeps a record of each.
+    ``similar``: the near-duplicate index (``--cache-similar-content``), or ``None``."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        ledger: Any,
+        sleep: Callable[[float], None] = time.sleep,
+        similar: Any = None,
+    ):
         self.endpoint = endpoint
         self.ledger = ledger
+        self.similar = similar
         self.records: list[CallRecord] = []
         self._sleep = sleep
         self._client = None
@@ -230,29 +272,28 @@ class Caller:
         text = f"{kind} (HTTP {status}): {message}" if status else f"{kind}: {message}"
         return redact(text, self.endpoint.api_key)[:500]
 
-    def chat_json(self, purpose: str, messages: list[dict[str, str]], schema: type[T]) -> T:
-        """Ask for a JSON object matching ``schema``; raises :class:`LlmUnavailable` (or
-        :class:`BudgetExceeded`) when no valid answer can be had."""
+    def chat_json(
+        self,
+        purpose: str,
+        messages: list[dict[str, str]],
+        schema: type[T],
+        max_tokens: int | None = None,
+        content: str = "",
+    ) -> T:
+        """Ask for a JSON object matching ``schema`` (an answer of at most ``max_tokens``, else
+        the endpoint's cap); raises :class:`LlmUnavailable` (or :class:`BudgetExceeded`) when no
+        valid answer can be had. An exact earlier answer is used first; then, with similar-content
+        caching on, the answer to a near-duplicate request (``content``: what tells this
+        request's subject from others', e.g. the transcript; see :mod:`raybatch.llm.similar`)."""
         endpoint = self.endpoint
-        json_schema = schema.model_json_schema()
-        request = {
-            "model": endpoint.model,
-            "messages": messages,
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": purpose, "schema": json_schema, "strict": False},
-            },
-            "max_tokens": endpoint.max_output_tokens,
-            "temperature": endpoint.temperature,
-        }
+        request = chat_request(endpoint, purpose, messages, schema, max_tokens)
         key = request_key("chat", request)
-        record = CallRecord(purpose=purpose, model=endpoint.model)
-        self.records.append(record)
-        parsed = self._from_cache(key, schema, record)
+        parsed = self.known_answer(purpose, messages, schema, max_tokens, content)
         if parsed is not None:
             return parsed
+        record = self.records[-1]
         self._refuse_if_down(record)
-        worst = endpoint.cost(prompt_token_bound(messages, json_schema), endpoint.max_output_tokens)
+        worst = endpoint.cost(prompt_token_bound(messages, schema.model_json_schema()), request["max_tokens"])
         last_error = "no attempt made"
         for attempt in range(1, endpoint.max_attempts + 1):
             if not self.ledger.reserve(worst):
@@ -261,6 +302,8 @@ class Caller:
             record.attempts = attempt
             parsed, last_error = self._attempt(request, schema, record, worst, key)
             if parsed is not None:
+                if self.similar is not None:
+                    self.similar.add(endpoint.model, purpose, key, content)
                 return parsed
             log.warning(
                 "%s: %s; trying again (attempt %d of %d)", purpose, last_error, attempt, endpoint.max_attempts
@@ -269,8 +312,9 @@ class Caller:
         record.error = last_error
         raise LlmUnavailable(last_error)
 
-    def _from_cache(self, key: str, schema: type[T], record: CallRecord) -> T | None:
-        """A cached answer that still matches the schema (costs nothing)."""
+    def _from_cache(self, key: str, schema: type[T], record: CallRecord, similar: bool = False) -> T | None:
+        """A cached answer that still matches the schema (costs nothing); ``similar``: the
+        answer to a near-duplicate request, counted as such."""
         hit = self._cached(key)
         if hit is None:
             return None
@@ -279,7 +323,43 @@ class Caller:
         except (ValidationError, KeyError, TypeError):
             return None
         record.cached = True
-        self.ledger.settle(0.0, {"cached_calls": 1})
+        record.similar = similar
+        self.ledger.settle(0.0, {"cached_calls": 1, "similar_hits": int(similar)})
+        return parsed
+
+    def known_answer(
+        self,
+        purpose: str,
+        messages: list[dict[str, str]],
+        schema: type[T],
+        max_tokens: int | None = None,
+        content: str = "",
+    ) -> T | None:
+        """The answer the caches hold for this request, without a call: the exact one, else
+        (similar-content caching on) a near-duplicate's. Starts this request's record."""
+        request = chat_request(self.endpoint, purpose, messages, schema, max_tokens)
+        record = CallRecord(purpose=purpose, model=self.endpoint.model)
+        self.records.append(record)
+        parsed = self._from_cache(request_key("chat", request), schema, record)
+        if parsed is None and self.similar is not None:
+            parsed = self._from_similar(purpose, content, schema, record)
+        return parsed
+
+    def remember(self, key: str, content: str, usage: tuple[int, int]) -> None:
+        """Keep an answer obtained elsewhere (a batch) as the cached answer to request ``key``."""
+        answer = {"content": content, "model": self.endpoint.model, "usage": list(usage)}
+        write_json_atomic(self._cache_path(key), answer)
+
+    def _from_similar(self, purpose: str, content: str, schema: type[T], record: CallRecord) -> T | None:
+        """The answer to an earlier near-duplicate request, when it still matches the schema."""
+        match = self.similar.find(self.endpoint.model, purpose, content)
+        if match is None:
+            return None
+        key, similarity = match
+        parsed = self._from_cache(key, schema, record, similar=True)
+        if parsed is not None:
+            record.similarity = round(similarity, 4)
+            log.info("%s: reused a near-duplicate request's answer (similarity %.3f)", purpose, similarity)
         return parsed
 
     def _attempt(
@@ -304,7 +384,7 @@ class Caller:
         self._settle_attempt(record, worst, tokens_in, tokens_out)
         content = response.choices[0].message.content or ""
         try:
-            parsed = schema.model_validate_json(_strip_fences(content))
+            parsed = schema.model_validate_json(strip_fences(content))
         except ValidationError as exc:
             return None, f"the answer was not the JSON asked for: {exc.errors()[0]['msg']}"
         record.error = None
@@ -412,7 +492,7 @@ def _get(item: Any, name: str) -> Any:
     return item.get(name) if isinstance(item, dict) else getattr(item, name)
 
 
-def _strip_fences(content: str) -> str:
+def strip_fences(content: str) -> str:
     """Some servers wrap JSON in a Markdown fence even when asked for JSON."""
     text = content.strip()
     if text.startswith("```"):

@@ -272,18 +272,29 @@ SYSTEM_PROMPT = (
 )
 
 
-def llm_messages(facts: VideoFacts) -> list[dict[str, str]]:
-    """The chat request for one video's metadata."""
+def llm_messages(facts: VideoFacts, optimized: bool = False) -> list[dict[str, str]]:
+    """The chat request for one video's metadata; ``optimized`` (``--optimize-requests``):
+    only what the writer needs (see :func:`compact_facts`)."""
+    titles = (
+        f"- chapter_titles: exactly {facts.chapter_count} short titles, in order, the first for the "
+        "opening.\n"
+        if facts.chapter_count > 1 or not optimized
+        else ""  # one chapter: its title is fixed ("Introduction"), not asked for
+    )
     instructions = (
         "Write metadata for this video.\n"
         f"- title: at most {MAX_TITLE} characters, specific, no clickbait.\n"
         "- description: 2-4 short paragraphs for the video page (no chapter list; it is added).\n"
         "- tags: 5-15 search tags; keywords: the main topics.\n"
-        f"- chapter_titles: exactly {facts.chapter_count} short titles, in order, the first for the "
-        "opening.\n"
+        f"{titles}"
         "- thumbnail_text: 2-5 punchy words for the thumbnail.\n"
         f"- language: write in '{facts.language}'.\n\nFacts:\n"
     )
+    if optimized:
+        return [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": instructions + compact_facts(facts)},
+        ]
     facts_json = json.dumps(facts.to_dict(), ensure_ascii=False, indent=1)
     chapters = "".join(
         f"\nChapter {i + 1} transcript: {text[:800]}" for i, text in enumerate(facts.chapter_texts) if text
@@ -294,19 +305,73 @@ def llm_messages(facts: VideoFacts) -> list[dict[str, str]]:
     ]
 
 
+#: With ``--optimize-requests``: the characters of transcript one chapter's excerpt keeps, and
+#: the whole transcript's when there are no chapter excerpts.
+EXCERPT_CHARS = 400
+COMPACT_TRANSCRIPT_CHARS = 2400
+
+
+def compact_facts(facts: VideoFacts) -> str:
+    """The facts as compact JSON without empty values, and the transcript once: as chapter
+    excerpts (sentences already sent in an earlier excerpt left out, each trimmed at a word),
+    or trimmed whole when there are none."""
+    data = {k: v for k, v in facts.to_dict().items() if v not in (None, "", [], 0, 0.0)}
+    data.pop("transcript", None)
+    data.pop("source_duration_s", None)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    seen: set[str] = set()
+    excerpts = []
+    for index, chapter in enumerate(facts.chapter_texts):
+        fresh = [s for s in _sentences(chapter) if s.lower() not in seen]
+        seen.update(s.lower() for s in fresh)
+        excerpt = _trim_words(" ".join(fresh), EXCERPT_CHARS)
+        if excerpt:
+            excerpts.append(f"\nChapter {index + 1}: {excerpt}")
+    if excerpts:
+        return text + "".join(excerpts)
+    transcript = _trim_words(" ".join(dict.fromkeys(_sentences(facts.transcript))), COMPACT_TRANSCRIPT_CHARS)
+    return text + (f"\nTranscript: {transcript}" if transcript else "")
+
+
+def answer_token_cap(facts: VideoFacts, configured: int) -> int:
+    """The most tokens a metadata answer needs (a title, a few paragraphs, tags, one short
+    title per chapter), within the configured cap."""
+    return min(configured, 520 + 16 * facts.chapter_count)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text or "") if s.strip()]
+
+
+def _trim_words(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
 class LlmWriter:
     """Metadata from a chat model, validated; chapter titles must match the chapters."""
 
     kind = "llm"
 
-    def __init__(self, caller: Any):
+    def __init__(self, caller: Any, optimized: bool = False):
         self.caller = caller
+        self.optimized = optimized
 
     def write(self, facts: VideoFacts) -> MetadataDraft:
-        draft = self.caller.chat_json("video_metadata", llm_messages(facts), MetadataDraft)
+        return self.finish(self.caller.chat_json(*self.request(facts), content=facts.transcript), facts)
+
+    def request(self, facts: VideoFacts) -> tuple[str, list[dict[str, str]], type[MetadataDraft], int | None]:
+        """The purpose, messages, schema and answer cap of ``facts``' request."""
+        cap = answer_token_cap(facts, self.caller.endpoint.max_output_tokens) if self.optimized else None
+        return "video_metadata", llm_messages(facts, self.optimized), MetadataDraft, cap
+
+    @staticmethod
+    def finish(draft: MetadataDraft, facts: VideoFacts) -> MetadataDraft:
+        """The answer with exactly one title per chapter (a wrong count is repaired, not paid for)."""
         titles = draft.chapter_titles
         if len(titles) != facts.chapter_count:
-            # A wrong count is repaired rather than paid for again: the offline titles fill in.
+            # The offline titles fill in.
             fallback = offline_chapter_titles(facts)
             titles = [*titles[: facts.chapter_count], *fallback[len(titles) :]][: facts.chapter_count]
         return draft.model_copy(update={"chapter_titles": [t.strip()[:80] or "Part" for t in titles]})

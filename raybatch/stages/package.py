@@ -18,13 +18,22 @@ import numpy as np
 
 from raybatch.io.cache import cache_key
 from raybatch.io.storage import commit_file, exists, join, json_text, local_copy, read_json, stage_input
+from raybatch.llm.batching import PendingRequest
 from raybatch.llm.budget import Spending, find_ledger
-from raybatch.llm.client import BudgetExceeded, Caller, LlmUnavailable, chat_endpoint, transcription_endpoint
+from raybatch.llm.client import (
+    BudgetExceeded,
+    Caller,
+    LlmUnavailable,
+    chat_endpoint,
+    similar_requests,
+    transcription_endpoint,
+)
 from raybatch.media.commands import frame_grab_args, speech_audio_args
 from raybatch.media.runner import run_command
 from raybatch.package import captions, render
 from raybatch.package import chapters as chapter_rules
 from raybatch.package import thumbnails as picking
+from raybatch.package.batched import PENDING
 from raybatch.package.candidates import candidates_from_samples
 from raybatch.package.evidence import Evidence
 from raybatch.package.metadata import (
@@ -92,7 +101,10 @@ class PackageStage(Stage[AssemblyRow]):
         ledger = find_ledger(self.context.job_id)
         warnings: list[str] = []
         duration = (row.verified or {}).get("video_duration_s") or row.edit.kept_duration_s or 0.0
-        transcript, transcript_usage = self.transcribe(output_local, duration, ledger, warnings, measure)
+        transcript, transcript_usage = None, None
+        if not (self.settings.metadata.llm.optimize_requests and evidence.speech_s == 0):
+            # (Optimised requests: a video the speech model heard no speech in is not sent.)
+            transcript, transcript_usage = self.transcribe(output_local, duration, ledger, warnings, measure)
         boundaries = chapter_boundaries(evidence, transcript)
         transitions = evidence.edl.to_output_spans(evidence.transitions_s)
         chapters = chapter_rules.plan_chapters(duration, boundaries, transitions=transitions)
@@ -112,7 +124,7 @@ class PackageStage(Stage[AssemblyRow]):
         )
         if series and episode:  # the series' name and number win over what the file name says
             facts = replace(facts, series=series.name, episode=episode.number)
-        draft, writer, chat_usage = self.write_text(facts, ledger, warnings)
+        draft, writer, chat_usage, pending = self.write_text(facts, ledger, warnings, row.video.key)
         if series and episode:  # every title of a series carries its number
             title = numbered_title(draft.title, series.name, episode.number)
             draft = draft.model_copy(update={"title": title})
@@ -138,6 +150,8 @@ class PackageStage(Stage[AssemblyRow]):
             "usage": usage,
             "warnings": warnings,
         }
+        if pending is not None:
+            made[PENDING] = pending
         if EmbedTextStage.enabled(self.settings) and self.context.series is not None:
             made[EPISODE_TEXT] = (episode_text(document, facts.transcript), bool(facts.transcript))
         return made
@@ -176,10 +190,12 @@ class PackageStage(Stage[AssemblyRow]):
         return transcript, caller.usage()
 
     def write_text(
-        self, facts: VideoFacts, ledger: Any, warnings: list[str]
-    ) -> tuple[MetadataDraft, dict[str, Any], dict[str, Any] | None]:
+        self, facts: VideoFacts, ledger: Any, warnings: list[str], video_key: str
+    ) -> tuple[MetadataDraft, dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
         """Title, description, tags and chapter titles: from the LLM when one is configured and
-        answers within the budget, else from the offline writer (the warning says why)."""
+        answers within the budget, else from the offline writer (the warning says why). With
+        ``--batch-api-calls`` a request no cache answers is kept (the last value) for the run's
+        end, and the offline text goes out meanwhile."""
         settings = self.settings.metadata
         endpoint = chat_endpoint(settings.model_dump(), ledger) if settings.writer != "offline" else None
         info: dict[str, Any] = {"kind": "offline"}
@@ -190,19 +206,32 @@ class PackageStage(Stage[AssemblyRow]):
             )
             info["fallback_reason"] = "no API key"
         if endpoint is None:
-            return OfflineWriter().write(facts), info, None
-        caller = Caller(endpoint, ledger)
+            return OfflineWriter().write(facts), info, None, None
+        caller = Caller(endpoint, ledger, similar=similar_requests(endpoint, settings.llm))
+        writer = LlmWriter(caller, optimized=settings.llm.optimize_requests)
         try:
-            draft = LlmWriter(caller).write(facts)
-            cached = all(record.cached for record in caller.records)
-            return draft, {"kind": "llm", "model": endpoint.model, "cached": cached}, caller.usage()
+            if settings.llm.batch_api_calls:
+                purpose, messages, schema, cap = writer.request(facts)
+                known = caller.known_answer(purpose, messages, schema, cap, content=facts.transcript)
+                if known is None:
+                    pending = PendingRequest(video_key, messages, cap, facts.transcript).to_dict()
+                    info = {"kind": "offline", "pending": "batch"}
+                    return OfflineWriter().write(facts), info, None, pending
+                draft = writer.finish(known, facts)
+            else:
+                draft = writer.write(facts)
+            record = caller.records[-1]
+            info = {"kind": "llm", "model": endpoint.model, "cached": record.cached}
+            if record.similar:
+                info["similar"] = record.similarity
+            return draft, info, caller.usage(), None
         except BudgetExceeded as exc:
             warnings.append(f"metadata: --budget reached ({exc}); wrote offline metadata")
             info["fallback_reason"] = "budget"
         except LlmUnavailable as exc:
             warnings.append(f"metadata: the LLM gave no usable answer ({exc}); wrote offline metadata")
             info["fallback_reason"] = str(exc)
-        return OfflineWriter().write(facts), info, caller.usage()
+        return OfflineWriter().write(facts), info, caller.usage(), None
 
     # -- thumbnails -------------------------------------------------------------------------------
 

@@ -187,3 +187,20 @@ def test_estimate_counts_calls_and_bounds_the_cost(settings):
         {**settings, "writer": "offline", "transcript": {**settings["transcript"], "enabled": False}},
     )
     assert offline["calls"] == 0 and offline["cost_usd"] == 0
+
+
+def test_the_estimate_accounts_for_the_cost_flags(settings):
+    def estimate(same_as=None, **llm):
+        return estimate_video("loops.mp4", 600.0, {**settings, "llm": {**settings["llm"], **llm}}, same_as)
+
+    plain = estimate()
+    optimized = estimate(optimize_requests=True)
+    assert optimized["input_tokens"] < 0.7 * plain["input_tokens"]
+    assert optimized["worst_case_usd"] < plain["worst_case_usd"]
+    batched = estimate(batch_api_calls=True)
+    assert batched["calls"] == 1, "the transcription only: the metadata goes in the batch's one job"
+    metadata_cost = plain["cost_usd"] - plain["audio_minutes"] * settings["transcript"]["price_per_minute"]
+    transcript_cost = batched["audio_minutes"] * settings["transcript"]["price_per_minute"]
+    assert batched["cost_usd"] == pytest.approx(transcript_cost + 0.5 * metadata_cost, rel=1e-3)
+    copy = estimate("loops.mp4", cache_similar_content=True)
+    assert copy["calls"] == 0 and copy["cost_usd"] == 0 and copy["same_as"] == "loops.mp4"
