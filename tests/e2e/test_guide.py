@@ -201,7 +201,7 @@ def test_the_output_is_organised_as_the_guide_shows(workspace):
     series = out / "series_coordination"
     assert (series / "unified_branding").is_dir()
     assert (
-        json.loads((series / "series_metadata.json").read_text())["series_name"]
+        json.loads((series / "series_metadata.json").read_text())["series"]["name"]
         == "Financial Literacy Course"
     )
     assert json.loads((series / "cross_references.json").read_text())
