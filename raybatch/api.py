@@ -21,6 +21,7 @@ from raybatch.executors.monitor import ResourceMonitor
 from raybatch.executors.placement import check_toolchains
 from raybatch.executors.plan import RunPlan, plan_run
 from raybatch.io.naming import OutputNames, plan_names
+from raybatch.jobs.batched_metadata import complete_batched_metadata
 from raybatch.jobs.lifecycle import Run, begin_run, clean_up, end_run, interrupt_run, new_job
 from raybatch.jobs.lock import held
 from raybatch.jobs.manifest import JobManifest
@@ -28,7 +29,6 @@ from raybatch.jobs.observer import Listener, Progress, RunObserver
 from raybatch.jobs.records import Outcome, VideoRef
 from raybatch.jobs.report import RunSummary, write_reports
 from raybatch.llm.budget import BudgetLedger, Spending, close_ledger, open_ledger
-from raybatch.package.batched import complete_batched_metadata
 from raybatch.pipeline import build_pipeline, stage_types
 from raybatch.series.branding import check_logo
 from raybatch.series.plan import SeriesPlan, plan_series

@@ -276,17 +276,23 @@ def copy_file_atomic(local_source: str, uri: str) -> None:
     """Copy a local file to ``uri`` atomically, keeping the source (unlike :func:`commit_file`)."""
     fs, path = get_fs(uri)
     if isinstance(fs, LocalFileSystem):
-        target = os.path.abspath(path)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        temp = _temp_name(target)
-        try:
-            shutil.copyfile(local_source, temp)
-            os.replace(temp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(temp)
+        _local_into_place(path, lambda temp: shutil.copyfile(local_source, temp))
         return
     _into_place(fs, path, lambda temp: fs.put_file(local_source, temp))
+
+
+def _local_into_place(path: str, write: Callable[[str], Any]) -> None:
+    """``write(temp)`` to a temporary name beside the local ``path``, then a rename onto it;
+    the temporary name never outlives a failure."""
+    target = os.path.abspath(path)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temp = _temp_name(target)
+    try:
+        write(temp)
+        os.replace(temp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temp)
 
 
 def _cross_device(source: str, target: str) -> bool:
@@ -313,14 +319,14 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
     """Write ``data`` to ``uri`` so readers see either nothing or all of it."""
     fs, path = get_fs(uri)
     if isinstance(fs, LocalFileSystem):
-        target = os.path.abspath(path)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        temp = _temp_name(target)
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
+
+        def write(temp: str) -> None:
+            with open(temp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+        _local_into_place(path, write)
         return
     _into_place(fs, path, lambda temp: fs.pipe_file(temp, data))
 

@@ -9,7 +9,7 @@ from typing import Any
 from raybatch.io.names import printable
 from raybatch.package import chapters as chapter_rules
 from raybatch.package.evidence import Evidence
-from raybatch.package.writers import MetadataDraft, VideoFacts, series_and_episode
+from raybatch.package.writers import MetadataDraft, VideoFacts, numbered_title, series_and_episode
 
 #: Silences at least this long (kept in the edit) are chapter boundary evidence.
 PAUSE_S = 1.5
@@ -127,4 +127,35 @@ def metadata_document(
                 k: sum(1 for b in boundaries if b.kind == k) for k in chapter_rules.STRENGTH
             },
         },
+    }
+
+
+def with_draft(document: dict[str, Any], draft: MetadataDraft, writer: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (a published ``metadata.json``) with the writer's text: title (numbered in a
+    series), description with the chapter list, tags, keywords, chapter titles (as many as there
+    are chapters; the offline ones fill in) and thumbnail text."""
+    chapters = [
+        chapter_rules.Chapter(c["start_s"], c["end_s"], c["title"], c["evidence"])
+        for c in document["chapters"]
+    ]
+    titles = [t.strip()[:80] or "Part" for t in draft.chapter_titles[: len(chapters)]]
+    for chapter, title in zip(chapters, titles, strict=False):
+        chapter.title = title
+    listing = chapter_rules.chapter_text(chapters, document["duration_s"])
+    series = document.get("series") or {}
+    title = (
+        numbered_title(draft.title, series["name"], series["episode"])
+        if series.get("episode")
+        else draft.title
+    )
+    return {
+        **document,
+        "title": title,
+        "description": draft.description + (f"\n\nChapters:\n{listing}" if chapters else ""),
+        "tags": draft.tags,
+        "keywords": draft.keywords,
+        "chapters": [c.to_dict() for c in chapters],
+        "chapters_text": listing,
+        "thumbnail_text": draft.thumbnail_text,
+        "writer": writer,
     }

@@ -18,6 +18,7 @@ import numpy as np
 
 from raybatch.io.cache import cache_key
 from raybatch.io.storage import commit_file, exists, join, json_text, local_copy, read_json, stage_input
+from raybatch.jobs.batched_metadata import PENDING
 from raybatch.llm.batching import PendingRequest
 from raybatch.llm.budget import Spending, find_ledger
 from raybatch.llm.client import (
@@ -33,7 +34,6 @@ from raybatch.media.runner import run_command
 from raybatch.package import captions, render
 from raybatch.package import chapters as chapter_rules
 from raybatch.package import thumbnails as picking
-from raybatch.package.batched import PENDING
 from raybatch.package.candidates import candidates_from_samples
 from raybatch.package.evidence import Evidence
 from raybatch.package.metadata import (

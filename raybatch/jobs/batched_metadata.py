@@ -14,8 +14,8 @@ from raybatch.jobs.records import Outcome
 from raybatch.llm.batching import BatchOptions, PendingRequest, send_together
 from raybatch.llm.budget import Spending
 from raybatch.llm.client import Caller, chat_endpoint, similar_requests
-from raybatch.package import chapters as chapter_rules
-from raybatch.package.writers import MetadataDraft, numbered_title
+from raybatch.package.metadata import with_draft
+from raybatch.package.writers import MetadataDraft
 
 log = logging.getLogger(__name__)
 
@@ -76,34 +76,3 @@ def rewrite_metadata(
     document = {**with_draft(document, draft, writer), "usage": usage}
     write_json_atomic(uri, document)
     return document["title"]
-
-
-def with_draft(document: dict[str, Any], draft: MetadataDraft, writer: dict[str, Any]) -> dict[str, Any]:
-    """``document`` (a published ``metadata.json``) with the writer's text: title (numbered in a
-    series), description with the chapter list, tags, keywords, chapter titles (as many as there
-    are chapters; the offline ones fill in) and thumbnail text."""
-    chapters = [
-        chapter_rules.Chapter(c["start_s"], c["end_s"], c["title"], c["evidence"])
-        for c in document["chapters"]
-    ]
-    titles = [t.strip()[:80] or "Part" for t in draft.chapter_titles[: len(chapters)]]
-    for chapter, title in zip(chapters, titles, strict=False):
-        chapter.title = title
-    listing = chapter_rules.chapter_text(chapters, document["duration_s"])
-    series = document.get("series") or {}
-    title = (
-        numbered_title(draft.title, series["name"], series["episode"])
-        if series.get("episode")
-        else draft.title
-    )
-    return {
-        **document,
-        "title": title,
-        "description": draft.description + (f"\n\nChapters:\n{listing}" if chapters else ""),
-        "tags": draft.tags,
-        "keywords": draft.keywords,
-        "chapters": [c.to_dict() for c in chapters],
-        "chapters_text": listing,
-        "thumbnail_text": draft.thumbnail_text,
-        "writer": writer,
-    }
