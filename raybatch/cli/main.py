@@ -126,6 +126,13 @@ _SERIES_OPTIONS = [
     ),
 ]
 
+_TIMEOUT = click.option(
+    "--timeout",
+    "video_timeout",
+    type=click.FloatRange(min=1),
+    help="Seconds one video may take; then its work is cancelled and it is recorded as timed out.",
+)
+
 _BATCH_OPTIONS = [
     click.option("--output", "-o", help="Output folder or URL [default: ./batch_output]."),
     click.option("--type", "content_type", type=click.Choice(CONTENT_TYPES), help="Content type."),
@@ -239,12 +246,7 @@ _BATCH_OPTIONS = [
     click.option(
         "--strict-mode/--no-strict-mode", default=None, help="Verification warnings fail the video too."
     ),
-    click.option(
-        "--timeout",
-        "video_timeout",
-        type=click.FloatRange(min=1),
-        help="Seconds one video may take; then its work is cancelled and it is recorded as timed out.",
-    ),
+    _TIMEOUT,
     click.option(
         "--executor",
         type=click.Choice(["ray", "local"]),
@@ -644,6 +646,8 @@ def checkpoint(job_id: str, checkpoint_name: str, output: str | None) -> None:
     help="Return to a named checkpoint first (alone: the latest one).",
 )
 @_job_output_option
+@_TIMEOUT
+@_with(_RETRY_OPTIONS)
 @_with(_view_options)
 @click.pass_context
 def resume(
@@ -670,9 +674,10 @@ def resume(
             f"Job {job_id} has nothing left to resume ({manifest.state}); failed ones: raybatch batch retry."
         )
         sys.exit(EXIT_OK if not manifest.keys_in("failed", "cancelled") else EXIT_SOME_FAILED)
+    retries = (flags.pop("retry_count"), flags.pop("backoff"))
     config = _load(ctx, None, _job_config(manifest, flags))
     result = _run(config, manifest=manifest, run_kind="resume")
-    _report(result)
+    _report(_retry_transient(config, manifest, result, retries=retries[0], backoff=retries[1]))
 
 
 @batch.command("retry")
@@ -686,6 +691,7 @@ def resume(
 )
 @_BACKOFF
 @_job_output_option
+@_TIMEOUT
 @_with(_view_options)
 @click.pass_context
 def retry(
@@ -722,10 +728,13 @@ def retry(
 
 
 def _job_config(manifest: JobManifest, flags: dict[str, Any]) -> dict[str, Any]:
-    """A job's own configuration; only how it is displayed may change on resume or retry."""
+    """A job's own configuration; only how it is displayed, and how long a video may take
+    (``--timeout``), may change on resume or retry."""
     monitoring = {k: v for k, v in _monitoring(flags).items() if v is not None}
     config = dict(manifest.config)
     config["monitoring"] = {**config.get("monitoring", {}), **monitoring}
+    if flags.get("video_timeout"):
+        config["batch"] = {**config.get("batch", {}), "video_timeout_s": flags["video_timeout"]}
     if "storage" in config:
         config["storage"] = {"options": without_redacted(config["storage"].get("options", {}))}
     return config

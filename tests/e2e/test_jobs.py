@@ -235,6 +235,16 @@ def test_timeout_cancels_one_video_and_the_batch_goes_on(long_batch, tmp_path):
     assert "timed out" in message and "--timeout" in message
     assert not list((out / "long").rglob("enhanced_*"))
     assert manifest_of(out)["videos"]["long"]["state"] == "timed_out"
+    # retry (and resume) take --timeout too: this attempt is given 4 s.
+    job_id = manifest_of(out)["job_id"]
+    again = raybatch(
+        "batch", "retry", "--job-id", job_id, "--retry-count", "1", "--timeout", "4", "--no-progress-bar"
+    )
+    assert again.returncode == 1, again.stderr
+    entries = {v["video"]: v for v in load_report(out)["videos"]}
+    assert (
+        entries["long"]["status"] == "timed_out" and "longer than 4 s" in entries["long"]["error"]["message"]
+    )
 
 
 def test_process_retries_what_is_worth_retrying_within_the_command(long_batch, tmp_path):
