@@ -53,6 +53,32 @@ def _add_node(cluster, spec: dict[str, Any]):
         os.sched_setaffinity(0, everything)
 
 
+def _start_head(cluster_type: Any, head_cpus: float, system_config: dict[str, Any], tries: int = 5):
+    """The cluster's head, on a free dashboard port. A port found free can be taken by another
+    process (the other test worker's Ray) before the dashboard binds it: then another port."""
+    for attempt in range(tries):
+        dashboard_port = free_port()
+        try:
+            cluster = cluster_type(
+                initialize_head=True,
+                head_node_args={
+                    "num_cpus": head_cpus,
+                    "include_dashboard": True,
+                    "dashboard_host": "127.0.0.1",
+                    "dashboard_port": dashboard_port,
+                    "node_ip_address": "127.0.0.1",
+                    # As raybatch's own embedded Ray (the head's system config holds for every node).
+                    "_system_config": system_config,
+                },
+            )
+        except ValueError as exc:
+            if "already occupied" not in str(exc) or attempt == tries - 1:
+                raise
+            continue
+        return cluster, dashboard_port
+    raise AssertionError("unreachable")
+
+
 def serve(node_specs: list[dict[str, Any]], head_cpus: float) -> None:
     """Start the cluster, print its description, then obey standard input until it closes."""
     # Loopback only: every node and worker of this cluster binds 127.0.0.1.
@@ -61,19 +87,7 @@ def serve(node_specs: list[dict[str, Any]], head_cpus: float) -> None:
 
     from raybatch.executors.cluster import EMBEDDED_SYSTEM_CONFIG
 
-    dashboard_port = free_port()
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={
-            "num_cpus": head_cpus,
-            "include_dashboard": True,
-            "dashboard_host": "127.0.0.1",
-            "dashboard_port": dashboard_port,
-            "node_ip_address": "127.0.0.1",
-            # As raybatch's own embedded Ray (the head's system config holds for every node).
-            "_system_config": EMBEDDED_SYSTEM_CONFIG,
-        },
-    )
+    cluster, dashboard_port = _start_head(Cluster, head_cpus, EMBEDDED_SYSTEM_CONFIG)
     nodes = {cluster.head_node.node_id: cluster.head_node}
     described = [_describe(cluster.head_node, {"num_cpus": head_cpus})]
     for spec in node_specs:
